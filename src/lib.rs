@@ -1,0 +1,2 @@
+//! ctmpl: a consul-template re-implementation. `gotmpl` is the Go text/template engine.
+pub mod gotmpl;
