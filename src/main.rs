@@ -1,1 +1,24 @@
-fn main() {}
+//! The `ctmpl` binary: dispatches subcommands and maps every error to an exit status in one place.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("render") => {
+            ctmpl::render::run(&args[1..]).map_err(|e| (e.exit_code(), e.to_string()))
+        }
+        Some("-v" | "--v" | "-version" | "--version") => {
+            println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        _ => Err((64, "usage: ctmpl render [flags] TEMPLATE".to_string())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("{message}");
+            ExitCode::from(code as u8)
+        }
+    }
+}

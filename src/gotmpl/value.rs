@@ -12,8 +12,11 @@ use std::sync::Arc;
 /// A template value.
 #[derive(Clone, Default)]
 pub enum Value {
-    /// Go's untyped nil (also what a missing map key evaluates to).
+    /// Go's invalid `reflect.Value`: what a missing map key, a nil dot or a nil result
+    /// evaluates to. An action prints it as `<no value>`; a function receives it as `Nil`.
     #[default]
+    Missing,
+    /// Go's nil interface, as a JSON `null` inside a list or map; printed `<nil>`.
     Nil,
     Bool(bool),
     /// Go's `int`.
@@ -61,9 +64,14 @@ impl RecordType {
 }
 
 impl Record {
+    /// A record value of type `ty`: `values` in the order of `ty.fields`.
+    #[allow(clippy::new_ret_no_self)]
     pub fn new(ty: &Arc<RecordType>, values: Vec<Value>) -> Value {
         debug_assert_eq!(ty.fields.len(), values.len(), "record {} arity", ty.name);
-        Value::Record(Arc::new(Record { ty: ty.clone(), values }))
+        Value::Record(Arc::new(Record {
+            ty: ty.clone(),
+            values,
+        }))
     }
 
     pub fn field(&self, name: &str) -> Option<&Value> {
@@ -77,6 +85,8 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn type_name(&self) -> &str;
     /// The plain value this object behaves as when it is not asked for a method.
     fn underlying(&self) -> Value;
+    /// Whether the object has a method of that name (Go looks for methods before fields).
+    fn has_method(&self, name: &str) -> bool;
     /// Calls a method; `None` when the object has no method of that name.
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>>;
     /// Lets a function downcast an object it made (e.g. `scratch`).
@@ -111,11 +121,11 @@ impl From<&str> for FuncError {
 /// The per-execution context handed to every function: whatever the caller of `execute` passed
 /// (consul-template's layer passes its brain and dependency sets here).
 pub struct Ctx<'a> {
-    user: Option<&'a mut dyn Any>,
+    user: Option<&'a mut (dyn Any + Send)>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(user: Option<&'a mut dyn Any>) -> Self {
+    pub fn new(user: Option<&'a mut (dyn Any + Send)>) -> Self {
         Ctx { user }
     }
 
@@ -130,9 +140,8 @@ type FuncImpl = dyn Fn(&mut Ctx<'_>, &[Value]) -> Result<Value, FuncError> + Sen
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arity {
     Exact(usize),
+    /// Variadic: at least this many.
     AtLeast(usize),
-    /// Between min and max arguments (Go's optional trailing arguments of consul-template).
-    Range(usize, usize),
 }
 
 /// A function a template can call, with a per-execution context.
@@ -147,7 +156,10 @@ impl Func {
     where
         F: Fn(&mut Ctx<'_>, &[Value]) -> Result<Value, FuncError> + Send + Sync + 'static,
     {
-        Func { arity, f: Arc::new(f) }
+        Func {
+            arity,
+            f: Arc::new(f),
+        }
     }
 
     /// A function that needs no context.
@@ -195,7 +207,9 @@ impl Value {
     }
 
     pub fn map<K: Into<Arc<str>>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Arc::new(entries.into_iter().map(|(k, v)| (k.into(), v)).collect()))
+        Value::Map(Arc::new(
+            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
+        ))
     }
 
     /// The value an object stands for; every other value is itself.
@@ -208,7 +222,7 @@ impl Value {
 
     pub fn kind(&self) -> Kind {
         match self {
-            Value::Nil => Kind::Invalid,
+            Value::Missing | Value::Nil => Kind::Invalid,
             Value::Bool(_) => Kind::Bool,
             Value::Int(_) => Kind::Int,
             Value::Uint(_) => Kind::Uint,
@@ -225,7 +239,7 @@ impl Value {
     /// Go's type name for `%T` and error messages.
     pub fn type_name(&self) -> String {
         match self {
-            Value::Nil => "<nil>".into(),
+            Value::Missing | Value::Nil => "<nil>".into(),
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
             Value::Uint(_) => "uint64".into(),
@@ -242,7 +256,7 @@ impl Value {
     /// Go's `truth`: is this the zero value of its type?
     pub fn truth(&self) -> bool {
         match self {
-            Value::Nil => false,
+            Value::Missing | Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Uint(u) => *u != 0,
@@ -252,7 +266,7 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Record(_) | Value::Func(_) => true,
             Value::Object(o) => match o.underlying() {
-                Value::Nil => true,
+                Value::Missing | Value::Nil => true,
                 v => v.truth(),
             },
         }
@@ -276,6 +290,7 @@ impl Value {
 impl fmt::Debug for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Value::Missing => f.write_str("Missing"),
             Value::Nil => f.write_str("Nil"),
             Value::Bool(b) => write!(f, "Bool({b})"),
             Value::Int(i) => write!(f, "Int({i})"),
@@ -337,4 +352,108 @@ impl From<Vec<Value>> for Value {
     fn from(items: Vec<Value>) -> Self {
         Value::list(items)
     }
+}
+
+/// Decodes JSON as Go's `encoding/json` decodes into `interface{}`: objects are maps, arrays
+/// lists, every number a float64, `null` nil.
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(JsonVisitor)
+    }
+}
+
+struct JsonVisitor;
+
+impl<'de> serde::de::Visitor<'de> for JsonVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Float(i as f64))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(Value::Float(u as f64))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+        Ok(Value::Float(x))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::str(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element()? {
+            items.push(v);
+        }
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut m = BTreeMap::new();
+        while let Some((k, v)) = map.next_entry::<String, Value>()? {
+            m.insert(Arc::from(k), v);
+        }
+        Ok(Value::Map(Arc::new(m)))
+    }
+}
+
+impl Value {
+    /// Parses JSON text into a value (see the `Deserialize` impl), nested at most as deep as
+    /// Go's decoder allows. Deep documents need a deep stack: about 1 KiB per level.
+    pub fn from_json(text: &str) -> Result<Value, String> {
+        const MAX_DEPTH: usize = 10_000;
+        if json_depth(text) > MAX_DEPTH {
+            return Err("exceeded max depth".into());
+        }
+        let mut de = serde_json::Deserializer::from_str(text);
+        de.disable_recursion_limit();
+        let v = serde::Deserialize::deserialize(&mut de).map_err(|e| e.to_string())?;
+        de.end().map_err(|e| e.to_string())?;
+        Ok(v)
+    }
+}
+
+/// The deepest nesting of arrays and objects in JSON text, not counting brackets in strings.
+fn json_depth(text: &str) -> usize {
+    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in text.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }

@@ -1,1 +1,25 @@
-//! Integration tests: run the real `ctmpl` binary.
+//! Integration tests: they run the real `ctmpl` binary.
+
+mod bench_template;
+mod golden;
+mod render_cli;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The built `ctmpl` executable.
+pub fn ctmpl() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ctmpl"))
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

@@ -1,0 +1,879 @@
+//! The executor: walks a parsed template with data, as Go's `text/template/exec.go` does, with
+//! Go's scoping, its value conversions at function boundaries and its error messages.
+
+use super::funcs::{Builtin, FuncRef, Param};
+use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
+use super::parse::Tree;
+use super::printf;
+use super::value::{Arity, Ctx, Func, FuncError, Value};
+use super::{MissingKey, Template};
+
+/// Go's limit on nested template invocations.
+pub const MAX_EXEC_DEPTH: usize = 100_000;
+
+/// An execution error, formatted as Go formats it:
+/// `template: NAME:LINE:COL: executing "NAME" at <NODE>: message`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecError(pub String);
+
+impl std::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+type Result<T> = std::result::Result<T, ExecError>;
+
+/// The node an error is reported at (Go's `state.node`).
+#[derive(Clone, Copy)]
+enum At<'t> {
+    None,
+    Node(&'t Node),
+    List(&'t List),
+    Pipe(&'t Pipe),
+    Cmd(&'t Command),
+    Arg(&'t Arg),
+}
+
+impl At<'_> {
+    fn pos(&self) -> usize {
+        match self {
+            At::None => 0,
+            At::Node(n) => n.pos(),
+            At::List(l) => l.pos,
+            At::Pipe(p) => p.pos,
+            At::Cmd(c) => c.pos,
+            At::Arg(a) => a.pos(),
+        }
+    }
+
+    fn context(&self) -> String {
+        match self {
+            At::None => String::new(),
+            At::Node(n) => n.to_string(),
+            At::List(l) => l.to_string(),
+            At::Pipe(p) => p.to_string(),
+            At::Cmd(c) => c.to_string(),
+            At::Arg(a) => a.to_string(),
+        }
+    }
+}
+
+/// A value together with whether Go would hold it in an `interface{}` (it came out of a
+/// generic list or map). Only error messages and nil checks on field access tell the difference.
+#[derive(Clone)]
+struct Dot {
+    value: Value,
+    boxed: bool,
+}
+
+impl Dot {
+    fn plain(value: Value) -> Dot {
+        Dot {
+            value,
+            boxed: false,
+        }
+    }
+}
+
+struct Var<'t> {
+    name: &'t str,
+    value: Dot,
+}
+
+/// What a walk tells its enclosing `range`.
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// The previous command's value in a pipeline, passed as the last argument (Go's `final`).
+type Final = Option<Value>;
+
+struct State<'t, 'o, 'c, 'u> {
+    tmpl: &'t Template,
+    tree: &'t Tree,
+    out: &'o mut String,
+    vars: Vec<Var<'t>>,
+    depth: usize,
+    ctx: &'c mut Ctx<'u>,
+    at: At<'t>,
+}
+
+/// Executes the template named `name` of `tmpl` with `data` as dot, appending to `out`.
+pub fn execute(
+    tmpl: &Template,
+    name: &str,
+    out: &mut String,
+    data: &Value,
+    ctx: &mut Ctx<'_>,
+) -> Result<()> {
+    let Some(tree) = tmpl.tree(name) else {
+        return Err(ExecError(format!(
+            "template: {name}: {} is an incomplete or empty template",
+            printf::quote(name)
+        )));
+    };
+    let data = normalize(data.clone());
+    let mut state = State {
+        tmpl,
+        tree,
+        out,
+        vars: vec![Var {
+            name: "$",
+            value: Dot::plain(data.clone()),
+        }],
+        depth: 0,
+        ctx,
+        at: At::None,
+    };
+    state.walk_list(&Dot::plain(data), &tree.root).map(|_| ())
+}
+
+/// Go unwraps an `interface{}` at the end of each pipeline: a nil inside becomes invalid.
+fn normalize(v: Value) -> Value {
+    match v {
+        Value::Nil => Value::Missing,
+        v => v,
+    }
+}
+
+impl<'t> State<'t, '_, '_, '_> {
+    fn errorf(&self, msg: impl std::fmt::Display) -> ExecError {
+        let name = printf::quote(&self.tree.name);
+        if let At::None = self.at {
+            return ExecError(format!("template: {}: {msg}", self.tree.name));
+        }
+        let pos = self.at.pos();
+        let text = &self.tree.text[..pos.min(self.tree.text.len())];
+        let col = match text.rfind('\n') {
+            None => pos,
+            Some(nl) => pos - (nl + 1),
+        };
+        let line = 1 + text.bytes().filter(|&b| b == b'\n').count();
+        ExecError(format!(
+            "template: {}:{line}:{col}: executing {name} at <{}>: {msg}",
+            self.tree.parse_name,
+            self.at.context()
+        ))
+    }
+
+    fn call_error(&self, name: &str, err: impl std::fmt::Display) -> ExecError {
+        self.errorf(format!("error calling {name}: {err}"))
+    }
+
+    fn mark(&self) -> usize {
+        self.vars.len()
+    }
+
+    fn pop(&mut self, mark: usize) {
+        self.vars.truncate(mark);
+    }
+
+    fn set_var(&mut self, name: &str, value: Dot) -> Result<()> {
+        match self.vars.iter_mut().rev().find(|v| v.name == name) {
+            Some(v) => {
+                v.value = value;
+                Ok(())
+            }
+            None => Err(self.errorf(format!("undefined variable: {name}"))),
+        }
+    }
+
+    fn set_top_var(&mut self, n: usize, value: Dot) {
+        let i = self.vars.len() - n;
+        self.vars[i].value = value;
+    }
+
+    fn var_value(&self, name: &str) -> Result<Dot> {
+        match self.vars.iter().rev().find(|v| v.name == name) {
+            Some(v) => Ok(v.value.clone()),
+            None => Err(self.errorf(format!("undefined variable: {name}"))),
+        }
+    }
+
+    // Walking.
+
+    fn walk_list(&mut self, dot: &Dot, list: &'t List) -> Result<Flow> {
+        self.at = At::List(list);
+        for node in &list.nodes {
+            match self.walk(dot, node)? {
+                Flow::Normal => {}
+                flow => return Ok(flow),
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Dot, node: &'t Node) -> Result<Flow> {
+        self.at = At::Node(node);
+        match node {
+            Node::Text { text, .. } => self.out.push_str(text),
+            Node::Action { pipe, .. } => {
+                let val = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    self.print_value(node, &val)?;
+                }
+            }
+            Node::Comment { .. } => {}
+            Node::If(b) => return self.walk_if_or_with(false, dot, b),
+            Node::With(b) => return self.walk_if_or_with(true, dot, b),
+            Node::Range(b) => return self.walk_range(dot, b),
+            Node::Template { name, pipe, .. } => {
+                self.walk_template(dot, node, name, pipe.as_ref())?
+            }
+            Node::Break { .. } => return Ok(Flow::Break),
+            Node::Continue { .. } => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn print_value(&mut self, node: &'t Node, v: &Value) -> Result<()> {
+        self.at = At::Node(node);
+        match v {
+            Value::Missing => self.out.push_str("<no value>"),
+            Value::Func(_) => {
+                return Err(self.errorf(format!("can't print {node} of type {}", v.type_name())))
+            }
+            v => printf::write_value(self.out, v),
+        }
+        Ok(())
+    }
+
+    fn walk_if_or_with(&mut self, with: bool, dot: &Dot, b: &'t Branch) -> Result<Flow> {
+        let mark = self.mark();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let flow = if val.truth() {
+            if with {
+                self.walk_list(&Dot::plain(val), &b.list)
+            } else {
+                self.walk_list(dot, &b.list)
+            }
+        } else if let Some(else_list) = &b.else_list {
+            self.walk_list(dot, else_list)
+        } else {
+            Ok(Flow::Normal)
+        };
+        self.pop(mark);
+        flow
+    }
+
+    fn walk_range(&mut self, dot: &Dot, r: &'t Branch) -> Result<Flow> {
+        self.at = At::Pipe(&r.pipe);
+        let outer = self.mark();
+        let val = self.eval_pipeline(dot, &r.pipe)?.resolved();
+        let mark = self.mark();
+        let ran = match &val {
+            Value::List(items) => {
+                for (i, elem) in items.iter().enumerate() {
+                    let elem = Dot {
+                        value: elem.clone(),
+                        boxed: true,
+                    };
+                    if self.range_iteration(r, mark, Dot::plain(Value::Int(i as i64)), elem)? {
+                        break;
+                    }
+                }
+                !items.is_empty()
+            }
+            Value::Map(m) => {
+                for (k, elem) in m.iter() {
+                    let key = Dot::plain(Value::Str(k.clone()));
+                    let elem = Dot {
+                        value: elem.clone(),
+                        boxed: true,
+                    };
+                    if self.range_iteration(r, mark, key, elem)? {
+                        break;
+                    }
+                }
+                !m.is_empty()
+            }
+            Value::Int(_) | Value::Uint(_) => self.range_integer(r, mark, &val)?,
+            Value::Missing | Value::Nil => false,
+            v => {
+                let shown = printf::sprint(std::slice::from_ref(v));
+                return Err(self.errorf(format!("range can't iterate over {shown}")));
+            }
+        };
+        if !ran {
+            if let Some(else_list) = &r.else_list {
+                self.walk_list(dot, else_list)?;
+            }
+        }
+        self.pop(outer);
+        Ok(Flow::Normal)
+    }
+
+    /// Go 1.24's range over an integer: 0..n, the value is both index and element.
+    fn range_integer(&mut self, r: &'t Branch, mark: usize, val: &Value) -> Result<bool> {
+        if r.pipe.decl.len() > 1 {
+            let shown = printf::sprint(std::slice::from_ref(val));
+            return Err(self.errorf(format!(
+                "can't use {shown} to iterate over more than one variable"
+            )));
+        }
+        let n: i128 = match val {
+            Value::Int(i) => *i as i128,
+            Value::Uint(u) => *u as i128,
+            _ => 0,
+        };
+        for i in 0..n.max(0) {
+            let v = match val {
+                Value::Uint(_) => Value::Uint(i as u64),
+                _ => Value::Int(i as i64),
+            };
+            if self.range_iteration(r, mark, Dot::plain(v.clone()), Dot::plain(v))? {
+                break;
+            }
+        }
+        Ok(n > 0)
+    }
+
+    /// One pass of a range body; true when the body said `{{break}}`.
+    fn range_iteration(
+        &mut self,
+        r: &'t Branch,
+        mark: usize,
+        index: Dot,
+        elem: Dot,
+    ) -> Result<bool> {
+        let decl = &r.pipe.decl;
+        if !decl.is_empty() {
+            if r.pipe.is_assign {
+                // With two variables the index comes first; with one, the element.
+                let first = if decl.len() > 1 {
+                    index.clone()
+                } else {
+                    elem.clone()
+                };
+                self.set_var(&decl[0].idents[0], first)?;
+            } else {
+                self.set_top_var(1, elem.clone());
+            }
+        }
+        if decl.len() > 1 {
+            if r.pipe.is_assign {
+                self.set_var(&decl[1].idents[0], elem.clone())?;
+            } else {
+                self.set_top_var(2, index);
+            }
+        }
+        let flow = self.walk_list(&elem, &r.list);
+        self.pop(mark);
+        Ok(matches!(flow?, Flow::Break))
+    }
+
+    fn walk_template(
+        &mut self,
+        dot: &Dot,
+        node: &'t Node,
+        name: &str,
+        pipe: Option<&'t Pipe>,
+    ) -> Result<()> {
+        self.at = At::Node(node);
+        let Some(tree) = self.tmpl.tree(name) else {
+            return Err(self.errorf(format!("template {} not defined", printf::quote(name))));
+        };
+        if self.depth >= MAX_EXEC_DEPTH {
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+            )));
+        }
+        // Variables declared by the pipeline persist in the caller.
+        let new_dot = match pipe {
+            Some(p) => Dot::plain(self.eval_pipeline(dot, p)?),
+            None => Dot::plain(Value::Missing),
+        };
+        let mut callee = State {
+            tmpl: self.tmpl,
+            tree,
+            out: &mut *self.out,
+            vars: vec![Var {
+                name: "$",
+                value: new_dot.clone(),
+            }],
+            depth: self.depth + 1,
+            ctx: &mut *self.ctx,
+            at: At::None,
+        };
+        callee.walk_nested(&new_dot, &tree.root)
+    }
+
+    /// Walks a called template's body, on a fresh thread stack every so many levels so that
+    /// deep recursion ends in Go's depth error rather than a stack overflow.
+    fn walk_nested(&mut self, dot: &Dot, root: &'t List) -> Result<()> {
+        const LEVELS_PER_STACK: usize = 500;
+        if !self.depth.is_multiple_of(LEVELS_PER_STACK) {
+            return self.walk_list(dot, root).map(|_| ());
+        }
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .stack_size(256 << 20)
+                .spawn_scoped(scope, || self.walk_list(dot, root).map(|_| ()))
+                .map_err(|e| ExecError(format!("template: cannot start executor stack: {e}")))?
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    }
+
+    // Evaluation.
+
+    fn eval_pipeline(&mut self, dot: &Dot, pipe: &'t Pipe) -> Result<Value> {
+        self.at = At::Pipe(pipe);
+        let mut value: Final = None;
+        for cmd in &pipe.cmds {
+            value = Some(normalize(self.eval_command(dot, cmd, value)?));
+        }
+        let value = value.unwrap_or(Value::Missing);
+        for v in &pipe.decl {
+            let dot = Dot::plain(value.clone());
+            if pipe.is_assign {
+                self.set_var(&v.idents[0], dot)?;
+            } else {
+                self.vars.push(Var {
+                    name: &v.idents[0],
+                    value: dot,
+                });
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, args: &[Arg], fin: &Final) -> Result<()> {
+        if args.len() > 1 || fin.is_some() {
+            return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Dot, cmd: &'t Command, fin: Final) -> Result<Value> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field { idents, .. } => {
+                self.at = At::Arg(first);
+                let v = self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin)?;
+                return Ok(v.value);
+            }
+            Arg::Chain { .. } => return Ok(self.eval_chain(dot, first, &cmd.args, fin)?.value),
+            Arg::Identifier { .. } => {
+                return self.eval_function(dot, first, At::Cmd(cmd), &cmd.args, fin)
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(&cmd.args, &fin)?;
+                return self.eval_pipeline(dot, p);
+            }
+            Arg::Variable(_) => return Ok(self.eval_variable(dot, first, &cmd.args, fin)?.value),
+            _ => {}
+        }
+        self.at = At::Arg(first);
+        self.not_a_function(&cmd.args, &fin)?;
+        match first {
+            Arg::Bool { value, .. } => Ok(Value::Bool(*value)),
+            Arg::Dot { .. } => Ok(dot.value.clone()),
+            Arg::Nil { .. } => Err(self.errorf("nil is not a command")),
+            Arg::Number(n) => self.ideal_constant(first, n),
+            Arg::Str { text, .. } => Ok(Value::from(text.as_str())),
+            _ => unreachable!("handled above"),
+        }
+    }
+
+    /// A number literal with no type context: its syntax decides (Go's `idealConstant`).
+    fn ideal_constant(&mut self, node: &'t Arg, n: &Number) -> Result<Value> {
+        self.at = At::Arg(node);
+        let t = n.text.as_str();
+        let is_hex_int = t.len() > 2
+            && t.as_bytes()[0] == b'0'
+            && matches!(t.as_bytes()[1], b'x' | b'X')
+            && !t.contains(['p', 'P']);
+        let is_rune = t.starts_with('\'');
+        if n.is_float && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
+            return Ok(Value::Float(n.float));
+        }
+        if n.is_int {
+            return Ok(Value::Int(n.int));
+        }
+        if n.is_uint {
+            return Err(self.errorf(format!("{t} overflows int")));
+        }
+        Ok(Value::Missing)
+    }
+
+    fn eval_chain(
+        &mut self,
+        dot: &Dot,
+        chain: &'t Arg,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Dot> {
+        self.at = At::Arg(chain);
+        let Arg::Chain { node, fields, .. } = chain else {
+            unreachable!()
+        };
+        if let Arg::Nil { .. } = node.as_ref() {
+            return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
+        }
+        let receiver = self.eval_arg(dot, Param::Any, node)?;
+        let receiver = Dot::plain(normalize(receiver));
+        self.eval_field_chain(dot, receiver, chain, fields, args, fin)
+    }
+
+    fn eval_variable(
+        &mut self,
+        dot: &Dot,
+        var: &'t Arg,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Dot> {
+        self.at = At::Arg(var);
+        let Arg::Variable(v) = var else {
+            unreachable!()
+        };
+        let value = self.var_value(&v.idents[0])?;
+        if v.idents.len() == 1 {
+            if !args.is_empty() {
+                self.not_a_function(args, &fin)?;
+            }
+            return Ok(value);
+        }
+        self.eval_field_chain(dot, value, var, &v.idents[1..], args, fin)
+    }
+
+    /// `.X.Y.Z` from `receiver`, the last of which may be a method given `args`.
+    fn eval_field_chain(
+        &mut self,
+        dot: &Dot,
+        mut receiver: Dot,
+        node: &'t Arg,
+        idents: &'t [String],
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Dot> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            receiver = self.eval_field(dot, ident, node, &[], None, receiver)?;
+        }
+        self.eval_field(dot, &idents[n - 1], node, args, fin, receiver)
+    }
+
+    fn eval_field(
+        &mut self,
+        dot: &Dot,
+        name: &str,
+        node: &'t Arg,
+        args: &'t [Arg],
+        fin: Final,
+        receiver: Dot,
+    ) -> Result<Dot> {
+        let boxed = receiver.boxed;
+        let type_name = |v: &Value| {
+            if boxed {
+                "interface {}".to_string()
+            } else {
+                v.type_name()
+            }
+        };
+        let value = receiver.value;
+        match &value {
+            Value::Missing => {
+                if self.tmpl.missing_key == MissingKey::Error {
+                    return Err(self.errorf(format!(
+                        "nil data; no entry for key {}",
+                        printf::quote(name)
+                    )));
+                }
+                return Ok(Dot::plain(Value::Missing));
+            }
+            Value::Nil => {
+                return Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}")));
+            }
+            Value::Object(o) if o.has_method(name) => {
+                let argv = self.eval_call_args(dot, args, fin)?;
+                return match o.call_method(name, &argv) {
+                    Some(Ok(v)) => Ok(Dot::plain(v)),
+                    Some(Err(e)) => {
+                        self.at = At::Arg(node);
+                        Err(self.call_error(name, e))
+                    }
+                    None => Err(self.errorf(format!(
+                        "can't evaluate field {name} in type {}",
+                        type_name(&value)
+                    ))),
+                };
+            }
+            _ => {}
+        }
+        let has_args = args.len() > 1 || fin.is_some();
+        let target = value.resolved();
+        match &target {
+            Value::Record(r) => {
+                if let Some(field) = r.field(name) {
+                    if has_args {
+                        return Err(self.errorf(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        )));
+                    }
+                    return Ok(Dot::plain(field.clone()));
+                }
+            }
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                }
+                return Ok(match m.get(name) {
+                    Some(v) => Dot {
+                        value: v.clone(),
+                        boxed: true,
+                    },
+                    None => match self.tmpl.missing_key {
+                        MissingKey::Default => Dot::plain(Value::Missing),
+                        MissingKey::Zero => Dot {
+                            value: Value::Nil,
+                            boxed: true,
+                        },
+                        MissingKey::Error => {
+                            return Err(self.errorf(format!(
+                                "map has no entry for key {}",
+                                printf::quote(name)
+                            )))
+                        }
+                    },
+                });
+            }
+            _ => {}
+        }
+        Err(self.errorf(format!(
+            "can't evaluate field {name} in type {}",
+            type_name(&value)
+        )))
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Dot,
+        ident: &'t Arg,
+        cmd: At<'t>,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Value> {
+        self.at = At::Arg(ident);
+        let Arg::Identifier { name, func, .. } = ident else {
+            unreachable!()
+        };
+        match func {
+            FuncRef::Builtin(b) => self.eval_builtin(dot, *b, name, cmd, args, fin),
+            FuncRef::User(f) => self.eval_user_call(dot, f, name, cmd, args, fin),
+        }
+    }
+
+    /// Go's arity check, with its two phrasings.
+    fn check_arity(&self, name: &str, arity: Arity, nargs: usize, fin: &Final) -> Result<()> {
+        let num_in = nargs + fin.is_some() as usize;
+        match arity {
+            Arity::Exact(n) if num_in != n => Err(self.errorf(format!(
+                "wrong number of args for {name}: want {n} got {num_in}"
+            ))),
+            Arity::AtLeast(n) if num_in < n => Err(self.errorf(format!(
+                "wrong number of args for {name}: want at least {n} got {nargs}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn eval_user_call(
+        &mut self,
+        dot: &Dot,
+        f: &Func,
+        name: &str,
+        node: At<'t>,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Value> {
+        let given = args.len().saturating_sub(1);
+        self.check_arity(name, f.arity, given, &fin)?;
+        let argv = self.eval_call_args(dot, args, fin)?;
+        match f.call(self.ctx, &argv) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                self.at = node;
+                Err(self.call_error(name, e))
+            }
+        }
+    }
+
+    /// Arguments for a function or method taking `interface{}` parameters.
+    fn eval_call_args(&mut self, dot: &Dot, args: &'t [Arg], fin: Final) -> Result<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len());
+        for arg in args.iter().skip(1) {
+            argv.push(self.eval_arg(dot, Param::Any, arg)?);
+        }
+        if let Some(f) = fin {
+            argv.push(nil_for_any(f));
+        }
+        Ok(argv)
+    }
+
+    fn eval_builtin(
+        &mut self,
+        dot: &Dot,
+        b: Builtin,
+        name: &str,
+        cmd: At<'t>,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Value> {
+        let given = args.len().saturating_sub(1);
+        let (fixed, variadic) = b.signature();
+        let arity = if variadic.is_some() {
+            Arity::AtLeast(fixed.len())
+        } else {
+            Arity::Exact(fixed.len())
+        };
+        self.check_arity(name, arity, given, &fin)?;
+        let rest = args.get(1..).unwrap_or(&[]);
+        if b == Builtin::And || b == Builtin::Or {
+            return self.eval_and_or(dot, b == Builtin::Or, rest, fin);
+        }
+        let mut argv = Vec::with_capacity(given + 1);
+        let mut boxed = Vec::with_capacity(given + 1);
+        for (i, arg) in rest.iter().enumerate() {
+            let param = fixed.get(i).copied().or(variadic).unwrap_or(Param::Any);
+            let d = self.eval_arg_dot(dot, param, arg)?;
+            argv.push(d.value);
+            boxed.push(d.boxed);
+        }
+        if let Some(f) = fin {
+            let param = fixed
+                .get(argv.len())
+                .copied()
+                .or(variadic)
+                .unwrap_or(Param::Any);
+            argv.push(self.validate(f, param)?);
+        }
+        let result = if b == Builtin::Call {
+            let callee = rest.first().map(|a| a.to_string()).unwrap_or_default();
+            self.call_builtin(&callee, &argv)
+        } else {
+            b.call(&argv, &boxed).map_err(FuncError)
+        };
+        result.map_err(|e| {
+            self.at = cmd;
+            self.call_error(name, e)
+        })
+    }
+
+    /// `and`/`or` evaluate their arguments lazily and return the deciding one.
+    fn eval_and_or(&mut self, dot: &Dot, or: bool, args: &'t [Arg], fin: Final) -> Result<Value> {
+        let mut v = Value::Missing;
+        for arg in args {
+            v = self.eval_arg(dot, Param::Reflect, arg)?;
+            if v.truth() == or {
+                return Ok(v);
+            }
+        }
+        if let Some(f) = fin {
+            v = f;
+        }
+        Ok(v)
+    }
+
+    /// The `call` builtin: `call FN ARGS…` with Go's checks on FN.
+    fn call_builtin(
+        &mut self,
+        callee: &str,
+        argv: &[Value],
+    ) -> std::result::Result<Value, FuncError> {
+        let f = match &argv[0] {
+            Value::Func(f) => f.clone(),
+            Value::Missing | Value::Nil => return Err("call of nil".into()),
+            v => return Err(format!("non-function {callee} of type {}", v.type_name()).into()),
+        };
+        let args: Vec<Value> = argv[1..].iter().cloned().map(nil_for_any).collect();
+        match f.arity {
+            Arity::Exact(n) if args.len() != n => {
+                return Err(format!(
+                    "wrong number of args for {callee}: got {} want {n}",
+                    args.len()
+                )
+                .into())
+            }
+            Arity::AtLeast(n) if args.len() < n => {
+                return Err(format!(
+                    "wrong number of args for {callee}: got {} want at least {n}",
+                    args.len()
+                )
+                .into())
+            }
+            _ => {}
+        }
+        f.call(self.ctx, &args)
+    }
+
+    /// Go's `evalArg`: evaluates an argument for a parameter of the given kind.
+    fn eval_arg(&mut self, dot: &Dot, param: Param, n: &'t Arg) -> Result<Value> {
+        Ok(self.eval_arg_dot(dot, param, n)?.value)
+    }
+
+    /// `eval_arg`, also telling whether Go would see the value inside an `interface{}`.
+    fn eval_arg_dot(&mut self, dot: &Dot, param: Param, n: &'t Arg) -> Result<Dot> {
+        self.at = At::Arg(n);
+        let plain = |v| Ok(Dot::plain(v));
+        let value = match n {
+            Arg::Dot { .. } => dot.clone(),
+            Arg::Nil { .. } => {
+                return match param {
+                    Param::Reflect => plain(Value::Missing),
+                    Param::Any => plain(Value::Nil),
+                    Param::Str => Err(self.errorf("cannot assign nil to string")),
+                }
+            }
+            Arg::Field { idents, .. } => {
+                self.eval_field_chain(dot, dot.clone(), n, idents, std::slice::from_ref(n), None)?
+            }
+            Arg::Variable(_) => self.eval_variable(dot, n, &[], None)?,
+            Arg::Pipe(p) => Dot::plain(self.eval_pipeline(dot, p)?),
+            Arg::Identifier { .. } => {
+                Dot::plain(self.eval_function(dot, n, At::Arg(n), &[], None)?)
+            }
+            Arg::Chain { .. } => self.eval_chain(dot, n, &[], None)?,
+            Arg::Str { text, .. } => return plain(Value::from(text.as_str())),
+            Arg::Bool { value, .. } if param != Param::Str => return plain(Value::Bool(*value)),
+            Arg::Number(num) if param != Param::Str => return plain(self.ideal_constant(n, num)?),
+            _ => return Err(self.errorf(format!("expected string; found {n}"))),
+        };
+        Ok(Dot {
+            value: self.validate(value.value, param)?,
+            boxed: value.boxed,
+        })
+    }
+
+    /// Go's `validateType` for our three parameter kinds.
+    fn validate(&self, value: Value, param: Param) -> Result<Value> {
+        match param {
+            Param::Reflect => Ok(value),
+            Param::Any => Ok(nil_for_any(value)),
+            Param::Str => match value {
+                Value::Str(_) => Ok(value),
+                Value::Missing => Err(self.errorf("invalid value; expected string")),
+                Value::Nil => {
+                    Err(self.errorf("wrong type for value; expected string; got interface {}"))
+                }
+                v => Err(self.errorf(format!(
+                    "wrong type for value; expected string; got {}",
+                    v.type_name()
+                ))),
+            },
+        }
+    }
+}
+
+/// An invalid value passed as `interface{}` becomes nil.
+fn nil_for_any(v: Value) -> Value {
+    match v {
+        Value::Missing => Value::Nil,
+        v => v,
+    }
+}

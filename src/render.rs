@@ -1,0 +1,94 @@
+//! `ctmpl render`: renders one template file with Go's builtins only, to stdout, the way Go's
+//! `text/template` would (the tool for checking our engine against Go).
+
+use std::io::Write;
+
+use crate::cli::{self, FlagKind};
+use crate::gotmpl::{MissingKey, Template, Value};
+
+const USAGE: &str = "usage: ctmpl render [--data FILE.json] [--missingkey default|zero|error] \
+[--left-delim L] [--right-delim R] TEMPLATE";
+
+/// What went wrong, and so the exit status: 1 parse, 2 execution, 64 usage or input.
+#[derive(Debug)]
+pub enum RenderError {
+    Usage(String),
+    Parse(String),
+    Exec(String),
+}
+
+impl RenderError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RenderError::Parse(_) => 1,
+            RenderError::Exec(_) => 2,
+            RenderError::Usage(_) => 64,
+        }
+    }
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenderError::Usage(m) | RenderError::Parse(m) | RenderError::Exec(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Runs `ctmpl render` on a thread with a deep stack: deeply nested data and recursive
+/// templates must end in Go's errors, not a stack overflow.
+pub fn run(args: &[String]) -> Result<(), RenderError> {
+    let args = args.to_vec();
+    std::thread::Builder::new()
+        .stack_size(1 << 30)
+        .spawn(move || render(&args))
+        .map_err(|e| RenderError::Usage(format!("cannot start: {e}")))?
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+fn render(args: &[String]) -> Result<(), RenderError> {
+    let spec = [
+        ("data", FlagKind::Value),
+        ("missingkey", FlagKind::Value),
+        ("left-delim", FlagKind::Value),
+        ("right-delim", FlagKind::Value),
+    ];
+    let usage = |m: String| RenderError::Usage(format!("{m}\n{USAGE}"));
+    let flags = cli::parse(args, &spec).map_err(|e| usage(e.0))?;
+    let [path] = flags.args.as_slice() else {
+        return Err(usage("render takes exactly one TEMPLATE".into()));
+    };
+    let missing_key: MissingKey = flags
+        .get("missingkey")
+        .unwrap_or("default")
+        .parse()
+        .map_err(usage)?;
+    let text = read(path)?;
+    let data = match flags.get("data") {
+        Some(file) => Value::from_json(&read(file)?)
+            .map_err(|e| RenderError::Usage(format!("{file}: invalid JSON: {e}")))?,
+        None => Value::Missing,
+    };
+    let mut tmpl = Template::new(path)
+        .delims(
+            flags.get("left-delim").unwrap_or(""),
+            flags.get("right-delim").unwrap_or(""),
+        )
+        .missing_key(missing_key);
+    tmpl.parse(&text).map_err(|e| RenderError::Parse(e.0))?;
+    let mut out = String::new();
+    let result = tmpl.execute(&mut out, &data);
+    // Go has written everything before an error; so do we.
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(out.as_bytes())
+        .and_then(|_| stdout.flush());
+    result.map_err(|e| RenderError::Exec(e.0))
+}
+
+fn read(path: &str) -> Result<String, RenderError> {
+    std::fs::read_to_string(path).map_err(|e| RenderError::Usage(format!("open {path}: {e}")))
+}
