@@ -8,11 +8,15 @@ fn main() -> ExitCode {
         Some("render") => {
             ctmpl::render::run(&args[1..]).map_err(|e| (e.exit_code(), e.to_string()))
         }
+        Some("agent") => ctmpl::agent::run(&args[1..]).map_err(|e| (1, format!("==> {e}"))),
         Some("-v" | "--v" | "-version" | "--version") => {
             println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        _ => Err((64, "usage: ctmpl render [flags] TEMPLATE".to_string())),
+        _ => Err((
+            64,
+            "usage: ctmpl render [flags] TEMPLATE | ctmpl agent [flags]".to_string(),
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

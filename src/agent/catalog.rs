@@ -1,0 +1,903 @@
+//! The catalog state machine: nodes, services, checks and KV, changed only by `Command`s applied
+//! in order, each at its log index (the Raft log index once the catalog is replicated). Reads
+//! return data with the index Consul would report; `Topic`s say which blocking readers a change
+//! concerns.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::api::{
+    CatalogService, DirEntry, HealthCheck, Node, NodeService, NodeServices, ServiceEntry, PASSING,
+};
+
+/// A write to the catalog. Serialized into the log, so its shape is part of the data format.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub enum Command {
+    Register(Box<Register>),
+    Deregister(Deregister),
+    KvSet {
+        key: String,
+        value: Vec<u8>,
+        flags: u64,
+        cas: Option<u64>,
+    },
+    KvDelete {
+        key: String,
+        recurse: bool,
+        cas: Option<u64>,
+    },
+}
+
+/// A catalog registration: a node, optionally one of its services and some checks.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Register {
+    pub node: Node,
+    pub skip_node_update: bool,
+    pub service: Option<NodeService>,
+    pub checks: Vec<HealthCheck>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Deregister {
+    pub node: String,
+    pub service_id: Option<String>,
+    pub check_id: Option<String>,
+}
+
+/// What a command answers: most writes say `true`; a KV cas says whether it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done(bool),
+    Rejected(String),
+}
+
+/// What a blocking reader waits on; a change names the topics it touched.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Nodes,
+    Services,
+    Checks,
+    Service(String),
+    Node(String),
+    KvKey(String),
+    KvPrefix(String),
+}
+
+impl Topic {
+    /// Whether a change of `changed` concerns a reader waiting on `self`.
+    pub fn woken_by(&self, changed: &Topic) -> bool {
+        match (self, changed) {
+            (Topic::KvPrefix(p), Topic::KvKey(k)) => k.starts_with(p.as_str()),
+            (Topic::KvKey(k), Topic::KvKey(c)) => k == c,
+            (Topic::KvKey(k), Topic::KvPrefix(p)) | (Topic::KvPrefix(k), Topic::KvPrefix(p)) => {
+                k.starts_with(p.as_str()) || p.starts_with(k.as_str())
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+struct Indexes {
+    nodes: u64,
+    services: u64,
+    checks: u64,
+    kv: u64,
+    /// Last time any service name lost its last instance.
+    service_extinction: u64,
+    node_extinction: u64,
+    per_service: HashMap<String, u64>,
+    per_node: HashMap<String, u64>,
+}
+
+/// The whole catalog. Serializable as a snapshot.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct State {
+    /// Index of the last applied command.
+    pub index: u64,
+    nodes: BTreeMap<String, Node>,
+    /// node → service ID → service
+    services: BTreeMap<String, BTreeMap<String, NodeService>>,
+    /// node → check ID → check
+    checks: BTreeMap<String, BTreeMap<String, HealthCheck>>,
+    kv: BTreeMap<String, DirEntry>,
+    /// Deleted keys and the index of their deletion, so prefix indexes still move forward.
+    tombstones: BTreeMap<String, u64>,
+    indexes: Indexes,
+}
+
+/// Applying a command: its outcome and the topics it changed.
+pub struct Applied {
+    pub outcome: Outcome,
+    pub changed: Vec<Topic>,
+}
+
+impl State {
+    pub fn apply(&mut self, index: u64, cmd: &Command) -> Applied {
+        debug_assert!(index > self.index, "commands apply in index order");
+        self.index = index;
+        let mut changes = Changes::default();
+        let outcome = match cmd {
+            Command::Register(r) => self.register(index, r, &mut changes),
+            Command::Deregister(d) => self.deregister(index, d, &mut changes),
+            Command::KvSet {
+                key,
+                value,
+                flags,
+                cas,
+            } => self.kv_set(index, key, value, *flags, *cas, &mut changes),
+            Command::KvDelete { key, recurse, cas } => {
+                self.kv_delete(index, key, *recurse, *cas, &mut changes)
+            }
+        };
+        Applied {
+            outcome,
+            changed: changes.topics,
+        }
+    }
+
+    fn register(&mut self, index: u64, r: &Register, ch: &mut Changes) -> Outcome {
+        let name = r.node.node.clone();
+        if name.is_empty() {
+            return Outcome::Rejected("Must provide node".into());
+        }
+        let exists = self.nodes.contains_key(&name);
+        if !r.skip_node_update || !exists {
+            if r.node.address.is_empty() && !r.skip_node_update {
+                return Outcome::Rejected(
+                    "Must provide address if SkipNodeUpdate is not set".into(),
+                );
+            }
+            self.ensure_node(index, &r.node, ch);
+        }
+        if let Some(svc) = &r.service {
+            if svc.service.is_empty() {
+                return Outcome::Rejected(
+                    "Must provide service name (Service.Service) when service ID is provided"
+                        .into(),
+                );
+            }
+            self.ensure_service(index, &name, svc, ch);
+        }
+        for check in &r.checks {
+            if !check.node.is_empty() && check.node != name {
+                return Outcome::Rejected(format!(
+                    "Node '{}' for check '{}' doesn't match register request node '{}'",
+                    check.node, check.check_id, name
+                ));
+            }
+            self.ensure_check(index, &name, check, ch);
+        }
+        Outcome::Done(true)
+    }
+
+    fn ensure_node(&mut self, index: u64, node: &Node, ch: &mut Changes) {
+        let mut new = node.clone();
+        match self.nodes.get(&node.node) {
+            Some(old) => {
+                new.create_index = old.create_index;
+                new.modify_index = old.modify_index;
+                if *old == new {
+                    return;
+                }
+            }
+            None => new.create_index = index,
+        }
+        new.modify_index = index;
+        self.nodes.insert(node.node.clone(), new);
+        self.indexes.nodes = index;
+        self.touch_node(index, &node.node, ch);
+        ch.add(Topic::Nodes);
+        // Node details are part of every service entry on it.
+        for svc in self.service_names_on(&node.node) {
+            self.touch_service(index, &svc, ch);
+        }
+    }
+
+    fn ensure_service(&mut self, index: u64, node: &str, svc: &NodeService, ch: &mut Changes) {
+        let mut new = svc.clone();
+        if new.id.is_empty() {
+            new.id = new.service.clone();
+        }
+        let on_node = self.services.entry(node.to_string()).or_default();
+        let old_name = on_node.get(&new.id).map(|old| old.service.clone());
+        match on_node.get(&new.id) {
+            Some(old) if old.same_as(&new) => return,
+            Some(old) => new.create_index = old.create_index,
+            None => new.create_index = index,
+        }
+        new.modify_index = index;
+        let service_name = new.service.clone();
+        on_node.insert(new.id.clone(), new.clone());
+        self.indexes.services = index;
+        ch.add(Topic::Services);
+        self.touch_node(index, node, ch);
+        self.touch_service(index, &service_name, ch);
+        if let Some(old) = old_name.filter(|o| *o != service_name) {
+            self.touch_service(index, &old, ch);
+            self.note_extinction(index, &old);
+        }
+        // Service checks carry the service's name and tags.
+        let checks = self.checks.entry(node.to_string()).or_default();
+        let mut checks_changed = false;
+        for c in checks.values_mut().filter(|c| c.service_id == new.id) {
+            if c.service_name != new.service || c.service_tags != new.tags {
+                c.service_name = new.service.clone();
+                c.service_tags = new.tags.clone();
+                c.modify_index = index;
+                checks_changed = true;
+            }
+        }
+        if checks_changed {
+            self.indexes.checks = index;
+            ch.add(Topic::Checks);
+        }
+    }
+
+    fn ensure_check(&mut self, index: u64, node: &str, check: &HealthCheck, ch: &mut Changes) {
+        let mut new = check.clone();
+        new.node = node.to_string();
+        if new.check_id.is_empty() {
+            new.check_id = new.name.clone();
+        }
+        if new.status.is_empty() {
+            new.status = crate::api::CRITICAL.into();
+        }
+        if !new.service_id.is_empty() {
+            match self.services.get(node).and_then(|s| s.get(&new.service_id)) {
+                Some(svc) => {
+                    new.service_name = svc.service.clone();
+                    new.service_tags = svc.tags.clone();
+                }
+                None => new.service_id.clear(),
+            }
+        }
+        let on_node = self.checks.entry(node.to_string()).or_default();
+        match on_node.get(&new.check_id) {
+            Some(old) if old.same_as(&new) => return,
+            Some(old) => new.create_index = old.create_index,
+            None => new.create_index = index,
+        }
+        new.modify_index = index;
+        let service_id = new.service_id.clone();
+        on_node.insert(new.check_id.clone(), new);
+        self.indexes.checks = index;
+        ch.add(Topic::Checks);
+        self.touch_check_services(index, node, &service_id, ch);
+    }
+
+    /// A check change concerns its service, or every service on the node for a node check.
+    fn touch_check_services(&mut self, index: u64, node: &str, service_id: &str, ch: &mut Changes) {
+        let names: Vec<String> = if service_id.is_empty() {
+            self.service_names_on(node)
+        } else {
+            self.services
+                .get(node)
+                .and_then(|s| s.get(service_id))
+                .map(|s| vec![s.service.clone()])
+                .unwrap_or_default()
+        };
+        for name in names {
+            self.touch_service(index, &name, ch);
+        }
+    }
+
+    fn deregister(&mut self, index: u64, d: &Deregister, ch: &mut Changes) -> Outcome {
+        if d.node.is_empty() {
+            return Outcome::Rejected("Must provide node".into());
+        }
+        if let Some(id) = &d.service_id {
+            self.remove_service(index, &d.node, id, ch);
+        } else if let Some(id) = &d.check_id {
+            self.remove_check(index, &d.node, id, ch);
+        } else {
+            self.remove_node(index, &d.node, ch);
+        }
+        Outcome::Done(true)
+    }
+
+    fn remove_service(&mut self, index: u64, node: &str, id: &str, ch: &mut Changes) {
+        let Some(svc) = self.services.get_mut(node).and_then(|s| s.remove(id)) else {
+            return;
+        };
+        self.indexes.services = index;
+        ch.add(Topic::Services);
+        self.touch_node(index, node, ch);
+        self.touch_service(index, &svc.service, ch);
+        let check_ids: Vec<String> = self
+            .checks
+            .get(node)
+            .map(|c| {
+                c.values()
+                    .filter(|c| c.service_id == id)
+                    .map(|c| c.check_id.clone())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !check_ids.is_empty() {
+            let on_node = self.checks.entry(node.to_string()).or_default();
+            for c in &check_ids {
+                on_node.remove(c);
+            }
+            self.indexes.checks = index;
+            ch.add(Topic::Checks);
+        }
+        self.note_extinction(index, &svc.service);
+    }
+
+    fn remove_check(&mut self, index: u64, node: &str, id: &str, ch: &mut Changes) {
+        let Some(check) = self.checks.get_mut(node).and_then(|c| c.remove(id)) else {
+            return;
+        };
+        self.indexes.checks = index;
+        ch.add(Topic::Checks);
+        self.touch_check_services(index, node, &check.service_id, ch);
+    }
+
+    fn remove_node(&mut self, index: u64, node: &str, ch: &mut Changes) {
+        if self.nodes.remove(node).is_none() {
+            return;
+        }
+        let ids: Vec<String> = self
+            .services
+            .get(node)
+            .map(|s| s.keys().cloned().collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.remove_service(index, node, &id, ch);
+        }
+        if self.checks.remove(node).is_some_and(|c| !c.is_empty()) {
+            self.indexes.checks = index;
+            ch.add(Topic::Checks);
+        }
+        self.services.remove(node);
+        self.indexes.nodes = index;
+        self.indexes.node_extinction = index;
+        self.indexes.per_node.remove(node);
+        ch.add(Topic::Nodes);
+        ch.add(Topic::Node(node.to_string()));
+    }
+
+    fn note_extinction(&mut self, index: u64, service: &str) {
+        if !self.has_instances(service) {
+            self.indexes.service_extinction = index;
+            self.indexes.per_service.remove(service);
+        }
+    }
+
+    fn touch_service(&mut self, index: u64, name: &str, ch: &mut Changes) {
+        self.indexes.per_service.insert(name.to_string(), index);
+        ch.add(Topic::Service(name.to_string()));
+    }
+
+    fn touch_node(&mut self, index: u64, node: &str, ch: &mut Changes) {
+        self.indexes.per_node.insert(node.to_string(), index);
+        ch.add(Topic::Node(node.to_string()));
+    }
+
+    fn service_names_on(&self, node: &str) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .services
+            .get(node)
+            .map(|s| s.values().map(|s| s.service.clone()).collect())
+            .unwrap_or_default();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    fn has_instances(&self, service: &str) -> bool {
+        self.services
+            .values()
+            .any(|s| s.values().any(|s| s.service == service))
+    }
+
+    fn kv_set(
+        &mut self,
+        index: u64,
+        key: &str,
+        value: &[u8],
+        flags: u64,
+        cas: Option<u64>,
+        ch: &mut Changes,
+    ) -> Outcome {
+        let existing = self.kv.get(key);
+        if let Some(cas) = cas {
+            let current = existing.map_or(0, |e| e.modify_index);
+            if current != cas {
+                return Outcome::Done(false);
+            }
+        }
+        let entry = DirEntry {
+            lock_index: existing.map_or(0, |e| e.lock_index),
+            key: key.to_string(),
+            flags,
+            value: Some(value.to_vec()),
+            session: existing.map(|e| e.session.clone()).unwrap_or_default(),
+            create_index: existing.map_or(index, |e| e.create_index),
+            modify_index: index,
+        };
+        self.kv.insert(key.to_string(), entry);
+        self.tombstones.remove(key);
+        self.indexes.kv = index;
+        ch.add(Topic::KvKey(key.to_string()));
+        Outcome::Done(true)
+    }
+
+    fn kv_delete(
+        &mut self,
+        index: u64,
+        key: &str,
+        recurse: bool,
+        cas: Option<u64>,
+        ch: &mut Changes,
+    ) -> Outcome {
+        if let Some(cas) = cas {
+            match self.kv.get(key) {
+                Some(e) if cas != 0 && e.modify_index == cas => {}
+                Some(_) => return Outcome::Done(false),
+                None => return Outcome::Done(false),
+            }
+        }
+        let keys: Vec<String> = if recurse {
+            self.kv
+                .range(key.to_string()..)
+                .take_while(|(k, _)| k.starts_with(key))
+                .map(|(k, _)| k.clone())
+                .collect()
+        } else {
+            self.kv
+                .contains_key(key)
+                .then(|| key.to_string())
+                .into_iter()
+                .collect()
+        };
+        for k in keys {
+            self.kv.remove(&k);
+            self.tombstones.insert(k.clone(), index);
+            ch.add(Topic::KvKey(k));
+        }
+        self.indexes.kv = index;
+        Outcome::Done(true)
+    }
+
+    // Reads: each returns its data and the index Consul reports for it (never 0).
+
+    pub fn catalog_services(&self) -> (BTreeMap<String, Vec<String>>, u64) {
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for svc in self.services.values().flat_map(|s| s.values()) {
+            let tags = out.entry(svc.service.clone()).or_default();
+            for t in &svc.tags {
+                if !tags.contains(t) {
+                    tags.push(t.clone());
+                }
+            }
+        }
+        (out, at_least_one(self.indexes.services))
+    }
+
+    /// Every instance of a service with its node, in node then service-ID order.
+    pub fn service_instances(&self, name: &str) -> (Vec<(&Node, &NodeService)>, u64) {
+        let mut out = Vec::new();
+        for (node_name, services) in &self.services {
+            let Some(node) = self.nodes.get(node_name) else {
+                continue;
+            };
+            out.extend(
+                services
+                    .values()
+                    .filter(|s| s.service == name)
+                    .map(|s| (node, s)),
+            );
+        }
+        (out, self.service_index(name))
+    }
+
+    fn service_index(&self, name: &str) -> u64 {
+        let idx = self
+            .indexes
+            .per_service
+            .get(name)
+            .copied()
+            .unwrap_or_else(|| {
+                if self.indexes.service_extinction > 0 {
+                    self.indexes.service_extinction
+                } else {
+                    self.indexes.services.max(self.indexes.nodes)
+                }
+            });
+        at_least_one(idx)
+    }
+
+    pub fn catalog_service(&self, name: &str) -> (Vec<CatalogService>, u64) {
+        let (instances, idx) = self.service_instances(name);
+        (
+            instances
+                .into_iter()
+                .map(|(n, s)| CatalogService::new(n, s))
+                .collect(),
+            idx,
+        )
+    }
+
+    /// Health entries of a service: the node, the instance, its node checks and its own checks.
+    pub fn health_service(&self, name: &str) -> (Vec<ServiceEntry>, u64) {
+        let (instances, idx) = self.service_instances(name);
+        let entries = instances
+            .into_iter()
+            .map(|(node, svc)| {
+                let checks = self
+                    .checks
+                    .get(&node.node)
+                    .map(|c| {
+                        c.values()
+                            .filter(|c| c.service_id.is_empty() || c.service_id == svc.id)
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                ServiceEntry {
+                    node: node.clone(),
+                    service: svc.clone(),
+                    checks,
+                }
+            })
+            .collect();
+        (entries, idx)
+    }
+
+    pub fn nodes(&self) -> (Vec<Node>, u64) {
+        (
+            self.nodes.values().cloned().collect(),
+            at_least_one(self.indexes.nodes),
+        )
+    }
+
+    pub fn node(&self, name: &str) -> (Option<NodeServices>, u64) {
+        let node = self
+            .nodes
+            .get(name)
+            .or_else(|| self.nodes.values().find(|n| n.id == name));
+        let Some(node) = node else {
+            let idx = self.indexes.node_extinction.max(self.indexes.nodes);
+            return (None, at_least_one(idx));
+        };
+        let services = self.services.get(&node.node).cloned().unwrap_or_default();
+        let idx = self
+            .indexes
+            .per_node
+            .get(&node.node)
+            .copied()
+            .unwrap_or(self.indexes.nodes);
+        (
+            Some(NodeServices {
+                node: node.clone(),
+                services,
+            }),
+            at_least_one(idx),
+        )
+    }
+
+    pub fn node_checks(&self, node: &str) -> (Vec<HealthCheck>, u64) {
+        let checks = self
+            .checks
+            .get(node)
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default();
+        (checks, at_least_one(self.indexes.checks))
+    }
+
+    pub fn service_checks(&self, name: &str) -> (Vec<HealthCheck>, u64) {
+        let checks = self
+            .checks
+            .values()
+            .flat_map(|c| c.values())
+            .filter(|c| c.service_name == name && !c.service_id.is_empty())
+            .cloned()
+            .collect();
+        (checks, self.service_index(name))
+    }
+
+    /// Checks in a state (`any` for all).
+    pub fn checks_in_state(&self, state: &str) -> (Vec<HealthCheck>, u64) {
+        let checks = self
+            .checks
+            .values()
+            .flat_map(|c| c.values())
+            .filter(|c| state == "any" || c.status == state)
+            .cloned()
+            .collect();
+        (checks, at_least_one(self.indexes.checks))
+    }
+
+    pub fn check(&self, node: &str, id: &str) -> Option<&HealthCheck> {
+        self.checks.get(node)?.get(id)
+    }
+
+    pub fn services_on(&self, node: &str) -> Vec<NodeService> {
+        self.services
+            .get(node)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn checks_on(&self, node: &str) -> Vec<HealthCheck> {
+        self.checks
+            .get(node)
+            .map(|c| c.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn kv_get(&self, key: &str) -> (Option<DirEntry>, u64) {
+        match self.kv.get(key) {
+            Some(e) => (Some(e.clone()), at_least_one(e.modify_index)),
+            None => (None, at_least_one(self.indexes.kv)),
+        }
+    }
+
+    /// Entries under a prefix, and the prefix's index (entries and tombstones under it).
+    pub fn kv_list(&self, prefix: &str) -> (Vec<DirEntry>, u64) {
+        let entries: Vec<DirEntry> = self
+            .kv
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, e)| e.clone())
+            .collect();
+        (entries, self.kv_prefix_index(prefix))
+    }
+
+    fn kv_prefix_index(&self, prefix: &str) -> u64 {
+        if prefix.is_empty() {
+            return at_least_one(self.indexes.kv);
+        }
+        let live = self
+            .kv
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, e)| e.modify_index);
+        let dead = self
+            .tombstones
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, i)| *i);
+        at_least_one(live.chain(dead).max().unwrap_or(0))
+    }
+}
+
+fn at_least_one(i: u64) -> u64 {
+    i.max(1)
+}
+
+/// Topics touched while applying one command, without repeats.
+#[derive(Default)]
+struct Changes {
+    topics: Vec<Topic>,
+}
+
+impl Changes {
+    fn add(&mut self, t: Topic) {
+        if !self.topics.contains(&t) {
+            self.topics.push(t);
+        }
+    }
+}
+
+/// The shared catalog: the state behind a lock, and the blocking readers waiting on it.
+pub struct Catalog {
+    state: RwLock<State>,
+    waiters: Mutex<Waiters>,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Waiters {
+    list: Vec<(Topic, oneshot::Sender<()>)>,
+    /// Size after the last sweep of readers that gave up; sweep again when it doubles.
+    swept_at: usize,
+}
+
+impl Catalog {
+    pub fn new(state: State) -> Catalog {
+        Catalog {
+            state: RwLock::new(state),
+            waiters: Mutex::default(),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&State) -> T) -> T {
+        f(&self.state.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn last_index(&self) -> u64 {
+        self.read(|s| s.index)
+    }
+
+    /// Applies a command at `index` and wakes exactly the readers whose topics it changed.
+    pub fn apply(&self, index: u64, cmd: &Command) -> Outcome {
+        let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
+        let applied = state.apply(index, cmd);
+        if !applied.changed.is_empty() {
+            let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+            let list = std::mem::take(&mut waiters.list);
+            for (topic, tx) in list {
+                if applied.changed.iter().any(|c| topic.woken_by(c)) {
+                    let _ = tx.send(());
+                } else {
+                    waiters.list.push((topic, tx));
+                }
+            }
+        }
+        applied.outcome
+    }
+
+    /// A copy of the whole state, for snapshots.
+    pub fn snapshot(&self) -> State {
+        self.read(State::clone)
+    }
+
+    /// Wakes every reader and makes later reads answer at once (shutdown).
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .list
+            .clear();
+    }
+
+    /// Consul's blocking read: runs `query` until its index passes `min_index`, a change of
+    /// `topic` arrives, or `deadline`; then answers with the latest result.
+    pub async fn wait_past<T>(
+        &self,
+        topic: Topic,
+        min_index: u64,
+        deadline: Instant,
+        query: impl Fn(&State) -> (T, u64),
+    ) -> (T, u64) {
+        loop {
+            let (result, rx) = {
+                let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+                let result = query(&state);
+                if min_index == 0 || result.1 > min_index || self.closed.load(Ordering::SeqCst) {
+                    return result;
+                }
+                // Registered under the read lock: no write can slip between query and wait.
+                (result, self.register(topic.clone()))
+            };
+            tokio::select! {
+                woke = rx => if woke.is_err() { return result },
+                _ = tokio::time::sleep_until(deadline) => return result,
+            }
+        }
+    }
+
+    fn register(&self, topic: Topic) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        if waiters.list.len() > 1024 && waiters.list.len() > 2 * waiters.swept_at {
+            waiters.list.retain(|(_, tx)| !tx.is_closed());
+            waiters.swept_at = waiters.list.len();
+        }
+        waiters.list.push((topic, tx));
+        rx
+    }
+
+    /// How many readers are waiting (for tests and stats).
+    pub fn waiting(&self) -> usize {
+        self.waiters
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .list
+            .len()
+    }
+}
+
+/// Whether a health entry passes `?passing`: every check passing.
+pub fn all_passing(entry: &ServiceEntry) -> bool {
+    entry.checks.iter().all(|c| c.status == PASSING)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str) -> Node {
+        Node {
+            node: name.into(),
+            address: "10.0.0.1".into(),
+            ..Default::default()
+        }
+    }
+
+    fn register(node_name: &str, id: &str, service: &str) -> Command {
+        Command::Register(Box::new(Register {
+            node: node(node_name),
+            service: Some(NodeService {
+                id: id.into(),
+                service: service.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    #[test]
+    fn indexes_follow_consul() {
+        let mut s = State::default();
+        s.apply(1, &register("n1", "web1", "web"));
+        s.apply(2, &register("n1", "db1", "db"));
+        assert_eq!(s.catalog_service("web").1, 1);
+        assert_eq!(s.catalog_service("db").1, 2);
+        assert_eq!(s.catalog_services().1, 2);
+        // Re-registering the same thing changes nothing.
+        let again = s.apply(3, &register("n1", "web1", "web"));
+        assert!(again.changed.is_empty());
+        assert_eq!(s.catalog_service("web").1, 1);
+        // A node check concerns every service on the node.
+        let check = HealthCheck {
+            check_id: "serfHealth".into(),
+            status: PASSING.into(),
+            ..Default::default()
+        };
+        let r = Register {
+            node: node("n1"),
+            skip_node_update: true,
+            checks: vec![check],
+            ..Default::default()
+        };
+        let applied = s.apply(4, &Command::Register(Box::new(r)));
+        assert!(applied.changed.contains(&Topic::Service("web".into())));
+        assert_eq!(s.health_service("db").1, 4);
+        // The last instance leaving sets the extinction index.
+        let d = Deregister {
+            node: "n1".into(),
+            service_id: Some("web1".into()),
+            check_id: None,
+        };
+        s.apply(5, &Command::Deregister(d));
+        assert_eq!(s.catalog_service("web"), (vec![], 5));
+    }
+
+    #[test]
+    fn kv_cas_and_prefix_indexes() {
+        let mut s = State::default();
+        let set = |key: &str, cas| Command::KvSet {
+            key: key.into(),
+            value: b"v".to_vec(),
+            flags: 0,
+            cas,
+        };
+        assert_eq!(
+            s.apply(1, &set("a/x", Some(0))).outcome,
+            Outcome::Done(true)
+        );
+        assert_eq!(
+            s.apply(2, &set("a/x", Some(0))).outcome,
+            Outcome::Done(false)
+        );
+        assert_eq!(
+            s.apply(3, &set("a/x", Some(1))).outcome,
+            Outcome::Done(true)
+        );
+        s.apply(4, &set("b/y", None));
+        assert_eq!(s.kv_list("a/").1, 3);
+        s.apply(
+            5,
+            &Command::KvDelete {
+                key: "a/".into(),
+                recurse: true,
+                cas: None,
+            },
+        );
+        assert_eq!(s.kv_list("a/"), (vec![], 5));
+        assert_eq!(s.kv_get("b/y").1, 4);
+        assert!(Topic::KvPrefix("a/".into()).woken_by(&Topic::KvKey("a/x".into())));
+        assert!(!Topic::KvPrefix("a/".into()).woken_by(&Topic::KvKey("b/y".into())));
+    }
+}

@@ -1,0 +1,851 @@
+//! Consul's HTTP API: routing by path as Consul does, plain-text errors with Consul's codes and
+//! words, request bodies decoded as Go's `encoding/json` would (keys case-insensitive, unknown
+//! keys refused), and blocking reads with Consul's index headers.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::Value as Json;
+use tokio::time::Instant;
+
+use super::catalog::{all_passing, Command, Deregister, Outcome, Register, Topic};
+use super::checks::AgentError;
+use super::decode;
+use super::filter::Filter;
+use super::Agent;
+use crate::api::{self, AgentService, CRITICAL, PASSING, WARNING};
+
+/// Consul's `kv_max_value_size`.
+const KV_MAX_VALUE: usize = 512 * 1024;
+const DEFAULT_WAIT: Duration = Duration::from_secs(300);
+const MAX_WAIT: Duration = Duration::from_secs(600);
+
+/// An HTTP answer being built: status, body, and Consul's headers.
+struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    fn error(status: u16, message: impl Into<String>) -> Reply {
+        Reply {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            body: message.into().into_bytes(),
+            content_type: "text/plain; charset=utf-8",
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty() -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body: Vec::new(),
+            content_type: "",
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_index(mut self, index: u64) -> Reply {
+        self.headers
+            .push(("X-Consul-Index", index.max(1).to_string()));
+        self.headers.push(("X-Consul-KnownLeader", "true".into()));
+        self.headers.push(("X-Consul-LastContact", "0".into()));
+        self
+    }
+}
+
+impl From<AgentError> for Reply {
+    fn from(e: AgentError) -> Reply {
+        Reply::error(e.status, e.message)
+    }
+}
+
+type Result<T> = std::result::Result<T, Reply>;
+
+/// The parsed query string (keys may repeat).
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(uri: &Uri) -> Query {
+        let q = uri.query().unwrap_or("");
+        Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == key)
+    }
+
+    fn all(&self, key: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// One request as the handlers see it.
+struct Req<'a> {
+    agent: &'a Arc<Agent>,
+    method: Method,
+    query: Query,
+    body: Bytes,
+}
+
+impl Req<'_> {
+    fn json<T: Serialize>(&self, value: &T) -> Result<Reply> {
+        let mut body = if self.query.has("pretty") {
+            serde_json::to_vec_pretty(value)
+        } else {
+            serde_json::to_vec(value)
+        }
+        .map_err(|e| Reply::error(500, e.to_string()))?;
+        if self.query.has("pretty") {
+            body.push(b'\n');
+        }
+        Ok(Reply {
+            status: StatusCode::OK,
+            body,
+            content_type: "application/json",
+            headers: Vec::new(),
+        })
+    }
+
+    fn filter(&self) -> Result<Option<Filter>> {
+        match self.query.get("filter").filter(|f| !f.is_empty()) {
+            Some(expr) => Filter::parse(expr)
+                .map(Some)
+                .map_err(|e| Reply::error(500, e)),
+            None => Ok(None),
+        }
+    }
+
+    /// `?index` and `?wait`: the index to wait past and when to give up.
+    fn blocking(&self) -> Result<(u64, Instant)> {
+        let index = match self.query.get("index") {
+            Some(i) if !i.is_empty() => i
+                .parse::<u64>()
+                .map_err(|_| Reply::error(400, "Invalid index"))?,
+            _ => 0,
+        };
+        let mut wait = match self.query.get("wait") {
+            Some(w) if !w.is_empty() => {
+                crate::duration::parse(w).map_err(|_| Reply::error(400, "Invalid wait time"))?
+            }
+            _ => Duration::ZERO,
+        };
+        if wait > MAX_WAIT {
+            wait = MAX_WAIT;
+        }
+        if wait.is_zero() {
+            wait = DEFAULT_WAIT;
+        }
+        wait += (wait / 16).mul_f64(crate::random_fraction());
+        Ok((index, Instant::now() + wait))
+    }
+
+    fn consistency(&self) -> Result<&'static str> {
+        match (self.query.has("stale"), self.query.has("consistent")) {
+            (true, true) => Err(Reply::error(
+                400,
+                "Cannot specify ?stale with ?consistent, conflicting semantics.",
+            )),
+            (true, false) => Ok("stale"),
+            (false, true) => Ok("consistent"),
+            _ => Ok("leader"),
+        }
+    }
+
+    fn decode(&self) -> Result<Json> {
+        decode::json_body(&self.body).map_err(|e| Reply::error(400, e))
+    }
+}
+
+/// The single entry point: every `/v1/...` request.
+pub async fn handle(
+    State(agent): State<Arc<Agent>>,
+    method: Method,
+    uri: Uri,
+    _headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_string();
+    let req = Req {
+        agent: &agent,
+        method,
+        query: Query::parse(&uri),
+        body,
+    };
+    let reply = match route(&req, &path).await {
+        Ok(r) | Err(r) => r,
+    };
+    into_response(reply)
+}
+
+fn into_response(r: Reply) -> Response {
+    let mut resp = Response::new(Body::from(r.body));
+    *resp.status_mut() = r.status;
+    let h = resp.headers_mut();
+    if !r.content_type.is_empty() {
+        h.insert("Content-Type", HeaderValue::from_static(r.content_type));
+    }
+    for (k, v) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            h.insert(k, v);
+        }
+    }
+    resp
+}
+
+/// Checks the method against an endpoint's allowed list (Consul's 405 and OPTIONS answers).
+fn allow(req: &Req<'_>, methods: &[Method]) -> Result<()> {
+    if methods.contains(&req.method) {
+        return Ok(());
+    }
+    let list: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    let allow_header = format!("OPTIONS,{}", list.join(","));
+    let mut reply = if req.method == Method::OPTIONS {
+        Reply::empty()
+    } else {
+        Reply::error(405, format!("method {} not allowed", req.method))
+    };
+    reply.headers.push(("Allow", allow_header));
+    Err(reply)
+}
+
+const GET: &[Method] = &[Method::GET];
+const PUT: &[Method] = &[Method::PUT];
+
+async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
+    if path == "/" {
+        return Ok(if req.agent.config.ui {
+            let mut r = Reply::empty();
+            r.status = StatusCode::MOVED_PERMANENTLY;
+            r.headers.push(("Location", "/ui/".into()));
+            r
+        } else {
+            Reply::error(200, "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.")
+        });
+    }
+    let Some(rest) = path.strip_prefix("/v1/") else {
+        return Err(Reply::error(404, "404 page not found"));
+    };
+    let segs: Vec<&str> = rest.splitn(4, '/').collect();
+    match segs.as_slice() {
+        ["agent", "service", "register"] => {
+            allow(req, PUT)?;
+            service_register(req).await
+        }
+        ["agent", "service", "deregister", id] => {
+            allow(req, PUT)?;
+            req.agent.local.remove_service(id).await?;
+            Ok(Reply::empty())
+        }
+        ["agent", "services"] => {
+            allow(req, GET)?;
+            agent_services(req)
+        }
+        ["agent", "service", id] => {
+            allow(req, GET)?;
+            agent_service(req, id)
+        }
+        ["agent", "checks"] => {
+            allow(req, GET)?;
+            agent_checks(req)
+        }
+        ["agent", "check", "register"] => {
+            allow(req, PUT)?;
+            check_register(req).await
+        }
+        ["agent", "check", "deregister", id] => {
+            allow(req, PUT)?;
+            req.agent.local.remove_check(id).await?;
+            Ok(Reply::empty())
+        }
+        ["agent", "check", verb @ ("pass" | "warn" | "fail"), id] => {
+            allow(req, PUT)?;
+            let status = match *verb {
+                "pass" => PASSING,
+                "warn" => WARNING,
+                _ => CRITICAL,
+            };
+            let note = req.query.get("note").unwrap_or("");
+            req.agent.local.update_ttl(id, status, note).await?;
+            Ok(Reply::empty())
+        }
+        ["agent", "check", "update", id] => {
+            allow(req, PUT)?;
+            check_update(req, id).await
+        }
+        ["agent", "self"] => {
+            allow(req, GET)?;
+            req.json(&req.agent.self_info())
+        }
+        ["agent", "members"] => {
+            allow(req, GET)?;
+            req.json(&vec![req.agent.member()])
+        }
+        ["agent", "join", addr] => {
+            allow(req, PUT)?;
+            req.agent
+                .join(addr)
+                .await
+                .map_err(|e| Reply::error(500, e))?;
+            Ok(Reply::empty())
+        }
+        ["agent", "leave"] => {
+            allow(req, PUT)?;
+            req.agent.shutdown.cancel();
+            Ok(Reply::empty())
+        }
+        ["catalog", "services"] => {
+            allow(req, GET)?;
+            catalog_services(req).await
+        }
+        ["catalog", "service", name] if !name.is_empty() => {
+            allow(req, GET)?;
+            catalog_service(req, name).await
+        }
+        ["catalog", "service"] | ["catalog", "service", ""] => {
+            allow(req, GET)?;
+            Err(Reply::error(400, "Missing service name"))
+        }
+        ["catalog", "nodes"] => {
+            allow(req, GET)?;
+            catalog_nodes(req).await
+        }
+        ["catalog", "node", name] if !name.is_empty() => {
+            allow(req, GET)?;
+            catalog_node(req, name).await
+        }
+        ["catalog", "node"] | ["catalog", "node", ""] => {
+            allow(req, GET)?;
+            Err(Reply::error(400, "Missing node name"))
+        }
+        ["catalog", "datacenters"] => {
+            allow(req, GET)?;
+            req.json(&vec![req.agent.config.datacenter.clone()])
+        }
+        ["catalog", "register"] => {
+            allow(req, PUT)?;
+            catalog_register(req).await
+        }
+        ["catalog", "deregister"] => {
+            allow(req, PUT)?;
+            catalog_deregister(req).await
+        }
+        ["health", "service", name] if !name.is_empty() => {
+            allow(req, GET)?;
+            health_service(req, name).await
+        }
+        ["health", "checks", name] if !name.is_empty() => {
+            allow(req, GET)?;
+            let name = name.to_string();
+            let topic = Topic::Service(name.clone());
+            read_list(req, topic, move |s| s.service_checks(&name)).await
+        }
+        ["health", "node", name] if !name.is_empty() => {
+            allow(req, GET)?;
+            let name = name.to_string();
+            read_list(req, Topic::Checks, move |s| s.node_checks(&name)).await
+        }
+        ["health", "state", state] if !state.is_empty() => {
+            allow(req, GET)?;
+            let state = state.to_string();
+            read_list(req, Topic::Checks, move |s| s.checks_in_state(&state)).await
+        }
+        ["health", "service" | "checks"] | ["health", "service" | "checks", ""] => {
+            allow(req, GET)?;
+            Err(Reply::error(400, "Missing service name"))
+        }
+        ["health", "node"] | ["health", "node", ""] => {
+            allow(req, GET)?;
+            Err(Reply::error(400, "Missing node name"))
+        }
+        ["health", "state"] | ["health", "state", ""] => {
+            allow(req, GET)?;
+            Err(Reply::error(400, "Missing check state"))
+        }
+        ["kv", ..] => {
+            allow(req, &[Method::GET, Method::PUT, Method::DELETE])?;
+            let key = rest
+                .strip_prefix("kv")
+                .unwrap_or("")
+                .trim_start_matches('/');
+            kv(req, key).await
+        }
+        ["status", "leader"] => {
+            allow(req, GET)?;
+            req.json(&req.agent.leader())
+        }
+        ["status", "peers"] => {
+            allow(req, GET)?;
+            req.json(&req.agent.peers())
+        }
+        _ => Err(Reply::error(
+            404,
+            "Invalid URL path: not a recognized HTTP API endpoint",
+        )),
+    }
+}
+
+// Agent endpoints.
+
+async fn service_register(req: &Req<'_>) -> Result<Reply> {
+    let replace = match req.query.get("replace-existing-checks") {
+        None => false,
+        Some("" | "true") => true,
+        Some(_) => false,
+    };
+    let body = req.decode()?;
+    let (service, checks) = decode::service_definition(body, &req.agent.local.node)
+        .map_err(|e| Reply::error(e.status, e.message))?;
+    req.agent
+        .local
+        .add_service(service, checks, replace)
+        .await?;
+    Ok(Reply::empty())
+}
+
+async fn check_register(req: &Req<'_>) -> Result<Reply> {
+    let body = req.decode()?;
+    let check = decode::check_definition(body).map_err(|e| Reply::error(e.status, e.message))?;
+    req.agent.local.add_check(check).await?;
+    Ok(Reply::empty())
+}
+
+async fn check_update(req: &Req<'_>, id: &str) -> Result<Reply> {
+    let body = req.decode()?;
+    let (status, output) =
+        decode::check_update(body).map_err(|e| Reply::error(e.status, e.message))?;
+    req.agent.local.update_ttl(id, &status, &output).await?;
+    Ok(Reply::empty())
+}
+
+fn agent_services(req: &Req<'_>) -> Result<Reply> {
+    let dc = &req.agent.config.datacenter;
+    let filter = req.filter()?;
+    let mut out = BTreeMap::new();
+    for s in req.agent.local.services() {
+        let svc = AgentService::new(&s, dc);
+        if keep(&filter, &svc)? {
+            out.insert(s.id.clone(), svc);
+        }
+    }
+    req.json(&out)
+}
+
+fn agent_service(req: &Req<'_>, id: &str) -> Result<Reply> {
+    let Some(s) = req.agent.local.service(id) else {
+        return Err(Reply::error(404, format!("unknown service ID: {id}")));
+    };
+    let mut svc = AgentService::new(&s, &req.agent.config.datacenter);
+    let hash = format!(
+        "{:016x}",
+        crate::hash_of(&serde_json::to_string(&svc).unwrap_or_default())
+    );
+    svc.content_hash = hash.clone();
+    let mut reply = req.json(&svc)?;
+    reply.headers.push(("X-Consul-ContentHash", hash));
+    Ok(reply)
+}
+
+fn agent_checks(req: &Req<'_>) -> Result<Reply> {
+    let filter = req.filter()?;
+    let mut out = BTreeMap::new();
+    for c in req.agent.local.checks() {
+        if keep(&filter, &c)? {
+            out.insert(c.check_id.clone(), c);
+        }
+    }
+    req.json(&out)
+}
+
+/// Whether a response element passes `?filter`.
+fn keep<T: Serialize>(filter: &Option<Filter>, item: &T) -> Result<bool> {
+    let Some(f) = filter else { return Ok(true) };
+    let json = serde_json::to_value(item).map_err(|e| Reply::error(500, e.to_string()))?;
+    f.matches(&json).map_err(|e| Reply::error(500, e))
+}
+
+// Catalog and health reads.
+
+/// Runs a read as a blocking query on `topic` and answers with its data and index.
+async fn blocking_read<T: Send + 'static>(
+    req: &Req<'_>,
+    topic: Topic,
+    query: impl Fn(&super::catalog::State) -> (T, u64),
+) -> Result<(T, u64, &'static str)> {
+    let consistency = req.consistency()?;
+    let (index, deadline) = req.blocking()?;
+    let (data, idx) = req
+        .agent
+        .store
+        .catalog
+        .wait_past(topic, index, deadline, query)
+        .await;
+    Ok((data, idx, consistency))
+}
+
+fn indexed(mut reply: Reply, index: u64, consistency: &'static str) -> Reply {
+    reply = reply.with_index(index);
+    reply
+        .headers
+        .push(("X-Consul-Effective-Consistency", consistency.to_string()));
+    reply
+}
+
+async fn read_list<T: Serialize + Send + 'static>(
+    req: &Req<'_>,
+    topic: Topic,
+    query: impl Fn(&super::catalog::State) -> (Vec<T>, u64),
+) -> Result<Reply> {
+    let filter = req.filter()?;
+    let (items, index, consistency) = blocking_read(req, topic, query).await?;
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items {
+        if keep(&filter, &item)? {
+            kept.push(item);
+        }
+    }
+    Ok(indexed(req.json(&kept)?, index, consistency))
+}
+
+/// `?node-meta=k:v` pairs, all of which must match.
+fn node_meta(req: &Req<'_>) -> Vec<(String, String)> {
+    req.query
+        .all("node-meta")
+        .into_iter()
+        .map(|kv| match kv.split_once(':') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (kv.to_string(), String::new()),
+        })
+        .collect()
+}
+
+fn meta_matches(meta: &api::Map, want: &[(String, String)]) -> bool {
+    want.iter().all(|(k, v)| meta.get(k) == Some(v))
+}
+
+fn has_tags(tags: &[String], want: &[&str]) -> bool {
+    want.iter()
+        .all(|w| tags.iter().any(|t| t.eq_ignore_ascii_case(w)))
+}
+
+async fn catalog_services(req: &Req<'_>) -> Result<Reply> {
+    let filter = req.filter()?;
+    let meta = node_meta(req);
+    let filtering = filter.is_some() || !meta.is_empty();
+    let (data, index, consistency) = if filtering {
+        // Filters apply to instances: gather them, then fold into name → tags.
+        let (instances, index, consistency) = blocking_read(req, Topic::Services, |s| {
+            let (names, idx) = s.catalog_services();
+            let all: Vec<api::CatalogService> =
+                names.keys().flat_map(|n| s.catalog_service(n).0).collect();
+            (all, idx)
+        })
+        .await?;
+        let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for inst in instances {
+            if !meta_matches(&inst.node_meta, &meta) || !keep(&filter, &inst)? {
+                continue;
+            }
+            let tags = out.entry(inst.service_name.clone()).or_default();
+            for t in inst.service_tags {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+        }
+        (out, index, consistency)
+    } else {
+        blocking_read(req, Topic::Services, |s| s.catalog_services()).await?
+    };
+    Ok(indexed(req.json(&data)?, index, consistency))
+}
+
+async fn catalog_service(req: &Req<'_>, name: &str) -> Result<Reply> {
+    let filter = req.filter()?;
+    let tags = req.query.all("tag");
+    let meta = node_meta(req);
+    let name = name.to_string();
+    let (items, index, consistency) = blocking_read(req, Topic::Service(name.clone()), move |s| {
+        s.catalog_service(&name)
+    })
+    .await?;
+    let mut kept = Vec::new();
+    for item in items {
+        if has_tags(&item.service_tags, &tags)
+            && meta_matches(&item.node_meta, &meta)
+            && keep(&filter, &item)?
+        {
+            kept.push(item);
+        }
+    }
+    Ok(indexed(req.json(&kept)?, index, consistency))
+}
+
+async fn health_service(req: &Req<'_>, name: &str) -> Result<Reply> {
+    let passing = match req.query.get("passing") {
+        None => false,
+        Some("" | "1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+        Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+        Some(_) => return Err(Reply::error(400, "Invalid value for ?passing")),
+    };
+    let filter = req.filter()?;
+    let tags = req.query.all("tag");
+    let meta = node_meta(req);
+    let name = name.to_string();
+    let (items, index, consistency) = blocking_read(req, Topic::Service(name.clone()), move |s| {
+        s.health_service(&name)
+    })
+    .await?;
+    let mut kept = Vec::new();
+    for item in items {
+        if passing && !all_passing(&item) {
+            continue;
+        }
+        if has_tags(&item.service.tags, &tags)
+            && meta_matches(&item.node.meta, &meta)
+            && keep(&filter, &item)?
+        {
+            kept.push(item);
+        }
+    }
+    Ok(indexed(req.json(&kept)?, index, consistency))
+}
+
+async fn catalog_nodes(req: &Req<'_>) -> Result<Reply> {
+    let meta = node_meta(req);
+    let filter = req.filter()?;
+    let (nodes, index, consistency) = blocking_read(req, Topic::Nodes, |s| s.nodes()).await?;
+    let mut kept = Vec::new();
+    for n in nodes {
+        if meta_matches(&n.meta, &meta) && keep(&filter, &n)? {
+            kept.push(n);
+        }
+    }
+    Ok(indexed(req.json(&kept)?, index, consistency))
+}
+
+async fn catalog_node(req: &Req<'_>, name: &str) -> Result<Reply> {
+    let filter = req.filter()?;
+    let name = name.to_string();
+    let (node, index, consistency) =
+        blocking_read(req, Topic::Node(name.clone()), move |s| s.node(&name)).await?;
+    let node = match node {
+        Some(mut n) if filter.is_some() => {
+            let mut kept = BTreeMap::new();
+            for (id, svc) in std::mem::take(&mut n.services) {
+                if keep(&filter, &svc)? {
+                    kept.insert(id, svc);
+                }
+            }
+            n.services = kept;
+            Some(n)
+        }
+        n => n,
+    };
+    Ok(indexed(req.json(&node)?, index, consistency))
+}
+
+// Catalog writes.
+
+async fn write(req: &Req<'_>, cmd: Command) -> Result<bool> {
+    match req.agent.store.write(cmd).await {
+        Ok(Outcome::Done(b)) => Ok(b),
+        Ok(Outcome::Rejected(msg)) => Err(Reply::error(500, msg)),
+        Err(e) => Err(Reply::error(500, e)),
+    }
+}
+
+async fn catalog_register(req: &Req<'_>) -> Result<Reply> {
+    let body = req.decode()?;
+    let register: Register = decode::catalog_register(body, &req.agent.config.datacenter)
+        .map_err(|e| Reply::error(e.status, e.message))?;
+    let done = write(req, Command::Register(Box::new(register))).await?;
+    req.json(&done)
+}
+
+async fn catalog_deregister(req: &Req<'_>) -> Result<Reply> {
+    let body = req.decode()?;
+    let d: Deregister =
+        decode::catalog_deregister(body).map_err(|e| Reply::error(e.status, e.message))?;
+    let done = write(req, Command::Deregister(d)).await?;
+    req.json(&done)
+}
+
+// KV.
+
+async fn kv(req: &Req<'_>, key: &str) -> Result<Reply> {
+    let recurse = req.query.has("recurse");
+    let keys = req.query.has("keys");
+    if key.is_empty() && !recurse && !keys && req.method != Method::PUT {
+        return Err(Reply::error(400, "Missing key name"));
+    }
+    match req.method {
+        Method::GET if keys => kv_keys(req, key).await,
+        Method::GET => kv_get(req, key, recurse).await,
+        Method::PUT => kv_put(req, key).await,
+        _ => kv_delete(req, key, recurse).await,
+    }
+}
+
+async fn kv_get(req: &Req<'_>, key: &str, recurse: bool) -> Result<Reply> {
+    let k = key.to_string();
+    let (entries, index, consistency) = if recurse {
+        blocking_read(req, Topic::KvPrefix(k.clone()), move |s| s.kv_list(&k)).await?
+    } else {
+        blocking_read(req, Topic::KvKey(k.clone()), move |s| {
+            let (e, i) = s.kv_get(&k);
+            (e.into_iter().collect::<Vec<_>>(), i)
+        })
+        .await?
+    };
+    if entries.is_empty() {
+        let mut r = Reply::empty();
+        r.status = StatusCode::NOT_FOUND;
+        return Ok(indexed(r, index, consistency));
+    }
+    if req.query.has("raw") && !recurse {
+        let mut r = Reply {
+            status: StatusCode::OK,
+            body: entries[0].value.clone().unwrap_or_default(),
+            content_type: "text/plain",
+            headers: Vec::new(),
+        };
+        r.headers.push(("X-Content-Type-Options", "nosniff".into()));
+        r.headers
+            .push(("Content-Security-Policy", "sandbox".into()));
+        return Ok(indexed(r, index, consistency));
+    }
+    Ok(indexed(req.json(&entries)?, index, consistency))
+}
+
+async fn kv_keys(req: &Req<'_>, prefix: &str) -> Result<Reply> {
+    let separator = req
+        .query
+        .get("separator")
+        .or(req.query.get("seperator"))
+        .unwrap_or("")
+        .to_string();
+    let p = prefix.to_string();
+    let (entries, index, consistency) =
+        blocking_read(req, Topic::KvPrefix(p.clone()), move |s| s.kv_list(&p)).await?;
+    let mut keys: Vec<String> = Vec::new();
+    for e in entries {
+        let key = match separator.is_empty() {
+            true => e.key,
+            false => match e.key[prefix.len()..].find(&separator) {
+                Some(i) => e.key[..prefix.len() + i + separator.len()].to_string(),
+                None => e.key,
+            },
+        };
+        if keys.last() != Some(&key) {
+            keys.push(key);
+        }
+    }
+    if keys.is_empty() && !prefix.is_empty() {
+        let mut r = Reply::empty();
+        r.status = StatusCode::NOT_FOUND;
+        return Ok(indexed(r, index, consistency));
+    }
+    Ok(indexed(req.json(&keys)?, index, consistency))
+}
+
+fn parse_u64(req: &Req<'_>, name: &str) -> Result<Option<u64>> {
+    match req.query.get(name) {
+        None => Ok(None),
+        Some(v) => v.parse::<u64>().map(Some).map_err(|_| {
+            Reply::error(
+                500,
+                format!("strconv.ParseUint: parsing {v:?}: invalid syntax"),
+            )
+        }),
+    }
+}
+
+async fn kv_put(req: &Req<'_>, key: &str) -> Result<Reply> {
+    if key.is_empty() {
+        return Err(Reply::error(400, "Missing key name"));
+    }
+    let modes = ["cas", "acquire", "release"]
+        .iter()
+        .filter(|m| req.query.has(m))
+        .count();
+    if modes > 1 {
+        return Err(Reply::error(
+            400,
+            format!("Conflicting flags: {}\n", query_string(req)),
+        ));
+    }
+    if req.query.has("acquire") || req.query.has("release") {
+        return Err(Reply::error(
+            500,
+            "sessions are not supported by this agent",
+        ));
+    }
+    if req.body.len() > KV_MAX_VALUE {
+        return Err(Reply::error(
+            413,
+            format!(
+                "Request body({} bytes) too large, max size: {KV_MAX_VALUE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.",
+                req.body.len()
+            ),
+        ));
+    }
+    let flags = parse_u64(req, "flags")?.unwrap_or(0);
+    let cas = parse_u64(req, "cas")?;
+    let cmd = Command::KvSet {
+        key: key.to_string(),
+        value: req.body.to_vec(),
+        flags,
+        cas,
+    };
+    let done = write(req, cmd).await?;
+    req.json(&done)
+}
+
+async fn kv_delete(req: &Req<'_>, key: &str, recurse: bool) -> Result<Reply> {
+    if recurse && req.query.has("cas") {
+        return Err(Reply::error(
+            400,
+            format!("Conflicting flags: {}\n", query_string(req)),
+        ));
+    }
+    let cas = parse_u64(req, "cas")?;
+    let done = write(
+        req,
+        Command::KvDelete {
+            key: key.to_string(),
+            recurse,
+            cas,
+        },
+    )
+    .await?;
+    req.json(&done)
+}
+
+fn query_string(req: &Req<'_>) -> String {
+    req.query
+        .0
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
+}

@@ -1,0 +1,627 @@
+//! `ctmpl agent`: a Consul-compatible agent. It owns its configuration (Consul's flags and JSON
+//! config files), its node in the catalog, the HTTP listener and shutdown. The catalog lives in
+//! `catalog` (state machine) behind `store` (durable log); `checks` runs local health checks.
+
+pub mod catalog;
+pub mod checks;
+pub mod decode;
+pub mod filter;
+pub mod http;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value as Json};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{HealthCheck, Member, Node, NodeService, PASSING};
+use crate::cli::{self, FlagKind};
+use catalog::{Command, Register};
+use checks::{Local, LocalCheck};
+use store::Store;
+
+/// The Consul version we answer as.
+pub const CONSUL_VERSION: &str = "1.18.0";
+
+/// How the agent was asked to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub dev: bool,
+    pub server: bool,
+    pub bootstrap_expect: u32,
+    pub bind: String,
+    pub client: String,
+    pub advertise: String,
+    pub node: String,
+    pub datacenter: String,
+    pub data_dir: Option<PathBuf>,
+    pub http_port: u16,
+    pub server_port: u16,
+    pub log_file: Option<PathBuf>,
+    pub log_level: String,
+    pub pid_file: Option<PathBuf>,
+    pub ui: bool,
+    pub ui_content_path: String,
+    pub join: Vec<String>,
+    pub retry_join: Vec<String>,
+    /// Service definitions from config files, registered at start.
+    pub services: Vec<Json>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dev: false,
+            server: false,
+            bootstrap_expect: 0,
+            bind: "0.0.0.0".into(),
+            client: "127.0.0.1".into(),
+            advertise: String::new(),
+            node: hostname(),
+            datacenter: "dc1".into(),
+            data_dir: None,
+            http_port: 8500,
+            server_port: 8300,
+            log_file: None,
+            log_level: "info".into(),
+            pid_file: None,
+            ui: false,
+            ui_content_path: "/ui/".into(),
+            join: Vec::new(),
+            retry_join: Vec::new(),
+            services: Vec::new(),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+const FLAGS: &[(&str, FlagKind)] = &[
+    ("dev", FlagKind::Bool),
+    ("server", FlagKind::Bool),
+    ("bootstrap", FlagKind::Bool),
+    ("bootstrap-expect", FlagKind::Value),
+    ("bind", FlagKind::Value),
+    ("client", FlagKind::Value),
+    ("advertise", FlagKind::Value),
+    ("node", FlagKind::Value),
+    ("datacenter", FlagKind::Value),
+    ("data-dir", FlagKind::Value),
+    ("http-port", FlagKind::Value),
+    ("server-port", FlagKind::Value),
+    ("log-file", FlagKind::Value),
+    ("log-level", FlagKind::Value),
+    ("pid-file", FlagKind::Value),
+    ("ui", FlagKind::Bool),
+    ("ui-content-path", FlagKind::Value),
+    ("config-file", FlagKind::Value),
+    ("config-dir", FlagKind::Value),
+    ("join", FlagKind::Value),
+    ("retry-join", FlagKind::Value),
+];
+
+impl Config {
+    /// Consul's flags, over config files, over defaults.
+    pub fn from_args(args: &[String]) -> Result<Config, String> {
+        let flags = cli::parse(args, FLAGS).map_err(|e| e.0)?;
+        if let Some(extra) = flags.args.first() {
+            return Err(format!("unexpected argument: {extra}"));
+        }
+        let mut c = Config::default();
+        for file in config_files(flags.all("config-file"), flags.all("config-dir"))? {
+            c.apply_file(&file)?;
+        }
+        let port = |name: &str, v: &str| {
+            v.parse::<u16>()
+                .map_err(|_| format!("invalid value {v:?} for flag -{name}"))
+        };
+        if flags.flag("dev") {
+            c.dev = true;
+            c.server = true;
+            c.bootstrap_expect = 1;
+            c.bind = "127.0.0.1".into();
+            c.ui = true;
+        }
+        if flags.flag("server") {
+            c.server = true;
+        }
+        if flags.flag("bootstrap") {
+            c.bootstrap_expect = 1;
+        }
+        if let Some(v) = flags.get("bootstrap-expect") {
+            c.bootstrap_expect = v
+                .parse()
+                .map_err(|_| format!("invalid value {v:?} for flag -bootstrap-expect"))?;
+        }
+        for (name, field) in [
+            ("bind", &mut c.bind),
+            ("client", &mut c.client),
+            ("advertise", &mut c.advertise),
+            ("node", &mut c.node),
+            ("datacenter", &mut c.datacenter),
+            ("log-level", &mut c.log_level),
+            ("ui-content-path", &mut c.ui_content_path),
+        ] {
+            if let Some(v) = flags.get(name) {
+                *field = v.to_string();
+            }
+        }
+        if let Some(v) = flags.get("http-port") {
+            c.http_port = port("http-port", v)?;
+        }
+        if let Some(v) = flags.get("server-port") {
+            c.server_port = port("server-port", v)?;
+        }
+        if let Some(v) = flags.get("data-dir") {
+            c.data_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = flags.get("log-file") {
+            c.log_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = flags.get("pid-file") {
+            c.pid_file = Some(PathBuf::from(v));
+        }
+        if flags.flag("ui") {
+            c.ui = true;
+        }
+        c.join.extend(flags.all("join").iter().cloned());
+        c.retry_join.extend(flags.all("retry-join").iter().cloned());
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&mut self) -> Result<(), String> {
+        if self.dev {
+            self.data_dir = None;
+        } else if self.data_dir.is_none() {
+            return Err(
+                "data_dir cannot be empty (use -data-dir, or -dev for an in-memory agent)".into(),
+            );
+        }
+        if self.bootstrap_expect > 0 && !self.server {
+            return Err("'bootstrap_expect > 0' requires 'server = true'".into());
+        }
+        if self.server && self.bootstrap_expect > 1 {
+            return Err(format!(
+                "-bootstrap-expect={} needs the Raft cluster, which this agent does not have yet: use -bootstrap-expect=1",
+                self.bootstrap_expect
+            ));
+        }
+        // `-client` may list several addresses; we listen on the first.
+        self.client = self
+            .client
+            .split_whitespace()
+            .next()
+            .unwrap_or("127.0.0.1")
+            .to_string();
+        if self.advertise.is_empty() {
+            self.advertise = if self.bind == "0.0.0.0" {
+                "127.0.0.1".into()
+            } else {
+                self.bind.clone()
+            };
+        }
+        if self.node.is_empty() {
+            return Err("node name cannot be empty".into());
+        }
+        Ok(())
+    }
+
+    /// One JSON config file: Consul's keys for what we support, service definitions.
+    fn apply_file(&mut self, path: &std::path::Path) -> Result<(), String> {
+        let at = |e: String| format!("{}: {e}", path.display());
+        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
+        let Json::Object(obj) =
+            serde_json::from_str::<Json>(&text).map_err(|e| at(e.to_string()))?
+        else {
+            return Err(at("a config file must hold a JSON object".into()));
+        };
+        for (key, value) in obj {
+            let str_value = || {
+                value
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| at(format!("{key}: expected a string")))
+            };
+            match key.as_str() {
+                "service" => self.services.push(value),
+                "services" => match value {
+                    Json::Array(items) => self.services.extend(items),
+                    _ => return Err(at("services: expected a list".into())),
+                },
+                "datacenter" => self.datacenter = str_value()?,
+                "node_name" => self.node = str_value()?,
+                "data_dir" => self.data_dir = Some(PathBuf::from(str_value()?)),
+                "bind_addr" => self.bind = str_value()?,
+                "client_addr" => self.client = str_value()?,
+                "advertise_addr" => self.advertise = str_value()?,
+                "log_level" => self.log_level = str_value()?,
+                "log_file" => self.log_file = Some(PathBuf::from(str_value()?)),
+                "pid_file" => self.pid_file = Some(PathBuf::from(str_value()?)),
+                "server" => {
+                    self.server = value
+                        .as_bool()
+                        .ok_or_else(|| at("server: expected a bool".into()))?
+                }
+                "bootstrap_expect" => {
+                    self.bootstrap_expect = value
+                        .as_u64()
+                        .ok_or_else(|| at("bootstrap_expect: expected a number".into()))?
+                        as u32
+                }
+                "ui" => self.ui = value.as_bool().unwrap_or(false),
+                "ui_config" => {
+                    self.ui = value
+                        .get("enabled")
+                        .and_then(Json::as_bool)
+                        .unwrap_or(self.ui)
+                }
+                "ports" => {
+                    if let Some(p) = value.get("http").and_then(Json::as_u64) {
+                        self.http_port = p as u16;
+                    }
+                    if let Some(p) = value.get("server").and_then(Json::as_u64) {
+                        self.server_port = p as u16;
+                    }
+                }
+                "retry_join" | "start_join" => {
+                    let list: Vec<String> =
+                        serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;
+                    self.retry_join.extend(list);
+                }
+                _ => return Err(at(format!("unknown configuration key {key:?}"))),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `-config-file`s in order, then each `-config-dir`'s `*.json` files alphabetically.
+fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, String> {
+    let mut out: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
+    for dir in dirs {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("{dir}: {e}"))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// A running agent: what the HTTP handlers reach.
+pub struct Agent {
+    pub config: Config,
+    pub store: Store,
+    pub local: Arc<Local>,
+    pub shutdown: CancellationToken,
+    pub node_id: String,
+}
+
+impl Agent {
+    /// Opens the store, puts this node in the catalog and restores the services it owns.
+    pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Arc<Agent>, String> {
+        let store = Store::open(config.data_dir.as_deref())?;
+        let node_id = node_id(config.data_dir.as_deref())?;
+        let node = Node {
+            id: node_id.clone(),
+            node: config.node.clone(),
+            address: config.advertise.clone(),
+            datacenter: config.datacenter.clone(),
+            tagged_addresses: ["lan", "lan_ipv4", "wan", "wan_ipv4"]
+                .iter()
+                .map(|k| (k.to_string(), config.advertise.clone()))
+                .collect(),
+            meta: [("consul-network-segment".to_string(), String::new())].into(),
+            ..Default::default()
+        };
+        let min_deregister = if config.dev {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(60)
+        };
+        let local = Local::new(
+            node.clone(),
+            store.clone(),
+            shutdown.clone(),
+            min_deregister,
+        );
+        let agent = Arc::new(Agent {
+            config,
+            store,
+            local,
+            shutdown,
+            node_id,
+        });
+        agent.register_self(node).await?;
+        agent.restore_local().await?;
+        for def in agent.config.services.clone() {
+            let (svc, checks) = decode::service_definition(def, &agent.local.node)
+                .map_err(|e| format!("service definition: {}", e.message))?;
+            agent
+                .local
+                .add_service(svc, checks, false)
+                .await
+                .map_err(|e| e.message)?;
+        }
+        Ok(agent)
+    }
+
+    /// This node with its `serfHealth` check, and the `consul` service on a server.
+    async fn register_self(&self, node: Node) -> Result<(), String> {
+        let serf = HealthCheck {
+            node: node.node.clone(),
+            check_id: "serfHealth".into(),
+            name: "Serf Health Status".into(),
+            status: PASSING.into(),
+            output: "Agent alive and reachable".into(),
+            ..Default::default()
+        };
+        let service = self.config.server.then(|| NodeService {
+            id: "consul".into(),
+            service: "consul".into(),
+            port: self.config.server_port as i64,
+            meta: [
+                ("raft_version", "3"),
+                ("serf_protocol_current", "2"),
+                ("serf_protocol_max", "5"),
+                ("serf_protocol_min", "1"),
+                ("version", CONSUL_VERSION),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            proxy: json!({"MeshGateway": {}, "Expose": {}}),
+            connect: json!({}),
+            ..Default::default()
+        });
+        let register = Register {
+            node,
+            skip_node_update: false,
+            service,
+            checks: vec![serf],
+        };
+        match self
+            .store
+            .write(Command::Register(Box::new(register)))
+            .await?
+        {
+            catalog::Outcome::Rejected(e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// After a restart, the services and checks this node had become local again (anti-entropy
+    /// in reverse: the persisted catalog is the record of what was registered here).
+    async fn restore_local(&self) -> Result<(), String> {
+        let name = self.config.node.clone();
+        let (services, checks) = self
+            .store
+            .catalog
+            .read(|s| (s.services_on(&name), s.checks_on(&name)));
+        for svc in services.into_iter().filter(|s| s.id != "consul") {
+            let own: Vec<LocalCheck> = checks
+                .iter()
+                .filter(|c| c.service_id == svc.id)
+                .filter_map(|c| LocalCheck::new(c.clone()).ok())
+                .collect();
+            self.local
+                .add_service(svc, own, false)
+                .await
+                .map_err(|e| e.message)?;
+        }
+        for c in checks
+            .into_iter()
+            .filter(|c| c.service_id.is_empty() && c.check_id != "serfHealth")
+        {
+            if let Ok(local) = LocalCheck::new(c) {
+                self.local.add_check(local).await.map_err(|e| e.message)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn server_addr(&self) -> String {
+        format!("{}:{}", self.config.advertise, self.config.server_port)
+    }
+
+    pub fn leader(&self) -> String {
+        if self.config.server {
+            self.server_addr()
+        } else {
+            String::new()
+        }
+    }
+
+    pub fn peers(&self) -> Vec<String> {
+        if self.config.server {
+            vec![self.server_addr()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    pub async fn join(&self, addr: &str) -> Result<(), String> {
+        Err(format!(
+            "cannot join {addr}: this agent has no cluster support yet (single server)"
+        ))
+    }
+
+    pub fn member(&self) -> Member {
+        let c = &self.config;
+        let mut tags: crate::api::Map = [
+            ("role", if c.server { "consul" } else { "node" }),
+            ("dc", c.datacenter.as_str()),
+            ("id", self.node_id.as_str()),
+            ("vsn", "2"),
+            ("vsn_min", "2"),
+            ("vsn_max", "3"),
+            ("raft_vsn", "3"),
+            ("segment", ""),
+            ("build", "1.18.0:ctmpl"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        if c.server {
+            tags.insert("port".into(), c.server_port.to_string());
+            tags.insert("expect".into(), c.bootstrap_expect.to_string());
+        }
+        Member {
+            name: c.node.clone(),
+            addr: c.advertise.clone(),
+            port: 8301,
+            tags,
+            status: 1,
+            protocol_min: 1,
+            protocol_max: 5,
+            protocol_cur: 2,
+            delegate_min: 2,
+            delegate_max: 5,
+            delegate_cur: 4,
+        }
+    }
+
+    pub fn self_info(&self) -> Json {
+        let c = &self.config;
+        json!({
+            "Config": {
+                "Datacenter": c.datacenter, "PrimaryDatacenter": c.datacenter, "NodeName": c.node,
+                "NodeID": self.node_id, "Revision": "ctmpl", "Server": c.server,
+                "Version": CONSUL_VERSION, "BuildDate": "2026-01-01T00:00:00Z"
+            },
+            "DebugConfig": {},
+            "Coord": null,
+            "Member": self.member(),
+            "Stats": {},
+            "Meta": {}
+        })
+    }
+}
+
+/// The node's UUID, kept in the data dir so it survives restarts.
+fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
+    let Some(dir) = data_dir else {
+        return Ok(crate::uuid());
+    };
+    let path = dir.join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        return Ok(id.trim().to_string());
+    }
+    let id = crate::uuid();
+    store::write_atomically(&path, id.as_bytes())?;
+    Ok(id)
+}
+
+/// Runs `ctmpl agent ARGS` until SIGINT, SIGTERM or `/v1/agent/leave`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let config = Config::from_args(args)?;
+    init_logging(&config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(serve(config))
+}
+
+fn init_logging(config: &Config) -> Result<(), String> {
+    let level = match config.log_level.to_ascii_lowercase().as_str() {
+        "trace" => "trace",
+        "debug" => "debug",
+        "warn" => "warn",
+        "err" | "error" => "error",
+        _ => "info",
+    };
+    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    match &config.log_file {
+        Some(path) => {
+            let path = if path.is_dir() || path.to_string_lossy().ends_with('/') {
+                std::fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                path.join("ctmpl.log")
+            } else {
+                path.clone()
+            };
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            builder.with_ansi(false).with_writer(Arc::new(file)).init();
+        }
+        None => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let shutdown = CancellationToken::new();
+    let addr: SocketAddr = format!("{}:{}", config.client, config.http_port)
+        .parse()
+        .map_err(|e| format!("invalid client address {}: {e}", config.client))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let pid_file = config.pid_file.clone();
+    if let Some(p) = &pid_file {
+        std::fs::write(p, std::process::id().to_string())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let agent = Agent::start(config, shutdown.clone()).await?;
+    let app = axum::Router::new()
+        .fallback(http::handle)
+        .with_state(agent.clone());
+    // Tests and scripts read this line to learn the port when it was 0.
+    eprintln!(
+        "==> ctmpl agent running: HTTP API on {bound}, node {}, datacenter {}",
+        agent.config.node, agent.config.datacenter
+    );
+    tracing::info!(%bound, "agent started");
+    tokio::spawn(watch_signals(shutdown.clone()));
+    let catalog = agent.store.catalog.clone();
+    let stop = shutdown.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        stop.cancelled().await;
+        // Blocking readers answer now, so the server can finish.
+        catalog.close();
+    });
+    let result = server.await.map_err(|e| e.to_string());
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    eprintln!("==> ctmpl agent stopped");
+    result
+}
+
+async fn watch_signals(shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = shutdown.cancelled() => return,
+    }
+    shutdown.cancel();
+}
