@@ -1,8 +1,10 @@
 //! Integration tests: they run the real `ctmpl` binary.
 
+mod agent;
 mod bench_template;
 mod golden;
 mod render_cli;
+mod support;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,0 +1,240 @@
+//! Test support: a real `ctmpl agent` process on port 0, a minimal HTTP/1.1 client, and small
+//! local backends whose answers a test can change.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as Json;
+
+use crate::ctmpl;
+
+/// A running agent; stopped (SIGTERM, then kill) when dropped.
+pub struct Agent {
+    child: Child,
+    pub addr: String,
+}
+
+impl Agent {
+    pub fn dev() -> Agent {
+        Agent::start(&["-dev", "-http-port", "0"])
+    }
+
+    pub fn start(args: &[&str]) -> Agent {
+        let mut child = ctmpl()
+            .arg("agent")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ctmpl agent");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let addr = loop {
+            let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
+                let status = child.wait();
+                panic!("agent exited before listening: {status:?}")
+            });
+            if let Some(rest) = line.split("HTTP API on ").nth(1) {
+                break rest.split(',').next().unwrap_or_default().to_string();
+            }
+        };
+        // Keep draining stderr so the agent never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Agent { child, addr }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        request(&self.addr, "GET", path, b"")
+    }
+
+    pub fn put(&self, path: &str, body: &str) -> Response {
+        request(&self.addr, "PUT", path, body.as_bytes())
+    }
+
+    pub fn delete(&self, path: &str) -> Response {
+        request(&self.addr, "DELETE", path, b"")
+    }
+
+    /// Sends SIGTERM and waits for the process; returns how long it took to exit.
+    pub fn stop(mut self) -> (Duration, std::process::ExitStatus) {
+        let start = Instant::now();
+        terminate(&self.child);
+        let status = self.child.wait().expect("wait for agent");
+        (start.elapsed(), status)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+fn terminate(child: &Child) {
+    // SAFETY-free: ask the OS through the kill command, as a user would.
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        terminate(&self.child);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn index(&self) -> u64 {
+        self.header("X-Consul-Index")
+            .and_then(|v| v.parse().ok())
+            .expect("X-Consul-Index")
+    }
+
+    pub fn json(&self) -> Json {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`.
+pub fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> Response {
+    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes())
+        .and_then(|_| s.write_all(body))
+        .expect("send request");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(end) = b.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&b[end + 2..end + 2 + size]);
+        b = &b[end + 2 + size + 2..];
+    }
+}
+
+/// Polls `f` until it returns `Some`, failing the test after `secs` seconds.
+pub fn eventually<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A local HTTP backend answering every request with a status the test can change.
+pub struct Backend {
+    pub addr: String,
+    status: Arc<AtomicU16>,
+}
+
+impl Backend {
+    pub fn start(status: u16) -> Backend {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind backend");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let status = Arc::new(AtomicU16::new(status));
+        let shared = status.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut conn) = conn else { continue };
+                let code = shared.load(Ordering::SeqCst);
+                if code == 0 {
+                    // 0 means "down": drop connections without answering.
+                    continue;
+                }
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf);
+                let body = format!("backend says {code}");
+                let reply = format!(
+                    "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes());
+            }
+        });
+        Backend { addr, status }
+    }
+
+    pub fn set_status(&self, code: u16) {
+        self.status.store(code, Ordering::SeqCst);
+    }
+}
