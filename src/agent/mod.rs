@@ -504,7 +504,10 @@ impl Agent {
             "DebugConfig": {},
             "Coord": null,
             "Member": self.member(),
-            "Stats": {},
+            "Stats": {
+                "agent": {"blocking_queries": self.store.catalog.waiting().to_string()},
+                "raft": {"last_log_index": self.store.catalog.last_index().to_string()}
+            },
             "Meta": {}
         })
     }
@@ -570,7 +573,19 @@ fn init_logging(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
+/// Lifts the open-files limit to its hard maximum (Go's runtime does this for Consul): every
+/// blocking query holds a connection.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
 async fn serve(config: Config) -> Result<(), String> {
+    raise_open_files_limit();
     let shutdown = CancellationToken::new();
     let addr: SocketAddr = format!("{}:{}", config.client, config.http_port)
         .parse()

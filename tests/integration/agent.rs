@@ -698,3 +698,35 @@ fn config_files_register_services_at_start() {
         "{err}"
     );
 }
+
+/// A virtualenv with py-consul, made once under `target/`.
+fn py_consul() -> std::path::PathBuf {
+    let venv = crate::repo_path("target/pyconsul-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let ok = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed");
+        let pip = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "-q", "py-consul==1.8.0"])
+            .status()
+            .expect("run pip");
+        assert!(pip.success(), "pip install py-consul failed");
+    }
+    python
+}
+
+#[test]
+fn a_third_party_client_library_works() {
+    let agent = Agent::dev();
+    let out = std::process::Command::new(py_consul())
+        .arg(crate::repo_path("tests/pyconsul_client.py"))
+        .arg(&agent.addr)
+        .output()
+        .expect("run py-consul client");
+    assert!(
+        out.status.success(),
+        "py-consul client failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

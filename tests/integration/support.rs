@@ -66,10 +66,6 @@ impl Agent {
         let status = self.child.wait().expect("wait for agent");
         (start.elapsed(), status)
     }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
 }
 
 fn terminate(child: &Child) {
