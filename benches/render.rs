@@ -39,7 +39,7 @@ static GLOBAL: Counting = Counting;
 
 fn render(c: &mut Criterion) {
     let tmpl = catalog::template(1000, 3);
-    let mut out = String::new();
+    let mut out = Vec::new();
     tmpl.execute(&mut out, &Value::Missing).expect("render");
     let size = out.len();
 

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use crate::cli::{self, FlagKind};
-use crate::gotmpl::{MissingKey, Template, Value};
+use crate::gotmpl::{GoStr, MissingKey, Template, Value};
 
 const USAGE: &str = "usage: ctmpl render [--data FILE.json] [--missingkey default|zero|error] \
 [--left-delim L] [--right-delim R] TEMPLATE";
@@ -68,7 +68,7 @@ fn render(args: &[String]) -> Result<(), RenderError> {
         .map_err(usage)?;
     let text = read(path)?;
     let data = match flags.get("data") {
-        Some(file) => Value::from_json(&read(file)?)
+        Some(file) => Value::from_json(&json_text(read(file)?))
             .map_err(|e| RenderError::Usage(format!("{file}: invalid JSON: {e}")))?,
         None => Value::Missing,
     };
@@ -79,16 +79,21 @@ fn render(args: &[String]) -> Result<(), RenderError> {
         )
         .missing_key(missing_key);
     tmpl.parse(&text).map_err(|e| RenderError::Parse(e.0))?;
-    let mut out = String::new();
+    let mut out = Vec::new();
     let result = tmpl.execute(&mut out, &data);
     // Go has written everything before an error; so do we.
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout
-        .write_all(out.as_bytes())
-        .and_then(|_| stdout.flush());
+    let _ = stdout.write_all(&out).and_then(|_| stdout.flush());
     result.map_err(|e| RenderError::Exec(e.0))
 }
 
-fn read(path: &str) -> Result<String, RenderError> {
-    std::fs::read_to_string(path).map_err(|e| RenderError::Usage(format!("open {path}: {e}")))
+/// A file's bytes: templates need not be UTF-8.
+fn read(path: &str) -> Result<Vec<u8>, RenderError> {
+    std::fs::read(path).map_err(|e| RenderError::Usage(format!("open {path}: {e}")))
+}
+
+/// JSON text as Go's decoder reads it: each byte that is not UTF-8 is U+FFFD (inside a string
+/// that is what Go decodes; outside one it is a syntax error either way).
+fn json_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| GoStr::Raw(e.as_bytes()).to_lossy())
 }

@@ -96,7 +96,7 @@ type Final = Option<Value>;
 struct State<'t, 'o, 'c, 'u> {
     tmpl: &'t Template,
     tree: &'t Tree,
-    out: &'o mut String,
+    out: &'o mut Vec<u8>,
     vars: Vec<Var<'t>>,
     depth: usize,
     ctx: &'c mut Ctx<'u>,
@@ -107,7 +107,7 @@ struct State<'t, 'o, 'c, 'u> {
 pub fn execute(
     tmpl: &Template,
     name: &str,
-    out: &mut String,
+    out: &mut Vec<u8>,
     data: &Value,
     ctx: &mut Ctx<'_>,
 ) -> Result<()> {
@@ -149,11 +149,11 @@ impl<'t> State<'t, '_, '_, '_> {
         }
         let pos = self.at.pos();
         let text = &self.tree.text[..pos.min(self.tree.text.len())];
-        let col = match text.rfind('\n') {
+        let col = match text.iter().rposition(|&b| b == b'\n') {
             None => pos,
             Some(nl) => pos - (nl + 1),
         };
-        let line = 1 + text.bytes().filter(|&b| b == b'\n').count();
+        let line = 1 + text.iter().filter(|&&b| b == b'\n').count();
         ExecError(format!(
             "template: {}:{line}:{col}: executing {name} at <{}>: {msg}",
             self.tree.parse_name,
@@ -211,7 +211,7 @@ impl<'t> State<'t, '_, '_, '_> {
     fn walk(&mut self, dot: &Dot, node: &'t Node) -> Result<Flow> {
         self.at = At::Node(node);
         match node {
-            Node::Text { text, .. } => self.out.push_str(text),
+            Node::Text { text, .. } => self.out.extend_from_slice(text),
             Node::Action { pipe, .. } => {
                 let val = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
@@ -234,7 +234,7 @@ impl<'t> State<'t, '_, '_, '_> {
     fn print_value(&mut self, node: &'t Node, v: &Value) -> Result<()> {
         self.at = At::Node(node);
         match v {
-            Value::Missing => self.out.push_str("<no value>"),
+            Value::Missing => self.out.extend_from_slice(b"<no value>"),
             Value::Func(_) => {
                 return Err(self.errorf(format!("can't print {node} of type {}", v.type_name())))
             }
@@ -292,7 +292,7 @@ impl<'t> State<'t, '_, '_, '_> {
                 }
                 !m.is_empty()
             }
-            Value::Int(_) | Value::Uint(_) => self.range_integer(r, mark, &val)?,
+            Value::Int(_) | Value::Uint(_) | Value::Byte(_) => self.range_integer(r, mark, &val)?,
             Value::Missing | Value::Nil => false,
             v => {
                 let shown = printf::sprint(std::slice::from_ref(v));
@@ -319,11 +319,13 @@ impl<'t> State<'t, '_, '_, '_> {
         let n: i128 = match val {
             Value::Int(i) => *i as i128,
             Value::Uint(u) => *u as i128,
+            Value::Byte(b) => *b as i128,
             _ => 0,
         };
         for i in 0..n.max(0) {
             let v = match val {
                 Value::Uint(_) => Value::Uint(i as u64),
+                Value::Byte(_) => Value::Byte(i as u8),
                 _ => Value::Int(i as i64),
             };
             if self.range_iteration(r, mark, Dot::plain(v.clone()), Dot::plain(v))? {
@@ -476,7 +478,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Arg::Dot { .. } => Ok(dot.value.clone()),
             Arg::Nil { .. } => Err(self.errorf("nil is not a command")),
             Arg::Number(n) => self.ideal_constant(first, n),
-            Arg::Str { text, .. } => Ok(Value::from(text.as_str())),
+            Arg::Str { value, .. } => Ok(value.clone()),
             _ => unreachable!("handled above"),
         }
     }
@@ -839,7 +841,7 @@ impl<'t> State<'t, '_, '_, '_> {
                 Dot::plain(self.eval_function(dot, n, At::Arg(n), &[], None)?)
             }
             Arg::Chain { .. } => self.eval_chain(dot, n, &[], None)?,
-            Arg::Str { text, .. } => return plain(Value::from(text.as_str())),
+            Arg::Str { value, .. } => return plain(value.clone()),
             Arg::Bool { value, .. } if param != Param::Str => return plain(Value::Bool(*value)),
             Arg::Number(num) if param != Param::Str => return plain(self.ideal_constant(n, num)?),
             _ => return Err(self.errorf(format!("expected string; found {n}"))),
@@ -856,7 +858,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Param::Reflect => Ok(value),
             Param::Any => Ok(nil_for_any(value)),
             Param::Str => match value {
-                Value::Str(_) => Ok(value),
+                Value::Str(_) | Value::Bytes(_) => Ok(value),
                 Value::Missing => Err(self.errorf("invalid value; expected string")),
                 Value::Nil => {
                     Err(self.errorf("wrong type for value; expected string; got interface {}"))

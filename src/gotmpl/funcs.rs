@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::gostr::{self, GoStr, GoString, Rune, Sink};
 use super::printf;
 use super::value::{Func, Value};
 
@@ -130,15 +131,15 @@ impl Builtin {
             Le => Value::Bool(le(&args[0], &args[1])?),
             Gt => Value::Bool(!le(&args[0], &args[1])?),
             Ge => Value::Bool(!lt(&args[0], &args[1])?),
-            Print => Value::from(printf::sprint(args)),
-            Println => Value::from(printf::sprintln(args)),
+            Print => printf::sprint(args),
+            Println => printf::sprintln(args),
             Printf => {
-                let format = args[0].as_str().unwrap_or_default();
-                Value::from(printf::sprintf(format, &args[1..]))
+                let format = args[0].as_go_str().unwrap_or(GoStr::Utf8(""));
+                printf::sprintf(format, &args[1..])
             }
-            Html => Value::from(html_escape(&eval_args(args))),
-            Js => Value::from(js_escape(&eval_args(args))),
-            Urlquery => Value::from(query_escape(&eval_args(args))),
+            Html => escape(args, html_escape),
+            Js => escape(args, js_escape),
+            Urlquery => escape(args, query_escape),
             And | Or | Call => unreachable!("handled by the executor"),
         })
     }
@@ -161,6 +162,7 @@ fn length(item: &Value) -> Result<i64, String> {
         Value::Nil => return Err("len of nil pointer".into()),
         Value::Missing => return Err(ZERO_VALUE_TYPE.into()),
         Value::Str(s) => s.len(),
+        Value::Bytes(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         Value::Object(o) => return length(&o.underlying()),
@@ -174,6 +176,7 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     let x: i128 = match index {
         Value::Int(i) => *i as i128,
         Value::Uint(u) => *u as i128,
+        Value::Byte(b) => *b as i128,
         Value::Missing => return Err("cannot index slice/array with nil".into()),
         v => {
             return Err(format!(
@@ -207,27 +210,24 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                     .cloned()
                     .ok_or("reflect: slice index out of range")?
             }
-            Value::Str(s) => {
+            Value::Str(_) | Value::Bytes(_) => {
+                let s = item.as_bytes().unwrap_or_default();
                 let x = index_arg(&index, s.len())?;
-                Value::Int(
-                    *s.as_bytes()
-                        .get(x)
-                        .ok_or("reflect: string index out of range")? as i64,
-                )
+                // Go's string element is a byte: `uint8`.
+                Value::Byte(*s.get(x).ok_or("reflect: string index out of range")?)
             }
-            Value::Map(m) => {
-                let key = match &index {
-                    Value::Str(k) => k.clone(),
-                    Value::Missing => return Err("value is nil; should be of type string".into()),
-                    v => {
-                        return Err(format!(
-                            "value has type {}; should be string",
-                            v.type_name()
-                        ))
-                    }
-                };
-                m.get(&key).cloned().unwrap_or(Value::Nil)
-            }
+            Value::Map(m) => match &index {
+                Value::Str(k) => m.get(&**k).cloned().unwrap_or(Value::Nil),
+                // Map keys are UTF-8 (JSON's decoder makes them so): none holds these bytes.
+                Value::Bytes(_) => Value::Nil,
+                Value::Missing => return Err("value is nil; should be of type string".into()),
+                v => {
+                    return Err(format!(
+                        "value has type {}; should be string",
+                        v.type_name()
+                    ))
+                }
+            },
             v => return Err(format!("can't index item of type {}", v.type_name())),
         };
     }
@@ -245,11 +245,11 @@ fn slice(item: &Value, indexes: &[Value], boxed: &[bool]) -> Result<Value, Strin
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match &item {
-        Value::Str(s) => {
+        Value::Str(_) | Value::Bytes(_) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
-            s.len()
+            item.as_bytes().unwrap_or_default().len()
         }
         Value::List(l) => l.len(),
         v => return Err(format!("can't slice item of type {}", v.type_name())),
@@ -268,13 +268,20 @@ fn slice(item: &Value, indexes: &[Value], boxed: &[bool]) -> Result<Value, Strin
         return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
     }
     Ok(match &item {
-        Value::Str(s) => {
-            let bytes = &s.as_bytes()[idx[0]..idx[1]];
-            Value::from(String::from_utf8_lossy(bytes).into_owned())
-        }
+        _ if idx[0] == 0 && idx[1] == len => item.clone(),
+        Value::Str(s) => substring(s, idx[0], idx[1]),
+        Value::Bytes(b) => Value::from_bytes(&b[idx[0]..idx[1]]),
         Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
         _ => unreachable!(),
     })
+}
+
+/// `s[from..to]` in bytes: cutting through a character leaves raw bytes, as in Go.
+fn substring(s: &str, from: usize, to: usize) -> Value {
+    match s.get(from..to) {
+        Some(sub) => Value::str(sub),
+        None => Value::from_bytes(&s.as_bytes()[from..to]),
+    }
 }
 
 /// Go's basic kinds for comparison.
@@ -292,10 +299,18 @@ fn basic_kind(v: &Value) -> BasicKind {
     match v {
         Value::Bool(_) => BasicKind::Bool,
         Value::Int(_) => BasicKind::Int,
-        Value::Uint(_) => BasicKind::Uint,
+        Value::Uint(_) | Value::Byte(_) => BasicKind::Uint,
         Value::Float(_) => BasicKind::Float,
-        Value::Str(_) => BasicKind::Str,
+        Value::Str(_) | Value::Bytes(_) => BasicKind::Str,
         _ => BasicKind::Invalid,
+    }
+}
+
+/// An operand of a comparison: Go compares every unsigned integer as a `uint64`.
+fn operand(v: &Value) -> Value {
+    match concrete(v) {
+        Value::Byte(b) => Value::Uint(u64::from(b)),
+        v => v,
     }
 }
 
@@ -303,13 +318,13 @@ const BAD_COMPARISON_TYPE: &str = "invalid type for comparison";
 const BAD_COMPARISON: &str = "incompatible types for comparison";
 
 fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
-    let a = concrete(arg1);
+    let a = operand(arg1);
     if rest.is_empty() {
         return Err("missing argument for comparison".into());
     }
     let k1 = basic_kind(&a);
     for arg in rest {
-        let b = concrete(arg);
+        let b = operand(arg);
         let k2 = basic_kind(&b);
         let truth = match (&a, &b) {
             (Value::Int(x), Value::Uint(y)) | (Value::Uint(y), Value::Int(x)) => {
@@ -325,7 +340,7 @@ fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Uint(x), Value::Uint(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
-            (Value::Str(x), Value::Str(y)) => x == y,
+            _ if k1 == BasicKind::Str => a.as_bytes() == b.as_bytes(),
             _ => eq_composite(&a, &b)?,
         };
         if truth {
@@ -347,10 +362,8 @@ fn eq_composite(a: &Value, b: &Value) -> Result<bool, String> {
             Value::from(b.type_name()),
             b.clone(),
         ];
-        return Err(printf::sprintf(
-            "non-comparable types %s: %v, %s: %v",
-            &args,
-        ));
+        let msg = printf::sprintf("non-comparable types %s: %v, %s: %v", &args);
+        return Err(msg.to_string());
     }
     if ka == invalid || kb == invalid {
         return Ok(ka == kb);
@@ -358,18 +371,16 @@ fn eq_composite(a: &Value, b: &Value) -> Result<bool, String> {
     match (a, b) {
         (Value::Record(x), Value::Record(y)) if x.ty.is_pointer() => Ok(Arc::ptr_eq(x, y)),
         (Value::Func(_), _) | (Value::List(_), _) | (Value::Map(_), _) | (Value::Record(_), _) => {
-            Err(printf::sprintf(
-                "non-comparable type %s: %v",
-                &[b.clone(), Value::from(b.type_name())],
-            ))
+            let args = [b.clone(), Value::from(b.type_name())];
+            Err(printf::sprintf("non-comparable type %s: %v", &args).to_string())
         }
         _ => Ok(false),
     }
 }
 
 fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
-    let a = concrete(arg1);
-    let b = concrete(arg2);
+    let a = operand(arg1);
+    let b = operand(arg2);
     let (k1, k2) = (basic_kind(&a), basic_kind(&b));
     if k1 == BasicKind::Invalid || k2 == BasicKind::Invalid {
         return Err(BAD_COMPARISON_TYPE.into());
@@ -382,7 +393,7 @@ fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
         (Value::Int(x), Value::Int(y)) => x < y,
         (Value::Uint(x), Value::Uint(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
-        (Value::Str(x), Value::Str(y)) => x < y,
+        _ if k1 == BasicKind::Str => a.as_bytes() < b.as_bytes(),
         _ => unreachable!("basic kinds match"),
     })
 }
@@ -394,11 +405,15 @@ fn le(a: &Value, b: &Value) -> Result<bool, String> {
     eq(a, std::slice::from_ref(b))
 }
 
-/// Go's `evalArgs` for the escapers: one string is used as is; otherwise the arguments are
-/// printed, with nil shown as `<no value>`.
-fn eval_args(args: &[Value]) -> String {
-    if let [Value::Str(s)] = args {
-        return s.to_string();
+/// Runs an escaper on Go's `evalArgs`: one string as it is, otherwise the arguments printed
+/// with nil shown as `<no value>`.
+fn escape(args: &[Value], escaper: impl Fn(GoStr<'_>, &mut GoString)) -> Value {
+    if let [single] = args {
+        if let Some(s) = single.as_go_str() {
+            let mut out = GoString::with_capacity(s.len());
+            escaper(s, &mut out);
+            return out.into_value();
+        }
     }
     let printable: Vec<Value> = args
         .iter()
@@ -407,76 +422,125 @@ fn eval_args(args: &[Value]) -> String {
             a => a.clone(),
         })
         .collect();
-    printf::sprint(&printable)
+    let mut printed = GoString::default();
+    printf::fprint(&mut printed, &printable);
+    let s = printed.as_go_str();
+    let mut out = GoString::with_capacity(s.len());
+    escaper(s, &mut out);
+    out.into_value()
 }
 
-/// Go's `template.HTMLEscapeString`.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\0' => out.push('\u{FFFD}'),
-            '"' => out.push_str("&#34;"),
-            '\'' => out.push_str("&#39;"),
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
+/// Go's `template.HTMLEscapeString`: byte by byte, so bytes that are not UTF-8 pass through.
+pub fn html_escape(s: GoStr<'_>, out: &mut impl Sink) {
+    let mut last = 0;
+    for (i, &c) in s.as_bytes().iter().enumerate() {
+        let escaped = match c {
+            b'\0' => "\u{FFFD}",
+            b'"' => "&#34;",
+            b'\'' => "&#39;",
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            _ => continue,
+        };
+        // Cut at ASCII bytes, so UTF-8 text stays whole.
+        out.push_go(s.slice(last, i));
+        out.push_str(escaped);
+        last = i + 1;
     }
-    out
+    out.push_go(s.slice(last, s.len()));
 }
 
-/// Go's `template.JSEscapeString`.
-pub fn js_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '"' => out.push_str("\\\""),
-            '<' => out.push_str("\\u003C"),
-            '>' => out.push_str("\\u003E"),
-            '&' => out.push_str("\\u0026"),
-            '=' => out.push_str("\\u003D"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u00{:02X}", c as u32)),
-            c if c.is_ascii() || printf::is_print(c) => out.push(c),
-            c => out.push_str(&format!("\\u{:04X}", c as u32)),
+/// Go's `template.JSEscapeString`. A byte that is not UTF-8 decodes as U+FFFD, which is
+/// printable, so Go writes the byte as it is.
+pub fn js_escape(s: GoStr<'_>, out: &mut impl Sink) {
+    let b = s.as_bytes();
+    let (mut last, mut i) = (0, 0);
+    while i < b.len() {
+        let c = b[i];
+        let special = matches!(c, b'\\' | b'\'' | b'"' | b'<' | b'>' | b'&' | b'=');
+        if !special && (b' '..0x80).contains(&c) {
+            i += 1;
+            continue;
         }
+        out.push_go(s.slice(last, i));
+        let width = if c.is_ascii() {
+            js_escape_ascii(c, out);
+            1
+        } else {
+            let rune = gostr::decode_rune(&b[i..]);
+            match rune {
+                Rune::Char(r) if !printf::is_print(r) => {
+                    out.push_fmt(format_args!("\\u{:04X}", r as u32))
+                }
+                _ => out.push_go(s.slice(i, i + rune.width())),
+            }
+            rune.width()
+        };
+        i += width;
+        last = i;
     }
-    out
+    out.push_go(s.slice(last, b.len()));
 }
 
-/// Go's `url.QueryEscape`.
-pub fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+fn js_escape_ascii(c: u8, out: &mut impl Sink) {
+    match c {
+        b'\\' => out.push_str("\\\\"),
+        b'\'' => out.push_str("\\'"),
+        b'"' => out.push_str("\\\""),
+        b'<' => out.push_str("\\u003C"),
+        b'>' => out.push_str("\\u003E"),
+        b'&' => out.push_str("\\u0026"),
+        b'=' => out.push_str("\\u003D"),
+        c => out.push_fmt(format_args!("\\u00{c:02X}")),
+    }
+}
+
+/// Go's `url.QueryEscape`, byte by byte.
+pub fn query_escape(s: GoStr<'_>, out: &mut impl Sink) {
     for &b in s.as_bytes() {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 out.push(b as char)
             }
             b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
+            b => out.push_fmt(format_args!("%{b:02X}")),
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// An escaper's output for `input`, which may not be UTF-8.
+    fn escaped(escaper: impl Fn(GoStr<'_>, &mut Vec<u8>), input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        escaper(Value::from_bytes(input).as_go_str().unwrap(), &mut out);
+        out
+    }
+
     #[test]
     fn escapers() {
+        let html = |s: &[u8]| escaped(html_escape, s);
+        let js = |s: &[u8]| escaped(js_escape, s);
+        let query = |s: &[u8]| escaped(query_escape, s);
         assert_eq!(
-            html_escape("<a href=\"x\">'&'</a>"),
-            "&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            html(b"<a href=\"x\">'&'</a>"),
+            b"&lt;a href=&#34;x&#34;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
         assert_eq!(
-            js_escape("a'b\"c<>&=\\\n"),
-            "a\\'b\\\"c\\u003C\\u003E\\u0026\\u003D\\\\\\u000A"
+            js(b"a'b\"c<>&=\\\n"),
+            b"a\\'b\\\"c\\u003C\\u003E\\u0026\\u003D\\\\\\u000A"
         );
-        assert_eq!(query_escape("a b&c=d/é~"), "a+b%26c%3Dd%2F%C3%A9~");
+        assert_eq!(query("a b&c=d/é~".as_bytes()), b"a+b%26c%3Dd%2F%C3%A9~");
+        // Bytes that are not UTF-8, as Go 1.23 escapes them.
+        assert_eq!(html(b"<\xff\x00>"), b"&lt;\xff\xef\xbf\xbd&gt;");
+        assert_eq!(
+            js(b"<\xff\xfe \xc3\xa9\xe2\x80\xa8\xe2\x80>"),
+            b"\\u003C\xff\xfe \xc3\xa9\\u2028\xe2\x80\\u003E"
+        );
+        assert_eq!(query(b"\xff a"), b"%FF+a");
     }
 
     #[test]
@@ -499,6 +563,12 @@ mod tests {
             Err(BAD_COMPARISON_TYPE.into())
         );
         assert_eq!(lt(&Value::Int(-1), &Value::Uint(0)), Ok(true));
+        let (ff, fe) = (Value::from_bytes(b"\xff"), Value::from_bytes(b"\xfe"));
+        assert_eq!(lt(&fe, &ff), Ok(true));
+        assert_eq!(lt(&Value::str("é"), &ff), Ok(true));
+        assert_eq!(eq(&ff, &[fe, Value::from_bytes(b"\xff")]), Ok(true));
+        assert_eq!(eq(&Value::Byte(97), &[Value::Int(97)]), Ok(true));
+        assert_eq!(lt(&Value::Byte(97), &Value::Uint(98)), Ok(true));
     }
 
     #[test]
@@ -518,6 +588,12 @@ mod tests {
                 .as_str(),
             Some("bc")
         );
+        let cut = slice(&Value::str("héllo"), &[Value::Int(0), Value::Int(2)], &[]).unwrap();
+        assert_eq!(cut.as_bytes(), Some(&b"h\xc3"[..]));
+        assert_eq!(cut.type_name(), "string");
+        let joined = slice(&cut, &[Value::Int(1)], &[]).unwrap();
+        assert_eq!(joined.as_bytes(), Some(&b"\xc3"[..]));
+        assert_eq!(index(&cut, &[Value::Int(1)]).unwrap().type_name(), "uint8");
         assert_eq!(length(&Value::Missing).unwrap_err(), ZERO_VALUE_TYPE);
     }
 }

@@ -1,6 +1,8 @@
 //! The lexer: template text to items, as Go's `text/template/parse` lexes it (trim markers,
 //! comments, custom delimiters, every literal form). A lexing error is the last item.
 
+use super::gostr::{self, GoStr, Rune};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ItemType {
     Error,
@@ -44,6 +46,10 @@ pub struct Item {
     pub typ: ItemType,
     /// Byte offset of the item in the input.
     pub pos: usize,
+    /// Byte offset just past the item: `input[pos..end]` is its source (empty for an error).
+    pub end: usize,
+    /// The source text, or an error's message; a byte that is not UTF-8 shows as U+FFFD, as
+    /// Go's lexer decodes it (text and raw strings keep their bytes: see `end`).
     pub val: String,
     /// Line number at the start of the item (1-based).
     pub line: usize,
@@ -78,32 +84,36 @@ fn is_nd(c: char) -> bool {
     ZEROS.iter().any(|&z| u >= z && u < z + 10)
 }
 
-fn keyword(word: &str) -> Option<ItemType> {
+fn keyword(word: &[u8]) -> Option<ItemType> {
     Some(match word {
-        "." => ItemType::Dot,
-        "block" => ItemType::Block,
-        "break" => ItemType::Break,
-        "continue" => ItemType::Continue,
-        "define" => ItemType::Define,
-        "else" => ItemType::Else,
-        "end" => ItemType::End,
-        "if" => ItemType::If,
-        "range" => ItemType::Range,
-        "nil" => ItemType::Nil,
-        "template" => ItemType::Template,
-        "with" => ItemType::With,
+        b"." => ItemType::Dot,
+        b"block" => ItemType::Block,
+        b"break" => ItemType::Break,
+        b"continue" => ItemType::Continue,
+        b"define" => ItemType::Define,
+        b"else" => ItemType::Else,
+        b"end" => ItemType::End,
+        b"if" => ItemType::If,
+        b"range" => ItemType::Range,
+        b"nil" => ItemType::Nil,
+        b"template" => ItemType::Template,
+        b"with" => ItemType::With,
         _ => return None,
     })
 }
 
-/// Lexes the whole input. The last item is `Eof` or `Error`.
-pub fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
+/// Lexes the whole input, which need not be UTF-8 (Go's templates are bytes). The last item is
+/// `Eof` or `Error`.
+pub fn lex(input: &[u8], left: &str, right: &str) -> Vec<Item> {
+    let left = if left.is_empty() { "{{" } else { left };
+    let right = if right.is_empty() { "}}" } else { right };
     let mut l = Lexer {
         input,
-        left: if left.is_empty() { "{{" } else { left },
-        right: if right.is_empty() { "}}" } else { right },
+        left: left.as_bytes(),
+        right: right.as_bytes(),
         start: 0,
         pos: 0,
+        last_width: 0,
         line: 1,
         start_line: 1,
         paren_depth: 0,
@@ -114,11 +124,13 @@ pub fn lex(input: &str, left: &str, right: &str) -> Vec<Item> {
 }
 
 struct Lexer<'a> {
-    input: &'a str,
-    left: &'a str,
-    right: &'a str,
+    input: &'a [u8],
+    left: &'a [u8],
+    right: &'a [u8],
     start: usize,
     pos: usize,
+    /// The width of the rune `next` read last, for `backup`.
+    last_width: usize,
     line: usize,
     start_line: usize,
     paren_depth: i32,
@@ -135,22 +147,34 @@ enum State {
     Done,
 }
 
-fn has_left_trim_marker(s: &str) -> bool {
-    let b = s.as_bytes();
+fn has_left_trim_marker(b: &[u8]) -> bool {
     b.len() >= 2 && b[0] == b'-' && is_space(b[1] as char)
 }
 
-fn has_right_trim_marker(s: &str) -> bool {
-    let b = s.as_bytes();
+fn has_right_trim_marker(b: &[u8]) -> bool {
     b.len() >= 2 && is_space(b[0] as char) && b[1] == b'-'
 }
 
-fn right_trim_length(s: &str) -> usize {
-    s.len() - s.trim_end_matches(is_space).len()
+fn right_trim_length(b: &[u8]) -> usize {
+    b.iter().rev().take_while(|&&c| is_space(c as char)).count()
 }
 
-fn left_trim_length(s: &str) -> usize {
-    s.len() - s.trim_start_matches(is_space).len()
+fn left_trim_length(b: &[u8]) -> usize {
+    b.iter().take_while(|&&c| is_space(c as char)).count()
+}
+
+/// Where `needle` (not empty) first occurs in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle[0];
+    let mut from = 0;
+    while let Some(i) = haystack[from..].iter().position(|&b| b == first) {
+        let at = from + i;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 impl<'a> Lexer<'a> {
@@ -168,17 +192,25 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn rest(&self) -> &'a str {
+    fn rest(&self) -> &'a [u8] {
         &self.input[self.pos..]
     }
 
+    /// The next rune as Go decodes it: a byte that is not UTF-8 is U+FFFD.
+    fn peek_rune(&self) -> Option<Rune> {
+        let rest = self.rest();
+        (!rest.is_empty()).then(|| gostr::decode_rune(rest))
+    }
+
     fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+        self.peek_rune().map(Rune::char)
     }
 
     fn next(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += c.len_utf8();
+        let r = self.peek_rune()?;
+        self.last_width = r.width();
+        self.pos += self.last_width;
+        let c = r.char();
         if c == '\n' {
             self.line += 1;
         }
@@ -188,11 +220,16 @@ impl<'a> Lexer<'a> {
     /// Steps back over the char just read by `next` (`c`).
     fn backup(&mut self, c: Option<char>) {
         if let Some(c) = c {
-            self.pos -= c.len_utf8();
+            self.pos -= self.last_width;
             if c == '\n' {
                 self.line -= 1;
             }
         }
+    }
+
+    /// The source from `from` to `to`, with U+FFFD for bytes that are not UTF-8.
+    fn text(&self, from: usize, to: usize) -> String {
+        GoStr::Raw(&self.input[from..to]).to_lossy()
     }
 
     fn accept(&mut self, valid: &str) -> bool {
@@ -210,14 +247,15 @@ impl<'a> Lexer<'a> {
     }
 
     fn count_lines(&self, from: usize, to: usize) -> usize {
-        self.input[from..to].bytes().filter(|&b| b == b'\n').count()
+        self.input[from..to].iter().filter(|&&b| b == b'\n').count()
     }
 
     fn emit(&mut self, typ: ItemType) {
         self.items.push(Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            end: self.pos,
+            val: self.text(self.start, self.pos),
             line: self.start_line,
         });
         self.start = self.pos;
@@ -234,6 +272,7 @@ impl<'a> Lexer<'a> {
         self.items.push(Item {
             typ: ItemType::Error,
             pos: self.start,
+            end: self.start,
             val: msg,
             line: self.start_line,
         });
@@ -241,7 +280,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_text(&mut self) -> State {
-        let Some(x) = self.rest().find(self.left) else {
+        let Some(x) = find(self.rest(), self.left) else {
             self.pos = self.input.len();
             if self.pos > self.start {
                 self.line += self.count_lines(self.start, self.pos);
@@ -274,7 +313,7 @@ impl<'a> Lexer<'a> {
         self.pos += self.left.len();
         let trim = has_left_trim_marker(self.rest());
         let after_marker = if trim { 2 } else { 0 };
-        if self.input[self.pos + after_marker..].starts_with(LEFT_COMMENT) {
+        if self.input[self.pos + after_marker..].starts_with(LEFT_COMMENT.as_bytes()) {
             self.pos += after_marker;
             self.ignore();
             return State::Comment;
@@ -288,7 +327,7 @@ impl<'a> Lexer<'a> {
 
     fn lex_comment(&mut self) -> State {
         self.pos += LEFT_COMMENT.len();
-        let Some(x) = self.rest().find(RIGHT_COMMENT) else {
+        let Some(x) = find(self.rest(), RIGHT_COMMENT.as_bytes()) else {
             return self.errorf("unclosed comment".into());
         };
         self.pos += x + RIGHT_COMMENT.len();
@@ -433,7 +472,7 @@ impl<'a> Lexer<'a> {
         // A trim-marked closing delimiter has a minus after a space: leave that space to it.
         let before = &self.input[self.pos - 1..];
         if has_right_trim_marker(before) && before[2..].starts_with(self.right) {
-            self.backup(Some(before.chars().next().unwrap_or(' ')));
+            self.backup(Some(char::from(before[0])));
             if num_spaces == 1 {
                 return;
             }
@@ -454,8 +493,8 @@ impl<'a> Lexer<'a> {
             let word = &self.input[self.start..self.pos];
             let typ = match keyword(word) {
                 Some(k) => k,
-                None if word.starts_with('.') => ItemType::Field,
-                None if word == "true" || word == "false" => ItemType::Bool,
+                None if word.starts_with(b".") => ItemType::Field,
+                None if word == b"true" || word == b"false" => ItemType::Bool,
                 None => ItemType::Identifier,
             };
             self.emit(typ);
@@ -547,16 +586,16 @@ impl<'a> Lexer<'a> {
         if !self.scan_number() {
             let bad = format!(
                 "bad number syntax: {}",
-                go_quote(&self.input[self.start..self.pos])
+                go_quote(&self.text(self.start, self.pos))
             );
             return Some(self.errorf(bad));
         }
         if matches!(self.peek(), Some('+' | '-')) {
             // A complex constant such as 1+2i: no spaces, must end in 'i'.
-            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+            if !self.scan_number() || !self.input[..self.pos].ends_with(b"i") {
                 let bad = format!(
                     "bad number syntax: {}",
-                    go_quote(&self.input[self.start..self.pos])
+                    go_quote(&self.text(self.start, self.pos))
                 );
                 return Some(self.errorf(bad));
             }
@@ -621,49 +660,82 @@ pub fn go_quote(s: &str) -> String {
     super::printf::quote(s)
 }
 
-/// Go's `strconv.Unquote` for interpreted, raw and char literals as the lexer delimited them.
-pub fn unquote(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    if b.len() < 2 {
-        return None;
-    }
-    let quote = b[0];
-    if b[b.len() - 1] != quote {
-        return None;
-    }
-    let body = &s[1..s.len() - 1];
-    match quote {
-        b'`' => {
-            if body.contains('`') {
-                return None;
-            }
-            Some(body.replace('\r', ""))
-        }
-        b'"' | b'\'' => {
-            let mut out = String::with_capacity(body.len());
-            let mut chars = body.chars().peekable();
-            let mut count = 0;
-            while let Some(c) = chars.next() {
-                count += 1;
-                if c == quote as char || c == '\n' {
-                    return None;
-                }
-                if c != '\\' {
-                    out.push(c);
-                    continue;
-                }
-                out.push(unescape(&mut chars, quote as char)?);
-            }
-            if quote == b'\'' && count != 1 {
-                return None;
-            }
-            Some(out)
-        }
-        _ => None,
-    }
+/// One unit of an interpreted literal: a character, or the byte of a `\x` or octal escape,
+/// which a string holds as it is (perhaps not UTF-8) and a char constant reads as a rune.
+#[derive(Clone, Copy)]
+enum Unit {
+    Char(char),
+    Byte(u8),
 }
 
-fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -> Option<char> {
+/// Go's `strconv.Unquote` for interpreted, raw and char literals as the lexer delimited them:
+/// the bytes of the Go string they stand for (`"\xff"` is the one byte 0xFF).
+pub fn unquote(s: &str) -> Option<Vec<u8>> {
+    let (quote, body) = split_quotes(s)?;
+    if quote == '`' {
+        if body.contains('`') {
+            return None;
+        }
+        return Some(body.replace('\r', "").into_bytes());
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let count = unquote_units(body, quote, |unit| match unit {
+        Unit::Char(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        Unit::Byte(b) => out.push(b),
+    })?;
+    (quote != '\'' || count == 1).then_some(out)
+}
+
+/// A raw string literal (`` `…` ``) from its source, which need not be UTF-8: its bytes without
+/// carriage returns, as Go's `Unquote` gives them.
+pub fn unquote_raw(src: &[u8]) -> Option<Vec<u8>> {
+    let body = src.strip_prefix(b"`")?.strip_suffix(b"`")?;
+    Some(body.iter().copied().filter(|&b| b != b'\r').collect())
+}
+
+/// The rune of a char literal `'…'` (Go's `UnquoteChar`): `'\xff'` is U+00FF.
+pub fn unquote_char(s: &str) -> Option<char> {
+    let (quote, body) = split_quotes(s)?;
+    if quote != '\'' {
+        return None;
+    }
+    let mut first = None;
+    let count = unquote_units(body, quote, |unit| {
+        first.get_or_insert(match unit {
+            Unit::Char(c) => c,
+            Unit::Byte(b) => char::from(b),
+        });
+    })?;
+    first.filter(|_| count == 1)
+}
+
+/// The quote character and the text between the quotes.
+fn split_quotes(s: &str) -> Option<(char, &str)> {
+    let quote = s.chars().next().filter(|q| matches!(q, '`' | '"' | '\''))?;
+    let body = s.get(1..s.len().checked_sub(1)?)?;
+    (s.len() >= 2 && s.ends_with(quote)).then_some((quote, body))
+}
+
+/// Hands each unit of an interpreted literal's body to `unit`; how many there were, or `None`
+/// for bad syntax.
+fn unquote_units(body: &str, quote: char, mut unit: impl FnMut(Unit)) -> Option<usize> {
+    let mut count = 0;
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == quote || c == '\n' {
+            return None;
+        }
+        unit(if c == '\\' {
+            unescape(&mut chars, quote)?
+        } else {
+            Unit::Char(c)
+        });
+        count += 1;
+    }
+    Some(count)
+}
+
+fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -> Option<Unit> {
     let c = chars.next()?;
     let hex = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>, n: usize| {
         let mut v: u32 = 0;
@@ -673,7 +745,7 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -
         }
         Some(v)
     };
-    Some(match c {
+    let c = match c {
         'a' => '\x07',
         'b' => '\x08',
         'f' => '\x0c',
@@ -683,11 +755,7 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -
         'v' => '\x0b',
         '\\' => '\\',
         '\'' | '"' if c == quote => c,
-        'x' => {
-            let v = hex(chars, 2)?;
-            // Bytes of 0x80 and above are not valid UTF-8 on their own; we keep strings UTF-8.
-            char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{FFFD}')
-        }
+        'x' => return u8::try_from(hex(chars, 2)?).ok().map(Unit::Byte),
         'u' => char::from_u32(hex(chars, 4)?)?,
         'U' => char::from_u32(hex(chars, 8)?)?,
         '0'..='7' => {
@@ -695,13 +763,11 @@ fn unescape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, quote: char) -
             for _ in 0..2 {
                 v = v * 8 + chars.next().and_then(|c| c.to_digit(8))?;
             }
-            if v > 255 {
-                return None;
-            }
-            char::from_u32(v).filter(|_| v < 0x80).unwrap_or('\u{FFFD}')
+            return u8::try_from(v).ok().map(Unit::Byte);
         }
         _ => return None,
-    })
+    };
+    Some(Unit::Char(c))
 }
 
 #[cfg(test)]
@@ -709,7 +775,10 @@ mod tests {
     use super::*;
 
     fn types(s: &str) -> Vec<(ItemType, String)> {
-        lex(s, "", "").into_iter().map(|i| (i.typ, i.val)).collect()
+        lex(s.as_bytes(), "", "")
+            .into_iter()
+            .map(|i| (i.typ, i.val))
+            .collect()
     }
 
     #[test]
@@ -758,7 +827,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let last = |s: &str| lex(s, "", "").pop().unwrap();
+        let last = |s: &str| lex(s.as_bytes(), "", "").pop().unwrap();
         assert_eq!(last("{{\"abc}}").val, "unterminated quoted string");
         assert_eq!(last("{{`abc}}").val, "unterminated raw quoted string");
         assert_eq!(last("{{/* x").val, "unclosed comment");
@@ -771,19 +840,58 @@ mod tests {
     #[test]
     fn custom_delimiters() {
         use ItemType::*;
-        let items: Vec<_> = lex("[[.a]]{{x}}", "[[", "]]")
+        let items: Vec<_> = lex(b"[[.a]]{{x}}", "[[", "]]")
             .into_iter()
             .map(|i| i.typ)
             .collect();
         assert_eq!(items, vec![LeftDelim, Field, RightDelim, Text, Eof]);
     }
 
+    /// Go's lexer decodes a byte that is not UTF-8 as U+FFFD of width 1; text keeps the bytes.
+    #[test]
+    fn bytes_that_are_not_utf8() {
+        use ItemType::*;
+        let items = lex(b"a\xff{{`\xfe` \"\xfd\"}}", "", "");
+        let got: Vec<_> = items.iter().map(|i| (i.typ, i.pos, i.end)).collect();
+        assert_eq!(
+            got,
+            [
+                (Text, 0, 2),
+                (LeftDelim, 2, 4),
+                (RawString, 4, 7),
+                (Space, 7, 8),
+                (String, 8, 11),
+                (RightDelim, 11, 13),
+                (Eof, 13, 13)
+            ]
+        );
+        assert_eq!(items[4].val, "\"\u{fffd}\"");
+        let last = lex(b"{{\xff}}", "", "").pop().unwrap();
+        assert_eq!(
+            last.val,
+            "unrecognized character in action: U+FFFD '\u{fffd}'"
+        );
+    }
+
     #[test]
     fn unquote_forms() {
-        assert_eq!(unquote(r#""a\tb\x41\101\u00e9""#).unwrap(), "a\tbAAé");
-        assert_eq!(unquote("`a\\n`").unwrap(), "a\\n");
-        assert_eq!(unquote("'\\n'").unwrap(), "\n");
+        assert_eq!(
+            unquote(r#""a\tb\x41\101\u00e9""#).unwrap(),
+            "a\tbAAé".as_bytes()
+        );
+        assert_eq!(unquote("`a\\n`").unwrap(), b"a\\n");
+        assert_eq!(unquote("'\\n'").unwrap(), b"\n");
+        assert_eq!(
+            unquote(r#""\xff\377\xc3\xa9""#).unwrap(),
+            b"\xff\xff\xc3\xa9"
+        );
+        assert_eq!(unquote(r"'\xff'").unwrap(), b"\xff");
+        assert_eq!(unquote_char(r"'\xff'"), Some('\u{ff}'));
+        assert_eq!(unquote_char(r"'\377'"), Some('\u{ff}'));
+        assert_eq!(unquote_char("'é'"), Some('é'));
+        assert_eq!(unquote_char("'ab'"), None);
         assert!(unquote("'ab'").is_none());
         assert!(unquote(r#""\q""#).is_none());
+        assert_eq!(unquote_raw(b"`a\r\xff`").unwrap(), b"a\xff");
     }
 }

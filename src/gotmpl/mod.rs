@@ -4,6 +4,7 @@
 
 pub mod exec;
 pub mod funcs;
+pub mod gostr;
 pub mod lex;
 pub mod node;
 pub mod parse;
@@ -15,6 +16,7 @@ use std::collections::HashMap;
 
 pub use exec::ExecError;
 pub use funcs::FuncMap;
+pub use gostr::{GoStr, GoString, Sink};
 pub use parse::{ParseError, Tree};
 pub use value::{Arity, Ctx, Func, FuncError, Kind, Object, Record, RecordType, Value};
 
@@ -85,8 +87,10 @@ impl Template {
     }
 
     /// Parses `text` as the body of this template; `define`s and `block`s add named templates.
-    /// As in Go, an empty body never replaces a template that already has one.
-    pub fn parse(&mut self, text: &str) -> Result<(), ParseError> {
+    /// As in Go, an empty body never replaces a template that already has one. The text is
+    /// bytes (a `&str` will do): Go copies bytes that are not UTF-8 to the output as they are.
+    pub fn parse(&mut self, text: impl AsRef<[u8]>) -> Result<(), ParseError> {
+        let text = text.as_ref();
         let trees = parse::parse(&self.name, text, &self.left, &self.right, &self.funcs)?;
         for (name, tree) in trees {
             let empty = parse::is_empty_tree(&tree.root);
@@ -109,7 +113,7 @@ impl Template {
 
     /// Executes this template with `data` as dot, appending to `out`. On an error, `out` holds
     /// what was written before it, as Go's writer would.
-    pub fn execute(&self, out: &mut String, data: &Value) -> Result<(), ExecError> {
+    pub fn execute(&self, out: &mut Vec<u8>, data: &Value) -> Result<(), ExecError> {
         exec::execute(self, &self.name, out, data, &mut Ctx::new(None))
     }
 
@@ -117,7 +121,7 @@ impl Template {
     pub fn execute_template(
         &self,
         name: &str,
-        out: &mut String,
+        out: &mut Vec<u8>,
         data: &Value,
         user: Option<&mut (dyn Any + Send)>,
     ) -> Result<(), ExecError> {

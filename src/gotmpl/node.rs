@@ -3,6 +3,8 @@
 use std::fmt::{self, Display, Formatter, Write};
 
 use super::funcs::FuncRef;
+use super::gostr::GoStr;
+use super::value::Value;
 
 #[derive(Clone, Debug)]
 pub struct List {
@@ -12,9 +14,10 @@ pub struct List {
 
 #[derive(Clone, Debug)]
 pub enum Node {
+    /// Template text: bytes as they are in the source, which need not be UTF-8.
     Text {
         pos: usize,
-        text: String,
+        text: Vec<u8>,
     },
     Action {
         pos: usize,
@@ -112,11 +115,11 @@ pub enum Arg {
         value: bool,
     },
     Number(Number),
-    /// `quoted` is the literal as written, `text` its value.
+    /// `quoted` is the literal as written, `value` the Go string it stands for.
     Str {
         pos: usize,
         quoted: String,
-        text: String,
+        value: Value,
     },
     Pipe(Box<Pipe>),
 }
@@ -246,7 +249,7 @@ impl Display for Branch {
 impl Display for Node {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
-            Node::Text { text, .. } => f.write_str(text),
+            Node::Text { text, .. } => f.write_str(&GoStr::Raw(text).to_lossy()),
             Node::Action { pipe, .. } => write!(f, "{{{{{pipe}}}}}"),
             Node::If(b) => write!(f, "{{{{if {b}"),
             Node::Range(b) => write!(f, "{{{{range {b}"),

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::funcs::FuncMap;
+use super::gostr::{GoStr, Rune};
 use super::lex::{self, Item, ItemType};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe, Variable};
-use super::printf::quote;
+use super::printf::{quote, quote_go};
+use super::value::Value;
 
 /// One parsed template: its name, the file it came from and its root.
 #[derive(Debug)]
@@ -15,7 +17,8 @@ pub struct Tree {
     pub name: String,
     /// The name of the top-level template being parsed (Go's `ParseName`), for error locations.
     pub parse_name: String,
-    pub text: Arc<str>,
+    /// The source, which need not be UTF-8.
+    pub text: Arc<[u8]>,
     pub root: List,
 }
 
@@ -33,15 +36,16 @@ impl std::error::Error for ParseError {}
 
 type Result<T> = std::result::Result<T, ParseError>;
 
-/// Parses `text` into its named trees (the top-level one named `name`).
+/// Parses `text` (Go's templates are bytes, not necessarily UTF-8) into its named trees (the
+/// top-level one named `name`).
 pub fn parse(
     name: &str,
-    text: &str,
+    text: &[u8],
     left: &str,
     right: &str,
     funcs: &FuncMap,
 ) -> Result<HashMap<String, Tree>> {
-    let text: Arc<str> = Arc::from(text);
+    let text: Arc<[u8]> = Arc::from(text);
     let items = lex::lex(&text, left, right);
     let mut p = Parser {
         parse_name: name.to_string(),
@@ -84,7 +88,7 @@ impl Stop {
 
 struct Parser<'f> {
     parse_name: String,
-    text: Arc<str>,
+    text: Arc<[u8]>,
     funcs: &'f FuncMap,
     items: Vec<Item>,
     next_item: usize,
@@ -95,18 +99,6 @@ struct Parser<'f> {
     action_line: usize,
     range_depth: usize,
     trees: HashMap<String, Tree>,
-}
-
-fn item_string(i: &Item) -> String {
-    match i.typ {
-        ItemType::Eof => "EOF".into(),
-        ItemType::Error => i.val.clone(),
-        t if is_keyword(t) => format!("<{}>", i.val),
-        _ if i.val.chars().count() > 10 => {
-            format!("{}...", quote(&i.val.chars().take(10).collect::<String>()))
-        }
-        _ => quote(&i.val),
-    }
 }
 
 fn is_keyword(t: ItemType) -> bool {
@@ -125,6 +117,7 @@ impl<'f> Parser<'f> {
             Item {
                 typ: ItemType::Eof,
                 pos,
+                end: pos,
                 val: String::new(),
                 line: 0,
             }
@@ -186,6 +179,24 @@ impl<'f> Parser<'f> {
         ParseError(format!("template: {}:{}: {}", self.parse_name, line, msg))
     }
 
+    /// Go's `item.String()`: a token is quoted from its source bytes, cut to ten runes when it
+    /// is longer than ten bytes.
+    fn item_string(&self, i: &Item) -> String {
+        match i.typ {
+            ItemType::Eof => "EOF".into(),
+            ItemType::Error => i.val.clone(),
+            t if is_keyword(t) => format!("<{}>", i.val),
+            _ => {
+                let src = GoStr::Raw(&self.text[i.pos..i.end]);
+                if src.len() > 10 {
+                    format!("{}...", quote_go(src.prefix_runes(10)))
+                } else {
+                    quote_go(src)
+                }
+            }
+        }
+    }
+
     fn unexpected(&self, token: &Item, context: &str) -> ParseError {
         if token.typ == ItemType::Error {
             let mut extra = String::new();
@@ -198,9 +209,13 @@ impl<'f> Parser<'f> {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return self.errorf(format!("{}{}", item_string(token), extra));
+            return self.errorf(format!("{}{}", self.item_string(token), extra));
         }
-        self.errorf(format!("unexpected {} in {}", item_string(token), context))
+        self.errorf(format!(
+            "unexpected {} in {}",
+            self.item_string(token),
+            context
+        ))
     }
 
     fn expect(&mut self, expected: ItemType, context: &str) -> Result<Item> {
@@ -267,7 +282,7 @@ impl<'f> Parser<'f> {
         if token.typ != ItemType::String && token.typ != ItemType::RawString {
             return Err(self.unexpected(&token, context));
         }
-        let name = self.unquote(&token.val)?;
+        let name = self.template_name_literal(&token)?;
         self.expect(ItemType::RightDelim, context)?;
         let (root, end) = self.item_list()?;
         if !matches!(end, Stop::End) {
@@ -278,8 +293,29 @@ impl<'f> Parser<'f> {
         Ok(())
     }
 
-    fn unquote(&self, s: &str) -> Result<String> {
-        lex::unquote(s).ok_or_else(|| self.errorf("invalid syntax"))
+    /// A token's source bytes. `val` holds them already unless it replaced a byte that is not
+    /// UTF-8, which makes it two bytes longer.
+    fn source_bytes(&self, token: Item) -> Vec<u8> {
+        if token.val.len() == token.end - token.pos {
+            return token.val.into_bytes();
+        }
+        self.text[token.pos..token.end].to_vec()
+    }
+
+    /// The Go string a string literal stands for; a raw string keeps its source bytes.
+    fn string_literal(&self, token: &Item) -> Result<Vec<u8>> {
+        let bytes = match token.typ {
+            ItemType::RawString => lex::unquote_raw(&self.text[token.pos..token.end]),
+            _ => lex::unquote(&token.val),
+        };
+        bytes.ok_or_else(|| self.errorf("invalid syntax"))
+    }
+
+    /// A template name: Go allows any bytes; ours are UTF-8, so a byte that is not shows as
+    /// U+FFFD.
+    fn template_name_literal(&self, token: &Item) -> Result<String> {
+        let name = self.string_literal(token)?;
+        Ok(GoStr::Raw(&name).to_lossy())
     }
 
     fn item_list(&mut self) -> Result<(List, Stop)> {
@@ -301,7 +337,7 @@ impl<'f> Parser<'f> {
         match token.typ {
             ItemType::Text => Ok(Parsed::Node(Node::Text {
                 pos: token.pos,
-                text: token.val,
+                text: self.source_bytes(token),
             })),
             ItemType::LeftDelim => {
                 self.action_line = token.line;
@@ -457,7 +493,7 @@ impl<'f> Parser<'f> {
 
     fn template_name(&mut self, token: &Item, context: &str) -> Result<String> {
         match token.typ {
-            ItemType::String | ItemType::RawString => self.unquote(&token.val),
+            ItemType::String | ItemType::RawString => self.template_name_literal(token),
             _ => Err(self.unexpected(token, context)),
         }
     }
@@ -657,11 +693,11 @@ impl<'f> Parser<'f> {
                 self.pipeline("parenthesized pipeline", ItemType::RightParen)?,
             )),
             ItemType::String | ItemType::RawString => {
-                let text = self.unquote(&token.val)?;
+                let value = Value::from_bytes(&self.string_literal(&token)?);
                 Arg::Str {
                     pos,
                     quoted: token.val,
-                    text,
+                    value,
                 }
             }
             _ => {
@@ -684,7 +720,10 @@ impl<'f> Parser<'f> {
         let body = &text[1..];
         let first_len = if body.starts_with('\\') {
             // An escape runs until the unquote of `'…'` of growing length succeeds.
-            (2..=body.len()).find(|&n| lex::unquote(&format!("'{}'", &body[..n])).is_some())
+            (2..=body.len()).find(|&n| {
+                body.get(..n)
+                    .is_some_and(|escape| lex::unquote_char(&format!("'{escape}'")).is_some())
+            })
         } else {
             body.chars()
                 .next()
@@ -694,12 +733,12 @@ impl<'f> Parser<'f> {
         let Some(len) = first_len else {
             return Err(self.errorf("invalid syntax"));
         };
-        let c = lex::unquote(&format!("'{}'", &body[..len]))
+        let c = lex::unquote_char(&format!("'{}'", &body[..len]))
             .ok_or_else(|| self.errorf("invalid syntax"))?;
         if &body[len..] != "'" {
             return Err(self.errorf(format!("malformed character constant: {text}")));
         }
-        Ok(c.chars().next().unwrap_or_default())
+        Ok(c)
     }
 
     fn number(&self, pos: usize, text: &str, typ: ItemType) -> Result<Number> {
@@ -783,7 +822,9 @@ fn split_fields(field: &str) -> Vec<String> {
 /// Go's `parse.IsEmptyTree`: only blank text and comments.
 pub fn is_empty_tree(list: &List) -> bool {
     list.nodes.iter().all(|n| match n {
-        Node::Text { text, .. } => text.trim_matches(|c: char| c.is_whitespace()).is_empty(),
+        Node::Text { text, .. } => GoStr::Raw(text)
+            .runes()
+            .all(|r| matches!(r, Rune::Char(c) if c.is_whitespace())),
         Node::Comment { .. } => true,
         _ => false,
     })

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use super::gostr::{self, GoStr, GoString, Rune, Sink};
 use super::value::{Object, Record, Value};
 
 /// Printed for a pointer nested in a value; Go prints a real heap address, which varies per run.
@@ -20,10 +21,16 @@ const FUNC_ADDR: u64 = 0x4a5b60;
 const LDIGITS: &[u8; 17] = b"0123456789abcdefx";
 const UDIGITS: &[u8; 17] = b"0123456789ABCDEFX";
 
-/// `fmt.Sprint(args...)`: spaces between operands when neither is a string.
-pub fn sprint(args: &[Value]) -> String {
-    let mut out = String::new();
-    let mut p = Printer::new(&mut out);
+/// `fmt.Sprint(args...)` as a Go string.
+pub fn sprint(args: &[Value]) -> Value {
+    let mut out = GoString::default();
+    fprint(&mut out, args);
+    out.into_value()
+}
+
+/// `fmt.Fprint(out, args...)`: spaces between operands when neither is a string.
+pub fn fprint(out: &mut impl Sink, args: &[Value]) {
+    let mut p = Printer::new(out);
     let mut prev_string = false;
     for (i, arg) in args.iter().enumerate() {
         let is_string = is_string_kind(arg);
@@ -33,12 +40,11 @@ pub fn sprint(args: &[Value]) -> String {
         p.print_arg(arg, 'v');
         prev_string = is_string;
     }
-    out
 }
 
 /// `fmt.Sprintln(args...)`: spaces between all operands and a trailing newline.
-pub fn sprintln(args: &[Value]) -> String {
-    let mut out = String::new();
+pub fn sprintln(args: &[Value]) -> Value {
+    let mut out = GoString::default();
     let mut p = Printer::new(&mut out);
     for (i, arg) in args.iter().enumerate() {
         if i > 0 {
@@ -47,20 +53,22 @@ pub fn sprintln(args: &[Value]) -> String {
         p.print_arg(arg, 'v');
     }
     out.push('\n');
-    out
+    out.into_value()
 }
 
-/// `fmt.Sprintf(format, args...)`.
-pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let mut out = String::with_capacity(format.len() + 8 * args.len());
+/// `fmt.Sprintf(format, args...)`; the format may be any Go string.
+pub fn sprintf<'f>(format: impl Into<GoStr<'f>>, args: &[Value]) -> Value {
+    let format = format.into();
+    let mut out = GoString::with_capacity(format.len() + 8 * args.len());
     Printer::new(&mut out).do_printf(format, args);
-    out
+    out.into_value()
 }
 
 /// Appends `%v` of one value, as `fmt.Fprint` prints it.
-pub fn write_value(out: &mut String, v: &Value) {
+pub fn write_value(out: &mut impl Sink, v: &Value) {
     match v {
         Value::Str(s) => out.push_str(s),
+        Value::Bytes(b) => out.push_go(GoStr::Raw(b)),
         // Without flags `fmtFloat` adds nothing to strconv's shortest `%g`.
         Value::Float(f) => append_float(out, *f, b'g', -1),
         _ => Printer::new(out).print_arg(v, 'v'),
@@ -76,6 +84,11 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
 
 /// `strconv.Quote(s)`.
 pub fn quote(s: &str) -> String {
+    quote_go(s.into())
+}
+
+/// `strconv.Quote` of any Go string: a byte that is not UTF-8 is `\xNN`.
+pub fn quote_go(s: GoStr<'_>) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     append_quoted(&mut out, s, '"', false);
     out
@@ -84,8 +97,8 @@ pub fn quote(s: &str) -> String {
 /// Go's `reflect.Kind() == reflect.String`, which decides `Sprint`'s spacing.
 fn is_string_kind(v: &Value) -> bool {
     match v {
-        Value::Str(_) => true,
-        Value::Object(o) => matches!(o.underlying(), Value::Str(_)),
+        Value::Str(_) | Value::Bytes(_) => true,
+        Value::Object(o) => matches!(o.underlying(), Value::Str(_) | Value::Bytes(_)),
         _ => false,
     }
 }
@@ -109,8 +122,8 @@ struct Flags {
 }
 
 /// Go's `pp` and `fmt` in one: the output and the state of the verb being printed.
-struct Printer<'a> {
-    buf: &'a mut String,
+struct Printer<'a, S: Sink> {
+    buf: &'a mut S,
     f: Flags,
     /// Printing inside a bad-verb report: `String` methods are not called.
     erroring: bool,
@@ -123,8 +136,8 @@ fn ascii(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
 }
 
-impl<'a> Printer<'a> {
-    fn new(buf: &'a mut String) -> Self {
+impl<'a, S: Sink> Printer<'a, S> {
+    fn new(buf: &'a mut S) -> Self {
         Printer {
             buf,
             f: Flags::default(),
@@ -142,22 +155,23 @@ impl<'a> Printer<'a> {
         } else {
             ' '
         };
-        self.buf.extend(std::iter::repeat_n(c, n));
+        self.buf.push_repeat(c, n);
     }
 
     /// Appends `s` padded to the width (counted in runes, as Go does).
-    fn pad(&mut self, s: &str) {
+    fn pad<'s>(&mut self, s: impl Into<GoStr<'s>>) {
+        let s = s.into();
         if !self.f.wid_present || self.f.wid == 0 {
-            self.buf.push_str(s);
+            self.buf.push_go(s);
             return;
         }
-        let width = self.f.wid.saturating_sub(s.chars().count());
+        let width = self.f.wid.saturating_sub(s.rune_count());
         if self.f.minus {
-            self.buf.push_str(s);
+            self.buf.push_go(s);
             self.write_padding(width);
         } else {
             self.write_padding(width);
-            self.buf.push_str(s);
+            self.buf.push_go(s);
         }
     }
 
@@ -175,7 +189,7 @@ impl<'a> Printer<'a> {
         match (arg, verb) {
             (Value::Nil | Value::Missing, 'T' | 'v') => self.pad("<nil>"),
             (Value::Nil | Value::Missing, _) => self.bad_verb(verb, arg, None),
-            (_, 'T') => self.fmt_s(&arg.type_name()),
+            (_, 'T') => self.fmt_s(arg.type_name().as_str().into()),
             (Value::Object(o), 'p') => self.fmt_pointer(&o.underlying(), 'p', Some(o.type_name())),
             (_, 'p') => self.fmt_pointer(arg, 'p', None),
             // `handleMethods` turns down `%w` for anything that is not an error.
@@ -199,8 +213,10 @@ impl<'a> Printer<'a> {
             Value::Bool(b) => self.fmt_bool(*b, verb),
             Value::Int(i) => self.fmt_int(*i as u64, true, verb),
             Value::Uint(u) => self.fmt_int(*u, false, verb),
+            Value::Byte(b) => self.fmt_int(u64::from(*b), false, verb),
             Value::Float(x) => self.fmt_float_verb(*x, verb),
-            Value::Str(s) => self.fmt_string(s, verb),
+            Value::Str(s) => self.fmt_string(GoStr::Utf8(s), verb),
+            Value::Bytes(b) => self.fmt_string(GoStr::Raw(b), verb),
             Value::List(items) => {
                 self.print_list(items, verb, depth, ty);
                 true
@@ -236,11 +252,13 @@ impl<'a> Printer<'a> {
     /// An object prints as its underlying value unless it has a `String` method (Go's Stringer).
     fn print_object(&mut self, o: &dyn Object, verb: char, depth: usize) {
         if !self.erroring && !self.f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') {
-            if let Some(Ok(Value::Str(s))) = o.call_method("String", &[]) {
-                if !self.fmt_string(&s, verb) {
-                    self.bad_verb(verb, &Value::Str(s), None);
+            if let Some(Ok(shown)) = o.call_method("String", &[]) {
+                if let Some(s) = shown.as_go_str() {
+                    if !self.fmt_string(s, verb) {
+                        self.bad_verb(verb, &shown, None);
+                    }
+                    return;
                 }
-                return;
             }
         }
         self.print_value(&o.underlying(), verb, depth, Some(o.type_name()));
@@ -287,7 +305,7 @@ impl<'a> Printer<'a> {
                 self.buf.push_str(if sharp_v { ", " } else { " " });
             }
             // Keys are plain strings, not interfaces.
-            if !self.fmt_string(k, verb) {
+            if !self.fmt_string(GoStr::Utf8(k), verb) {
                 self.bad_verb(verb, &Value::Str(k.clone()), None);
             }
             self.buf.push(':');
@@ -372,7 +390,7 @@ impl<'a> Printer<'a> {
         true
     }
 
-    fn fmt_string(&mut self, s: &str, verb: char) -> bool {
+    fn fmt_string(&mut self, s: GoStr<'_>, verb: char) -> bool {
         match verb {
             'v' if self.f.sharp_v => self.fmt_q(s),
             'v' | 's' => self.fmt_s(s),
@@ -518,7 +536,8 @@ impl<'a> Printer<'a> {
 
     fn fmt_c(&mut self, c: u64) {
         let mut b = [0u8; 4];
-        self.pad(to_rune(c).encode_utf8(&mut b));
+        let s: &str = to_rune(c).encode_utf8(&mut b);
+        self.pad(s);
     }
 
     fn fmt_qc(&mut self, c: u64) {
@@ -526,26 +545,24 @@ impl<'a> Printer<'a> {
         s.push('\'');
         append_escaped_rune(&mut s, to_rune(c), '\'', self.f.plus);
         s.push('\'');
-        self.pad(&s);
+        self.pad(s.as_str());
     }
 
     /// Truncates to the precision, counted in runes.
-    fn truncate<'s>(&self, s: &'s str) -> &'s str {
+    fn truncate<'s>(&self, s: GoStr<'s>) -> GoStr<'s> {
         if !self.f.prec_present {
             return s;
         }
-        s.char_indices()
-            .nth(self.f.prec)
-            .map_or(s, |(i, _)| &s[..i])
+        s.prefix_runes(self.f.prec)
     }
 
-    fn fmt_s(&mut self, s: &str) {
+    fn fmt_s(&mut self, s: GoStr<'_>) {
         let s = self.truncate(s);
         self.pad(s);
     }
 
     /// `%x` of a string: hex of its bytes, `% x` spaced, `%#x` with `0x` prefixes.
-    fn fmt_sx(&mut self, s: &str, digits: &[u8; 17]) {
+    fn fmt_sx(&mut self, s: GoStr<'_>, digits: &[u8; 17]) {
         let f = self.f;
         let b = s.as_bytes();
         let length = if f.prec_present {
@@ -592,17 +609,20 @@ impl<'a> Printer<'a> {
     }
 
     /// `%q`: a Go string literal; `%+q` ASCII only; `%#q` backquoted when possible.
-    fn fmt_q(&mut self, s: &str) {
+    fn fmt_q(&mut self, s: GoStr<'_>) {
         let s = self.truncate(s);
-        let mut q = String::with_capacity(s.len() + 2);
         if self.f.sharp && can_backquote(s) {
+            // Backquoted text is `s` itself, which may be raw bytes that happen to be UTF-8.
+            let mut q = GoString::with_capacity(s.len() + 2);
             q.push('`');
-            q.push_str(s);
+            q.push_go(s);
             q.push('`');
+            self.pad(q.as_go_str());
         } else {
+            let mut q = String::with_capacity(s.len() + 2);
             append_quoted(&mut q, s, '"', self.f.plus);
+            self.pad(q.as_str());
         }
-        self.pad(&q);
     }
 
     /// `fmt.fmtFloat`: strconv's digits plus sign, `#` and zero-padding handling.
@@ -655,7 +675,7 @@ impl<'a> Printer<'a> {
 
     // ---- Printf (print.go doPrintf) ----
 
-    fn do_printf(&mut self, format: &str, a: &[Value]) {
+    fn do_printf(&mut self, format: GoStr<'_>, a: &[Value]) {
         let fb = format.as_bytes();
         let end = fb.len();
         let mut arg_num = 0;
@@ -667,7 +687,8 @@ impl<'a> Printer<'a> {
             while i < end && fb[i] != b'%' {
                 i += 1;
             }
-            self.buf.push_str(format.get(lasti..i).unwrap_or_default());
+            // Literal text ends at a `%` or the end, so a UTF-8 format is cut at a boundary.
+            self.buf.push_go(format.slice(lasti, i));
             if i >= end {
                 break;
             }
@@ -698,7 +719,7 @@ impl<'a> Printer<'a> {
             }
 
             let mut after_index;
-            (arg_num, i, after_index) = self.arg_number(arg_num, format, i, a.len());
+            (arg_num, i, after_index) = self.arg_number(arg_num, fb, i, a.len());
 
             if i < end && fb[i] == b'*' {
                 i += 1;
@@ -728,7 +749,7 @@ impl<'a> Printer<'a> {
                 if after_index {
                     self.good_arg_num = false; // "%[3].2d"
                 }
-                (arg_num, i, after_index) = self.arg_number(arg_num, format, i, a.len());
+                (arg_num, i, after_index) = self.arg_number(arg_num, fb, i, a.len());
                 if i < end && fb[i] == b'*' {
                     i += 1;
                     let (n, ok);
@@ -748,14 +769,17 @@ impl<'a> Printer<'a> {
             }
 
             if !after_index {
-                (arg_num, i, _) = self.arg_number(arg_num, format, i, a.len());
+                (arg_num, i, _) = self.arg_number(arg_num, fb, i, a.len());
             }
 
-            let Some(verb) = format.get(i..).and_then(|s| s.chars().next()) else {
+            if i >= end {
                 self.buf.push_str("%!(NOVERB)");
                 break;
-            };
-            i += verb.len_utf8();
+            }
+            // A byte that is not UTF-8 is the verb U+FFFD, as Go decodes it.
+            let rune = gostr::decode_rune(&fb[i..]);
+            let verb = rune.char();
+            i += rune.width();
 
             if verb == '%' {
                 // Percent takes no operand and ignores width and precision.
@@ -808,11 +832,10 @@ impl<'a> Printer<'a> {
     fn arg_number(
         &mut self,
         arg_num: usize,
-        format: &str,
+        fb: &[u8],
         i: usize,
         num_args: usize,
     ) -> (usize, usize, bool) {
-        let fb = format.as_bytes();
         if i >= fb.len() || fb[i] != b'[' {
             return (arg_num, i, false);
         }
@@ -883,6 +906,7 @@ fn int_from_arg(a: &[Value], arg_num: usize) -> (i64, bool, usize) {
     let (num, is_int) = match *arg {
         Value::Int(n) => (n, true),
         Value::Uint(u) => i64::try_from(u).map_or((0, false), |n| (n, true)),
+        Value::Byte(b) => (i64::from(b), true),
         _ => (0, false),
     };
     if too_large(num) {
@@ -982,7 +1006,7 @@ impl std::fmt::Write for StackBuf {
 const EXACT_DIGITS: usize = 1100;
 
 /// `genericFtoa` for 64-bit floats.
-fn append_float(dst: &mut String, v: f64, fmt: u8, prec: i32) {
+fn append_float(dst: &mut impl Sink, v: f64, fmt: u8, prec: i32) {
     let bits = v.to_bits();
     let neg = bits >> 63 != 0;
     let biased = ((bits >> 52) & 0x7FF) as i32;
@@ -1092,7 +1116,7 @@ fn fixed_digits(s: &[u8], d: &mut [u8]) -> (usize, usize, i32) {
 
 /// `formatDigits`: `%e`, `%f` or `%g` layout of decimal digits `d` with point position `dp`.
 fn format_digits(
-    dst: &mut String,
+    dst: &mut impl Sink,
     shortest: bool,
     neg: bool,
     d: &[u8],
@@ -1125,7 +1149,7 @@ fn format_digits(
 }
 
 /// `%e`: `-d.ddddde±dd`.
-fn fmt_e(dst: &mut String, neg: bool, d: &[u8], dp: i32, prec: i32, fmt: u8) {
+fn fmt_e(dst: &mut impl Sink, neg: bool, d: &[u8], dp: i32, prec: i32, fmt: u8) {
     if neg {
         dst.push('-');
     }
@@ -1136,10 +1160,7 @@ fn fmt_e(dst: &mut String, neg: bool, d: &[u8], dp: i32, prec: i32, fmt: u8) {
         if m > 1 {
             dst.push_str(ascii(&d[1..m]));
         }
-        dst.extend(std::iter::repeat_n(
-            '0',
-            (prec as usize + 1).saturating_sub(m.max(1)),
-        ));
+        dst.push_repeat('0', (prec as usize + 1).saturating_sub(m.max(1)));
     }
     dst.push(fmt as char);
     let exp = if d.is_empty() { 0 } else { dp - 1 };
@@ -1148,18 +1169,18 @@ fn fmt_e(dst: &mut String, neg: bool, d: &[u8], dp: i32, prec: i32, fmt: u8) {
     if exp < 10 {
         dst.push('0');
     }
-    let _ = write!(dst, "{exp}");
+    dst.push_fmt(format_args!("{exp}"));
 }
 
 /// `%f`: `-ddd.ddd`.
-fn fmt_f(dst: &mut String, neg: bool, d: &[u8], dp: i32, prec: i32) {
+fn fmt_f(dst: &mut impl Sink, neg: bool, d: &[u8], dp: i32, prec: i32) {
     if neg {
         dst.push('-');
     }
     if dp > 0 {
         let m = d.len().min(dp as usize);
         dst.push_str(ascii(&d[..m]));
-        dst.extend(std::iter::repeat_n('0', dp as usize - m));
+        dst.push_repeat('0', dp as usize - m);
     } else {
         dst.push('0');
     }
@@ -1178,15 +1199,15 @@ fn fmt_f(dst: &mut String, neg: bool, d: &[u8], dp: i32, prec: i32) {
 }
 
 /// `%b`: `mantissa p±exponent`, both decimal.
-fn fmt_b(dst: &mut String, neg: bool, mant: u64, exp: i32) {
+fn fmt_b(dst: &mut impl Sink, neg: bool, mant: u64, exp: i32) {
     if neg {
         dst.push('-');
     }
-    let _ = write!(dst, "{mant}p{:+}", exp - 52);
+    dst.push_fmt(format_args!("{mant}p{:+}", exp - 52));
 }
 
 /// `%x`: `-0x1.hhhhp±dd`, rounded to `prec` hex digits when `prec` is at least 0.
-fn fmt_x(dst: &mut String, prec: i32, fmt: u8, neg: bool, mut mant: u64, mut exp: i32) {
+fn fmt_x(dst: &mut impl Sink, prec: i32, fmt: u8, neg: bool, mut mant: u64, mut exp: i32) {
     if mant == 0 {
         exp = 0;
     }
@@ -1237,15 +1258,20 @@ fn fmt_x(dst: &mut String, prec: i32, fmt: u8, neg: bool, mut mant: u64, mut exp
     if exp < 10 {
         dst.push('0');
     }
-    let _ = write!(dst, "{exp}");
+    dst.push_fmt(format_args!("{exp}"));
 }
 
 // ---- strconv.Quote (quote.go) ----
 
-fn append_quoted(dst: &mut String, s: &str, quote: char, ascii_only: bool) {
+fn append_quoted(dst: &mut String, s: GoStr<'_>, quote: char, ascii_only: bool) {
     dst.push(quote);
-    for r in s.chars() {
-        append_escaped_rune(dst, r, quote, ascii_only);
+    for r in s.runes() {
+        match r {
+            Rune::Char(c) => append_escaped_rune(dst, c, quote, ascii_only),
+            Rune::Invalid(b) => {
+                let _ = write!(dst, "\\x{b:02x}");
+            }
+        }
     }
     dst.push(quote);
 }
@@ -1286,13 +1312,13 @@ fn append_escaped_rune(dst: &mut String, r: char, quote: char, ascii_only: bool)
     dst.push_str(esc);
 }
 
-/// `strconv.CanBackquote`: no control characters but tab, no backquote, no BOM.
-fn can_backquote(s: &str) -> bool {
-    s.chars().all(|c| match c {
-        '\u{feff}' => false,
-        '\t' => true,
-        c if c.is_ascii() => c >= ' ' && c != '`' && c != '\x7f',
-        _ => true,
+/// `strconv.CanBackquote`: no control characters but tab, no backquote, no BOM, only UTF-8.
+fn can_backquote(s: GoStr<'_>) -> bool {
+    s.runes().all(|r| match r {
+        Rune::Invalid(_) | Rune::Char('\u{feff}') => false,
+        Rune::Char('\t') => true,
+        Rune::Char(c) if c.is_ascii() => c >= ' ' && c != '`' && c != '\x7f',
+        Rune::Char(_) => true,
     })
 }
 
@@ -1587,6 +1613,11 @@ mod tests {
         Value::Func(Func::pure(Arity::AtLeast(0), |_| Ok(Value::Nil)))
     }
 
+    /// The text of a result that must be UTF-8.
+    fn text(v: Value) -> String {
+        v.as_str().expect("a UTF-8 result").to_string()
+    }
+
     /// Collects every mismatch so that one run shows them all.
     #[derive(Default)]
     struct Check {
@@ -1605,8 +1636,18 @@ mod tests {
         fn t(&mut self, format: &str, args: &[Value], want: &str) {
             self.eq(
                 format!("sprintf({format:?}, {args:?})"),
-                sprintf(format, args),
+                text(sprintf(format, args)),
                 want,
+            );
+        }
+        /// `sprintf` whose format or result may not be UTF-8.
+        fn tb(&mut self, format: &[u8], args: &[Value], want: &[u8]) {
+            let format = Value::from_bytes(format);
+            let got = sprintf(format.as_go_str().unwrap(), args);
+            self.eq(
+                format!("sprintf({format:?}, {args:?})"),
+                got.as_bytes().unwrap().escape_ascii().to_string(),
+                &want.escape_ascii().to_string(),
             );
         }
         fn w(&mut self, v: Value, want: &str) {
@@ -1616,10 +1657,10 @@ mod tests {
             self.eq(format!("to_go_string({v:?})"), v.to_go_string(), want);
         }
         fn tp(&mut self, args: &[Value], want: &str) {
-            self.eq(format!("sprint({args:?})"), sprint(args), want);
+            self.eq(format!("sprint({args:?})"), text(sprint(args)), want);
         }
         fn tpln(&mut self, args: &[Value], want: &str) {
-            self.eq(format!("sprintln({args:?})"), sprintln(args), want);
+            self.eq(format!("sprintln({args:?})"), text(sprintln(args)), want);
         }
         fn tff(&mut self, x: f64, fmt: u8, prec: i32, want: &str) {
             let what = format!("format_float({x:?}, {:?}, {prec})", fmt as char);
@@ -2928,6 +2969,75 @@ mod tests {
         );
         c.t(".%*\u{e9}%-#*.*U[%+ .[2]*b", &[], ".%!(BADWIDTH)%!\u{e9}(MISSING)%!(BADWIDTH)%!(BADPREC)%!U(MISSING)[%!(BADPREC)%!b(BADINDEX)");
         c.t("%0O", &[s("hello")], "%!O(string=hello)");
+        c.done();
+    }
+
+    /// Strings that are not UTF-8 (bytes from `"\xff"` or a `slice`), and `uint8`, as Go 1.23
+    /// prints them: width and precision count each invalid byte as one rune.
+    #[test]
+    fn sprintf_of_raw_bytes_matches_go() {
+        let mut c = Check::default();
+        let r = |b: &[u8]| Value::from_bytes(b);
+        c.tb(
+            b"%q|%x|% x|%5s|%.2s|%-4q|%v|%X|%#v",
+            &[
+                r(b"\xff"),
+                r(b"\xffa"),
+                r(b"\xffa"),
+                r(b"\xff"),
+                r(b"\xfe\xffa"),
+                r(b"\xff"),
+                r(b"a\xff"),
+                r(b"\xff"),
+                r(b"\xff"),
+            ],
+            b"\"\\xff\"|ff61|ff 61|    \xff|\xfe\xff|\"\\xff\"|a\xff|FF|\"\\xff\"",
+        );
+        c.tb(
+            b"[%5s][%-5s][%.1s][%5.1s][%05s]",
+            &[
+                r(b"\xff"),
+                r(b"a\xff\xc3\xa9"),
+                r(b"\xffa"),
+                r(b"\xfea"),
+                r(b"\xff"),
+            ],
+            b"[    \xff][a\xff\xc3\xa9  ][\xff][    \xfe][0000\xff]",
+        );
+        c.tb(
+            b"%#q|%+q|%#x|% #x|%10x",
+            &[
+                r(b"\xff"),
+                r(b"\xff\xc3\xa9"),
+                r(b"\xffa"),
+                r(b"\xffa"),
+                r(b"\xff"),
+            ],
+            b"\"\\xff\"|\"\\xff\\u00e9\"|0xff61|0xff 0x61|        ff",
+        );
+        c.tb(
+            b"%#.1q|%#q|%#q|%.3x|%q|%+q",
+            &[
+                r(b"a\xff"),
+                r(b"a\x7f"),
+                r(b"\xe2\x80"),
+                r(b"\xff\xfe\xfd\xfc"),
+                r(b"\xc3\xa9\xc3"),
+                r(b"\xf0\x9f\x98\x80\xff"),
+            ],
+            b"`a`|\"a\\x7f\"|\"\\xe2\\x80\"|fffefd|\"\xc3\xa9\\xc3\"|\"\\U0001f600\\xff\"",
+        );
+        c.tb(b"\xff%s\xfe%d", &[s("a"), i(1)], b"\xffa\xfe1");
+        c.tb(b"%\xff", &[i(1)], b"%!\xef\xbf\xbd(int=1)");
+        c.tb(b"%5\xfe", &[s("x")], b"%!\xef\xbf\xbd(string=    x)");
+        c.tb(b"%s", &[r(b"\xc3")], b"\xc3");
+        let byte = Value::Byte(255);
+        c.t(
+            "%d|%x|%c|%q|%U|%#v|%v|%T|%08b|%o|%s",
+            &rep(byte, 11),
+            "255|ff|\u{ff}|'\u{ff}'|U+00FF|0xff|255|uint8|11111111|377|%!s(uint8=255)",
+        );
+        c.tp(&[r(b"\xc3"), r(b"\xa9")], "\u{e9}");
         c.done();
     }
 

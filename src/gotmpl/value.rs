@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use super::gostr::GoStr;
+
 /// A template value.
 #[derive(Clone, Default)]
 pub enum Value {
@@ -24,7 +26,13 @@ pub enum Value {
     /// Go's `uint64` (Consul indexes).
     Uint(u64),
     Float(f64),
+    /// Go's `uint8` (`byte`): what `index` yields on a string.
+    Byte(u8),
+    /// A Go string that is valid UTF-8: nearly all of them.
     Str(Arc<str>),
+    /// A Go string that is not valid UTF-8 (`"\xff"`, a `slice` through a character). Made only
+    /// by `Value::from_bytes`, so that equal strings always share a variant.
+    Bytes(Arc<[u8]>),
     List(Arc<Vec<Value>>),
     Map(Arc<BTreeMap<Arc<str>, Value>>),
     Record(Arc<Record>),
@@ -225,9 +233,9 @@ impl Value {
             Value::Missing | Value::Nil => Kind::Invalid,
             Value::Bool(_) => Kind::Bool,
             Value::Int(_) => Kind::Int,
-            Value::Uint(_) => Kind::Uint,
+            Value::Uint(_) | Value::Byte(_) => Kind::Uint,
             Value::Float(_) => Kind::Float,
-            Value::Str(_) => Kind::String,
+            Value::Str(_) | Value::Bytes(_) => Kind::String,
             Value::List(_) => Kind::List,
             Value::Map(_) => Kind::Map,
             Value::Record(_) => Kind::Struct,
@@ -243,8 +251,9 @@ impl Value {
             Value::Bool(_) => "bool".into(),
             Value::Int(_) => "int".into(),
             Value::Uint(_) => "uint64".into(),
+            Value::Byte(_) => "uint8".into(),
             Value::Float(_) => "float64".into(),
-            Value::Str(_) => "string".into(),
+            Value::Str(_) | Value::Bytes(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Record(r) => r.ty.name.clone(),
@@ -260,8 +269,10 @@ impl Value {
             Value::Bool(b) => *b,
             Value::Int(i) => *i != 0,
             Value::Uint(u) => *u != 0,
+            Value::Byte(b) => *b != 0,
             Value::Float(f) => *f != 0.0,
             Value::Str(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.is_empty(),
             Value::Record(_) | Value::Func(_) => true,
@@ -272,6 +283,15 @@ impl Value {
         }
     }
 
+    /// A Go string from its bytes: `Str` when they are UTF-8, `Bytes` otherwise.
+    pub fn from_bytes(bytes: &[u8]) -> Value {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Value::str(s),
+            Err(_) => Value::Bytes(Arc::from(bytes)),
+        }
+    }
+
+    /// A string that is valid UTF-8 (a Go string that is not has no `str`: see `as_bytes`).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
@@ -279,7 +299,22 @@ impl Value {
         }
     }
 
-    /// Go's `fmt.Sprint` of one value (`%v`).
+    /// Any Go string's bytes.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        self.as_go_str().map(GoStr::as_bytes)
+    }
+
+    /// Any Go string, telling UTF-8 text from raw bytes.
+    pub fn as_go_str(&self) -> Option<GoStr<'_>> {
+        match self {
+            Value::Str(s) => Some(GoStr::Utf8(s)),
+            Value::Bytes(b) => Some(GoStr::Raw(b)),
+            _ => None,
+        }
+    }
+
+    /// Go's `fmt.Sprint` of one value (`%v`), for messages: bytes that are not UTF-8 show as
+    /// U+FFFD.
     pub fn to_go_string(&self) -> String {
         let mut out = String::new();
         super::printf::write_value(&mut out, self);
@@ -295,8 +330,10 @@ impl fmt::Debug for Value {
             Value::Bool(b) => write!(f, "Bool({b})"),
             Value::Int(i) => write!(f, "Int({i})"),
             Value::Uint(u) => write!(f, "Uint({u})"),
+            Value::Byte(b) => write!(f, "Byte({b})"),
             Value::Float(x) => write!(f, "Float({x:?})"),
             Value::Str(s) => write!(f, "Str({s:?})"),
+            Value::Bytes(b) => write!(f, "Bytes(b\"{}\")", b.escape_ascii()),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
             Value::Map(m) => f.debug_map().entries(m.iter()).finish(),
             Value::Record(r) => write!(f, "{}{:?}", r.ty.name, r.values),
