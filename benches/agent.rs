@@ -37,7 +37,8 @@ impl AgentProc {
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find(|l| l.starts_with("VmRSS:"))
@@ -55,7 +56,10 @@ impl Drop for AgentProc {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn raise_open_files_limit() {
@@ -68,10 +72,26 @@ fn raise_open_files_limit() {
 async fn waiters(count: usize) {
     let agent = AgentProc::start(&["-dev", "-http-port", "0"]);
     let base = format!("http://{}", agent.addr);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(count).build().expect("client");
-    client.put(format!("{base}/v1/kv/bench/key")).body("0").send().await.expect("put");
-    let resp = client.get(format!("{base}/v1/kv/bench/key")).send().await.expect("get");
-    let index: u64 = resp.headers()["X-Consul-Index"].to_str().unwrap().parse().unwrap();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(count)
+        .build()
+        .expect("client");
+    client
+        .put(format!("{base}/v1/kv/bench/key"))
+        .body("0")
+        .send()
+        .await
+        .expect("put");
+    let resp = client
+        .get(format!("{base}/v1/kv/bench/key"))
+        .send()
+        .await
+        .expect("get");
+    let index: u64 = resp.headers()["X-Consul-Index"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let rss_idle = agent.rss_kib();
 
     // Raw sockets: the client should cost as little as possible, it shares the machine.
@@ -84,7 +104,9 @@ async fn waiters(count: usize) {
         let (addr, request) = (agent.addr.clone(), request.clone());
         tasks.push(tokio::spawn(async move {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let mut s = tokio::net::TcpStream::connect(&addr).await.expect("connect");
+            let mut s = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
             s.write_all(request.as_bytes()).await.expect("send");
             let mut buf = Vec::new();
             s.read_to_end(&mut buf).await.expect("read");
@@ -95,9 +117,20 @@ async fn waiters(count: usize) {
     // Wait until the agent holds them all.
     let self_url = format!("{base}/v1/agent/self");
     loop {
-        let body = client.get(&self_url).send().await.unwrap().bytes().await.unwrap();
+        let body = client
+            .get(&self_url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
         let me: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let held: usize = me["Stats"]["agent"]["blocking_queries"].as_str().unwrap_or("0").parse().unwrap_or(0);
+        let held: usize = me["Stats"]["agent"]["blocking_queries"]
+            .as_str()
+            .unwrap_or("0")
+            .parse()
+            .unwrap_or(0);
         if held >= count {
             break;
         }
@@ -105,7 +138,12 @@ async fn waiters(count: usize) {
     }
     let rss_held = agent.rss_kib();
     let changed = Instant::now();
-    client.put(format!("{base}/v1/kv/bench/key")).body("1").send().await.expect("change");
+    client
+        .put(format!("{base}/v1/kv/bench/key"))
+        .body("1")
+        .send()
+        .await
+        .expect("change");
     let mut last = changed;
     for t in tasks {
         last = last.max(t.await.expect("waiter"));
@@ -123,8 +161,14 @@ async fn waiters(count: usize) {
 async fn register_throughput(clients: usize, writes: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let agent =
-        AgentProc::start(&["-server", "-bootstrap-expect=1", "-data-dir", data.to_str().unwrap(), "-http-port", "0"]);
+    let agent = AgentProc::start(&[
+        "-server",
+        "-bootstrap-expect=1",
+        "-data-dir",
+        data.to_str().unwrap(),
+        "-http-port",
+        "0",
+    ]);
     let base = Arc::new(format!("http://{}", agent.addr));
     let client = reqwest::Client::new();
     let start = Instant::now();
@@ -161,7 +205,10 @@ fn main() {
         return;
     }
     raise_open_files_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async {
         waiters(env_usize("WAITERS", 10_000)).await;
         let writes = env_usize("WRITES", 2_000);

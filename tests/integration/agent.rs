@@ -704,7 +704,10 @@ fn py_consul() -> std::path::PathBuf {
     let venv = crate::repo_path("target/pyconsul-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
-        let ok = std::process::Command::new("python3").args(["-m", "venv"]).arg(&venv).status();
+        let ok = std::process::Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status();
         assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed");
         let pip = std::process::Command::new(venv.join("bin/pip"))
             .args(["install", "-q", "py-consul==1.8.0"])
