@@ -76,6 +76,16 @@ impl Dot {
             boxed: false,
         }
     }
+
+    /// An element of a list or map. Generic (JSON) containers hold `interface{}`s; records and
+    /// objects only come from Go-typed data, whose containers hold them concretely.
+    fn element(value: &Value) -> Dot {
+        let boxed = !matches!(value, Value::Record(_) | Value::Object(_));
+        Dot {
+            value: value.clone(),
+            boxed,
+        }
+    }
 }
 
 struct Var<'t> {
@@ -269,10 +279,7 @@ impl<'t> State<'t, '_, '_, '_> {
         let ran = match &val {
             Value::List(items) => {
                 for (i, elem) in items.iter().enumerate() {
-                    let elem = Dot {
-                        value: elem.clone(),
-                        boxed: true,
-                    };
+                    let elem = Dot::element(elem);
                     if self.range_iteration(r, mark, Dot::plain(Value::Int(i as i64)), elem)? {
                         break;
                     }
@@ -282,10 +289,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Map(m) => {
                 for (k, elem) in m.iter() {
                     let key = Dot::plain(Value::Str(k.clone()));
-                    let elem = Dot {
-                        value: elem.clone(),
-                        boxed: true,
-                    };
+                    let elem = Dot::element(elem);
                     if self.range_iteration(r, mark, key, elem)? {
                         break;
                     }
@@ -626,10 +630,7 @@ impl<'t> State<'t, '_, '_, '_> {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 return Ok(match m.get(name) {
-                    Some(v) => Dot {
-                        value: v.clone(),
-                        boxed: true,
-                    },
+                    Some(v) => Dot::element(v),
                     None => match self.tmpl.missing_key {
                         MissingKey::Default => Dot::plain(Value::Missing),
                         MissingKey::Zero => Dot {

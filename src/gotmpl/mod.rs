@@ -128,3 +128,92 @@ impl Template {
         exec::execute(self, name, out, data, &mut Ctx::new(user))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A tag list with Go-style methods, as consul-template's `ServiceTags`.
+    #[derive(Debug)]
+    struct Tags(Vec<&'static str>);
+
+    impl Object for Tags {
+        fn type_name(&self) -> &str {
+            "dependency.ServiceTags"
+        }
+        fn underlying(&self) -> Value {
+            Value::list(self.0.iter().map(|t| Value::str(t)).collect())
+        }
+        fn has_method(&self, name: &str) -> bool {
+            name == "Contains"
+        }
+        fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+            (name == "Contains").then(|| match args {
+                [Value::Str(s)] => Ok(Value::Bool(self.0.contains(&&**s))),
+                _ => Err(FuncError("Contains takes one string".into())),
+            })
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+
+    fn render(
+        t: &Template,
+        data: &Value,
+        user: Option<&mut (dyn std::any::Any + Send)>,
+    ) -> Result<String, String> {
+        let mut out = Vec::new();
+        t.execute_template(t.name(), &mut out, data, user)
+            .map_err(|e| e.0)?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn records_methods_and_context_functions() {
+        let ty = RecordType::new("*dependency.HealthService", &["Name", "Port", "Tags"]);
+        let svc = Record::new(
+            &ty,
+            vec![
+                Value::str("web"),
+                Value::Int(80),
+                Value::Object(Arc::new(Tags(vec!["http", "v1"]))),
+            ],
+        );
+        let mut funcs = FuncMap::new();
+        // A function that records what it was asked for in the per-execution context.
+        funcs.insert(
+            "service",
+            Func::new(Arity::Exact(1), move |ctx, args| {
+                let asked: &mut Vec<String> = ctx.user().ok_or("no context")?;
+                asked.push(args[0].to_string());
+                Ok(Value::list(vec![svc.clone()]))
+            }),
+        );
+        let text = r#"{{range service "web"}}{{.Name}}:{{.Port}} {{.Tags}} {{.Tags.Contains "http"}} {{.Tags.Contains "db"}}{{end}}"#;
+        let mut t = Template::new("t").funcs(funcs.clone());
+        t.parse(text).unwrap();
+        let mut asked: Vec<String> = Vec::new();
+        let out = render(&t, &Value::Missing, Some(&mut asked)).unwrap();
+        assert_eq!(out, "web:80 [http v1] true false");
+        assert_eq!(asked, ["web"]);
+
+        // A record's missing field is an error; a map's missing key is <no value>.
+        let mut t = Template::new("t").funcs(funcs);
+        t.parse(r#"{{range service "web"}}{{.Nope}}{{end}}"#)
+            .unwrap();
+        let err = render(&t, &Value::Missing, Some(&mut asked)).unwrap_err();
+        assert!(
+            err.ends_with("can't evaluate field Nope in type *dependency.HealthService"),
+            "{err}"
+        );
+        let mut t = Template::new("t");
+        t.parse("{{.nope}}").unwrap();
+        assert_eq!(
+            render(&t, &Value::map([("a", Value::Int(1))]), None).unwrap(),
+            "<no value>"
+        );
+    }
+}

@@ -989,6 +989,84 @@ fn pow2(e: i32) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use crate::gotmpl::FuncMap;
+
+    fn parse_err(text: &str) -> String {
+        match parse("t", text.as_bytes(), "", "", &FuncMap::new()) {
+            Ok(_) => panic!("{text:?} parsed"),
+            Err(e) => e.0,
+        }
+    }
+
+    fn root(text: &str) -> String {
+        let trees = parse("t", text.as_bytes(), "", "", &FuncMap::new()).expect("parses");
+        trees["t"].root.to_string()
+    }
+
+    #[test]
+    fn errors_name_the_line_and_token() {
+        assert_eq!(parse_err("a\nb{{.x"), "template: t:2: unclosed action");
+        assert_eq!(
+            parse_err("{{nope 1}}"),
+            "template: t:1: function \"nope\" not defined"
+        );
+        assert_eq!(
+            parse_err("\n\n{{$y}}"),
+            "template: t:3: undefined variable \"$y\""
+        );
+        assert_eq!(parse_err("{{end}}"), "template: t:1: unexpected {{end}}");
+        assert_eq!(
+            parse_err("{{if}}x{{end}}"),
+            "template: t:1: missing value for if"
+        );
+        assert_eq!(
+            parse_err("{{break}}"),
+            "template: t:1: {{break}} outside {{range}}"
+        );
+        assert_eq!(
+            parse_err("{{1 | 2}}"),
+            "template: t:1: non executable command in pipeline stage 2"
+        );
+        assert_eq!(
+            parse_err("{{range $a, $b, $c := .}}{{end}}"),
+            "template: t:1: too many declarations in range"
+        );
+        // Long tokens are quoted to ten characters.
+        assert_eq!(
+            parse_err("{{print \"abcdefghijklmnop\" )}}"),
+            "template: t:1: unexpected right paren"
+        );
+        assert_eq!(
+            parse_err("{{define \"a\"}}x{{end}}{{define \"a\"}}y{{end}}"),
+            "template: t:1: template: multiple definition of template \"a\""
+        );
+    }
+
+    #[test]
+    fn else_chains_and_variables_parse_as_go_prints_them() {
+        assert_eq!(
+            root("{{if .a}}1{{else if .b}}2{{else}}3{{end}}"),
+            "{{if .a}}1{{else}}{{if .b}}2{{else}}3{{end}}{{end}}"
+        );
+        assert_eq!(
+            root("{{with $x := .a}}{{$x.b}}{{else with .c}}c{{end}}"),
+            "{{with $x := .a}}{{$x.b}}{{else}}{{with .c}}c{{end}}{{end}}"
+        );
+        assert_eq!(
+            root("{{range $i, $e := .l}}{{$i}}{{end}}"),
+            "{{range $i, $e := .l}}{{$i}}{{end}}"
+        );
+        assert_eq!(
+            root("{{(.a).b | printf \"%v\"}}"),
+            "{{(.a).b | printf \"%v\"}}"
+        );
+        assert_eq!(root("{{- 3 -}}  {{-3}}"), "{{3}}{{-3}}");
+        assert_eq!(
+            root("{{template \"x\" .}}{{define \"x\"}}{{end}}"),
+            "{{template \"x\" .}}"
+        );
+    }
+
     use super::*;
 
     #[test]

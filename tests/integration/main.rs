@@ -4,6 +4,7 @@ mod agent;
 mod bench_template;
 mod golden;
 mod render_cli;
+mod robustness;
 mod support;
 
 use std::path::PathBuf;
