@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
-use axum::response::Response;
+use http::{Method, StatusCode};
 use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::time::Instant;
@@ -27,7 +24,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 const MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// An HTTP answer being built: status, body, and Consul's headers.
-struct Reply {
+pub struct Reply {
     status: StatusCode,
     body: Vec<u8>,
     content_type: &'static str,
@@ -35,7 +32,7 @@ struct Reply {
 }
 
 impl Reply {
-    fn error(status: u16, message: impl Into<String>) -> Reply {
+    pub fn error(status: u16, message: impl Into<String>) -> Reply {
         Reply {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: message.into().into_bytes(),
@@ -51,6 +48,30 @@ impl Reply {
             content_type: "",
             headers: Vec::new(),
         }
+    }
+
+    /// The bytes on the wire; without the body for HEAD.
+    pub fn encode(&self, head_only: bool, keep_alive: bool) -> Vec<u8> {
+        use std::fmt::Write;
+        let mut head = String::with_capacity(256);
+        let reason = self.status.canonical_reason().unwrap_or("");
+        let _ = write!(head, "HTTP/1.1 {} {reason}\r\n", self.status.as_u16());
+        if !self.content_type.is_empty() {
+            let _ = write!(head, "Content-Type: {}\r\n", self.content_type);
+        }
+        for (k, v) in &self.headers {
+            let _ = write!(head, "{k}: {v}\r\n");
+        }
+        let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+        if !keep_alive {
+            head.push_str("Connection: close\r\n");
+        }
+        head.push_str("\r\n");
+        let mut out = head.into_bytes();
+        if !head_only {
+            out.extend_from_slice(&self.body);
+        }
+        out
     }
 
     fn with_index(mut self, index: u64) -> Reply {
@@ -74,9 +95,12 @@ type Result<T> = std::result::Result<T, Reply>;
 struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(uri: &Uri) -> Query {
-        let q = uri.query().unwrap_or("");
-        Query(form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+    fn parse(query: &str) -> Query {
+        Query(
+            form_urlencoded::parse(query.as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -104,7 +128,7 @@ struct Req<'a> {
     agent: &'a Arc<Agent>,
     method: Method,
     query: Query,
-    body: Bytes,
+    body: Vec<u8>,
 }
 
 impl Req<'_> {
@@ -176,40 +200,39 @@ impl Req<'_> {
     }
 }
 
-/// The single entry point: every `/v1/...` request.
-pub async fn handle(
-    State(agent): State<Arc<Agent>>,
-    method: Method,
-    uri: Uri,
-    _headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path().to_string();
+/// The single entry point: one request (`target` is the path and query as sent).
+pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+    let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
+    let Some(path) = percent_decode(raw_path) else {
+        return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
+    };
     let req = Req {
-        agent: &agent,
+        agent,
         method,
-        query: Query::parse(&uri),
+        query: Query::parse(query),
         body,
     };
-    let reply = match route(&req, &path).await {
+    match route(&req, &path).await {
         Ok(r) | Err(r) => r,
-    };
-    into_response(reply)
+    }
 }
 
-fn into_response(r: Reply) -> Response {
-    let mut resp = Response::new(Body::from(r.body));
-    *resp.status_mut() = r.status;
-    let h = resp.headers_mut();
-    if !r.content_type.is_empty() {
-        h.insert("Content-Type", HeaderValue::from_static(r.content_type));
-    }
-    for (k, v) in r.headers {
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            h.insert(k, v);
+/// Go's path unescaping (`%2F` is a `/`, `+` stays a `+`).
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
         }
     }
-    resp
+    String::from_utf8(out).ok()
 }
 
 /// Checks the method against an endpoint's allowed list (Consul's 405 and OPTIONS answers).

@@ -7,6 +7,7 @@ pub mod checks;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod server;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -600,9 +601,6 @@ async fn serve(config: Config) -> Result<(), String> {
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let agent = Agent::start(config, shutdown.clone()).await?;
-    let app = axum::Router::new()
-        .fallback(http::handle)
-        .with_state(agent.clone());
     // Tests and scripts read this line to learn the port when it was 0.
     eprintln!(
         "==> ctmpl agent running: HTTP API on {bound}, node {}, datacenter {}",
@@ -612,17 +610,17 @@ async fn serve(config: Config) -> Result<(), String> {
     tokio::spawn(watch_signals(shutdown.clone()));
     let catalog = agent.store.catalog.clone();
     let stop = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    tokio::spawn(async move {
         stop.cancelled().await;
-        // Blocking readers answer now, so the server can finish.
+        // Blocking readers answer now, so connections can finish.
         catalog.close();
     });
-    let result = server.await.map_err(|e| e.to_string());
+    server::serve(listener, agent, shutdown).await;
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
     eprintln!("==> ctmpl agent stopped");
-    result
+    Ok(())
 }
 
 async fn watch_signals(shutdown: CancellationToken) {

@@ -733,3 +733,56 @@ fn a_third_party_client_library_works() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn catalog_writes_and_health_views() {
+    let agent = Agent::dev();
+    let register = json!({
+        "Datacenter": "dc1", "Node": "ext-1", "Address": "10.1.2.3", "NodeMeta": {"rack": "r1"},
+        "Service": {"Service": "search", "ID": "search-1", "Port": 9200, "Tags": ["es"]},
+        "Check": {"CheckID": "search-alive", "Name": "search alive", "Status": "warning", "ServiceID": "search-1"}
+    });
+    let r = agent.put("/v1/catalog/register", &register.to_string());
+    assert_eq!((r.status, r.text()), (200, "true".into()));
+    let node = agent.get("/v1/catalog/node/ext-1").json();
+    assert_eq!(node["Node"]["Address"], "10.1.2.3");
+    assert_eq!(node["Services"]["search-1"]["Port"], 9200);
+    assert_eq!(agent.get("/v1/catalog/node/nobody").json(), Json::Null);
+    let nodes = agent.get("/v1/catalog/nodes?node-meta=rack:r1").json();
+    assert_eq!(nodes.as_array().unwrap().len(), 1);
+    let warning = agent.get("/v1/health/state/warning").json();
+    assert_eq!(warning[0]["CheckID"], "search-alive");
+    assert_eq!(warning[0]["ServiceName"], "search");
+    let checks = agent.get("/v1/health/checks/search").json();
+    assert_eq!(checks[0]["Status"], "warning");
+    assert_eq!(
+        agent.get("/v1/health/service/search?passing").json(),
+        json!([])
+    );
+    let all = agent.get("/v1/health/state/any").json();
+    assert!(
+        all.as_array().unwrap().len() >= 2,
+        "serfHealth and search-alive"
+    );
+    let r = agent.put(
+        "/v1/catalog/deregister",
+        r#"{"Node": "ext-1", "ServiceID": "search-1"}"#,
+    );
+    assert_eq!(r.text(), "true");
+    assert_eq!(agent.get("/v1/catalog/service/search").json(), json!([]));
+    assert_eq!(
+        agent.get("/v1/health/state/warning").json(),
+        json!([]),
+        "its check went with it"
+    );
+    agent.put("/v1/catalog/deregister", r#"{"Node": "ext-1"}"#);
+    assert_eq!(agent.get("/v1/catalog/node/ext-1").json(), Json::Null);
+    let r = agent.put("/v1/catalog/register", r#"{"Node": "x"}"#);
+    assert_eq!(
+        (r.status, r.text()),
+        (
+            500,
+            "Must provide address if SkipNodeUpdate is not set".into()
+        )
+    );
+}
