@@ -24,6 +24,7 @@ const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 const MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// An HTTP answer being built: status, body, and Consul's headers.
+#[derive(Debug)]
 pub struct Reply {
     status: StatusCode,
     body: Vec<u8>,
