@@ -283,7 +283,7 @@ mod tests {
                 .unwrap()
                 .unwrap();
         assert_eq!(
-            (head.method, head.target.as_str(), head.body_len(), len),
+            (head.method.clone(), head.target.as_str(), head.body_len(), len),
             (Method::PUT, "/v1/kv/a?cas=0", Some(3), 51)
         );
         assert!(head.keep_alive);
