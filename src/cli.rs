@@ -130,3 +130,90 @@ mod tests {
         assert!(parse(&strings(&["-once=maybe"]), &spec).is_err());
     }
 }
+
+/// consul-template's command line (the flags this build supports so far).
+pub mod consul_template {
+    use super::{parse, FlagKind};
+    use crate::client::ClientConfig;
+    use crate::runner::{RunConfig, RunError, TemplateSpec};
+
+    const FLAGS: &[(&str, FlagKind)] = &[
+        ("consul-addr", FlagKind::Value),
+        ("consul-token", FlagKind::Value),
+        ("template", FlagKind::Value),
+        ("once", FlagKind::Bool),
+        ("dry", FlagKind::Bool),
+        ("log-level", FlagKind::Value),
+        ("max-stale", FlagKind::Value),
+        ("consul-retry-attempts", FlagKind::Value),
+        ("consul-retry-backoff", FlagKind::Value),
+        ("consul-retry-max-backoff", FlagKind::Value),
+    ];
+
+    /// Flags to a run configuration; errors are flag errors (exit 13).
+    pub fn config(args: &[String]) -> Result<RunConfig, String> {
+        let flags = parse(args, FLAGS).map_err(|e| e.0)?;
+        if let Some(extra) = flags.args.first() {
+            return Err(format!("extra args: {extra:?}"));
+        }
+        let mut consul = ClientConfig::from_env();
+        if let Some(a) = flags.get("consul-addr") {
+            consul.address = a.to_string();
+        }
+        if let Some(t) = flags.get("consul-token") {
+            consul.token = t.to_string();
+        }
+        let mut config = RunConfig {
+            consul: Some(consul),
+            templates: flags
+                .all("template")
+                .iter()
+                .map(|t| TemplateSpec::parse(t))
+                .collect::<Result<_, _>>()?,
+            once: flags.flag("once"),
+            dry: flags.flag("dry"),
+            ..Default::default()
+        };
+        let duration = |name: &str| -> Result<Option<std::time::Duration>, String> {
+            flags
+                .get(name)
+                .map(|v| crate::duration::parse(v).map_err(|e| format!("-{name}: {e}")))
+                .transpose()
+        };
+        if let Some(d) = duration("max-stale")? {
+            config.watch.max_stale = d;
+        }
+        if let Some(d) = duration("consul-retry-backoff")? {
+            config.watch.retry.backoff = d;
+        }
+        if let Some(d) = duration("consul-retry-max-backoff")? {
+            config.watch.retry.max_backoff = d;
+        }
+        if let Some(n) = flags.get("consul-retry-attempts") {
+            config.watch.retry.attempts = n
+                .parse()
+                .map_err(|_| format!("-consul-retry-attempts: invalid value {n:?}"))?;
+        }
+        Ok(config)
+    }
+
+    /// Runs consul-template's command line; the error carries the exit status.
+    pub fn main(args: &[String]) -> Result<(), (i32, String)> {
+        let config = config(args).map_err(|e| (13, e))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| (14, e.to_string()))?;
+        runtime.block_on(async {
+            let shutdown = tokio_util::sync::CancellationToken::new();
+            let signals = shutdown.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                signals.cancel();
+            });
+            crate::runner::run(config, shutdown)
+                .await
+                .map_err(|e: RunError| (e.exit_code(), e.to_string()))
+        })
+    }
+}

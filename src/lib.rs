@@ -3,9 +3,14 @@
 pub mod agent;
 pub mod api;
 pub mod cli;
+pub mod client;
+pub mod dependency;
 pub mod duration;
 pub mod gotmpl;
 pub mod render;
+pub mod runner;
+pub mod template;
+pub mod watch;
 
 use std::hash::{BuildHasher, Hash, Hasher};
 

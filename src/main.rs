@@ -13,9 +13,11 @@ fn main() -> ExitCode {
             println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
+        Some(first) if first.starts_with('-') => ctmpl::cli::consul_template::main(&args),
         _ => Err((
-            64,
-            "usage: ctmpl render [flags] TEMPLATE | ctmpl agent [flags]".to_string(),
+            13,
+            "usage: ctmpl [consul-template flags] | ctmpl render [flags] TEMPLATE | ctmpl agent [flags]"
+                .to_string(),
         )),
     };
     match result {

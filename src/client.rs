@@ -1,0 +1,197 @@
+//! The Consul HTTP client: address and token from flags or `CONSUL_HTTP_ADDR` and
+//! `CONSUL_HTTP_TOKEN`, blocking reads (`index`, `wait`), `stale`, and the `X-Consul-*` headers
+//! read into `QueryMeta`.
+
+use std::time::Duration;
+
+use crate::api::QueryMeta;
+
+/// How to reach Consul.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `host:port`, or a URL with `http://` (or `https://` with the `tls` feature).
+    pub address: String,
+    pub token: String,
+}
+
+impl ClientConfig {
+    /// Consul's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
+    /// `CONSUL_HTTP_TOKEN`.
+    pub fn from_env() -> ClientConfig {
+        ClientConfig {
+            address: std::env::var("CONSUL_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8500".into()),
+            token: std::env::var("CONSUL_HTTP_TOKEN").unwrap_or_default(),
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// A blocking read: wait past `index` for up to `wait`.
+#[derive(Clone, Copy, Debug)]
+pub struct Blocking {
+    pub index: u64,
+    pub wait: Duration,
+}
+
+/// What a read answered: the status (200 or 404), the body and Consul's metadata.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub meta: QueryMeta,
+}
+
+impl Client {
+    pub fn new(config: &ClientConfig) -> Result<Client, String> {
+        let base = base_url(&config.address)?;
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base,
+            token: config.token.clone(),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
+    /// carry Consul's text.
+    pub async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        blocking: Option<Blocking>,
+        stale: bool,
+    ) -> Result<Response, String> {
+        let mut query: Vec<(&str, String)> = params.to_vec();
+        let mut timeout = Duration::from_secs(30);
+        if let Some(b) = blocking.filter(|b| b.index > 0) {
+            query.push(("index", b.index.to_string()));
+            query.push(("wait", format!("{}ms", b.wait.as_millis())));
+            // The server may hold the request for wait + wait/16.
+            timeout = b.wait + b.wait / 16 + Duration::from_secs(15);
+        }
+        if stale {
+            query.push(("stale", String::new()));
+        }
+        let url = format!("{}{}{}", self.base, path, encode_query(&query));
+        let mut req = self.http.get(&url).timeout(timeout);
+        if !self.token.is_empty() {
+            req = req.header("X-Consul-Token", &self.token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let meta = meta_from(resp.headers());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?
+            .to_vec();
+        if status != 200 && status != 404 {
+            let text = String::from_utf8_lossy(&body);
+            return Err(format!(
+                "GET {url}: Unexpected response code: {status} ({})",
+                text.trim()
+            ));
+        }
+        Ok(Response { status, body, meta })
+    }
+}
+
+fn base_url(address: &str) -> Result<String, String> {
+    let address = address.trim_end_matches('/');
+    if address.starts_with("https://") && !cfg!(feature = "tls") {
+        return Err(format!(
+            "{address}: HTTPS needs ctmpl built with the `tls` feature"
+        ));
+    }
+    if address.starts_with("http://") || address.starts_with("https://") {
+        return Ok(address.to_string());
+    }
+    if address.is_empty() || address.contains("://") {
+        return Err(format!("invalid Consul address {address:?}"));
+    }
+    Ok(format!("http://{address}"))
+}
+
+fn encode_query(params: &[(&str, String)]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    // Consul treats `stale=` and `stale` alike.
+    format!("?{}", s.finish())
+}
+
+fn meta_from(headers: &reqwest::header::HeaderMap) -> QueryMeta {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    QueryMeta {
+        index: get("X-Consul-Index")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        known_leader: get("X-Consul-KnownLeader") == Some("true"),
+        last_contact_ms: get("X-Consul-LastContact")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Percent-encodes a KV key or service name for a URL path, keeping `/`.
+pub fn path_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(base_url("127.0.0.1:8500").unwrap(), "http://127.0.0.1:8500");
+        assert_eq!(
+            base_url("http://consul:8500/").unwrap(),
+            "http://consul:8500"
+        );
+        assert!(base_url("ftp://x").is_err());
+        assert_eq!(path_escape("app/my key"), "app/my%20key");
+    }
+}

@@ -1,0 +1,558 @@
+//! consul-template's template layer: a `Template` is a Go template with consul-template's
+//! function library; executing it against the `Brain` (dependency → latest data) yields the
+//! output and the dependencies it used and still misses. A Consul function records its
+//! dependency and returns the data, or an empty value while it has not arrived.
+
+pub mod helpers;
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::dependency::Dep;
+use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Value};
+
+/// Latest data per dependency string. Cheap to clone (values are shared).
+#[derive(Clone, Debug, Default)]
+pub struct Brain {
+    data: HashMap<String, Value>,
+}
+
+impl Brain {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.data.get(key)
+    }
+
+    pub fn remember(&mut self, key: String, data: Value) {
+        self.data.insert(key, data);
+    }
+
+    /// Drops data of dependencies no template uses any more.
+    pub fn retain(&mut self, used: &HashSet<String>) {
+        self.data.retain(|k, _| used.contains(k));
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// How a template is read.
+#[derive(Clone, Debug, Default)]
+pub struct TemplateConfig {
+    /// The name in error messages (the source path, as consul-template uses it).
+    pub name: String,
+    pub text: Vec<u8>,
+    pub left_delim: String,
+    pub right_delim: String,
+    /// `error_on_missing_key`: a missing map key is an error instead of `<no value>`.
+    pub error_on_missing_key: bool,
+    /// Functions refused at execution.
+    pub function_denylist: Vec<String>,
+    /// Where `file` may read from, if limited.
+    pub sandbox_path: Option<PathBuf>,
+    /// Environment variables the runner adds for `env` and friends.
+    pub env: HashMap<String, String>,
+}
+
+/// A parsed template with its function library.
+pub struct Template {
+    inner: Arc<gotmpl::Template>,
+    sandbox: Option<PathBuf>,
+}
+
+/// One execution's result.
+#[derive(Debug)]
+pub struct Rendered {
+    pub output: Vec<u8>,
+    /// Every dependency the execution asked for, in first-use order.
+    pub used: Vec<Dep>,
+    /// Those without data yet: the output is incomplete and must not be written.
+    pub missing: Vec<Dep>,
+}
+
+/// What a function sees of its execution.
+struct RenderCtx {
+    brain: Arc<Brain>,
+    used: Vec<Dep>,
+    used_keys: HashSet<String>,
+    missing: Vec<Dep>,
+    missing_keys: HashSet<String>,
+    scratch: Value,
+    template: Arc<gotmpl::Template>,
+    sandbox: Option<PathBuf>,
+}
+
+impl RenderCtx {
+    /// Records `dep` as used; its data, or `None` (and recorded missing) if none yet.
+    fn lookup(&mut self, dep: Dep) -> Option<Value> {
+        let key = dep.key();
+        if self.used_keys.insert(key.clone()) {
+            self.used.push(dep.clone());
+        }
+        match self.brain.get(&key) {
+            Some(v) => Some(v.clone()),
+            None => {
+                self.mark_missing(dep, key);
+                None
+            }
+        }
+    }
+
+    fn mark_missing(&mut self, dep: Dep, key: String) {
+        if self.missing_keys.insert(key) {
+            self.missing.push(dep);
+        }
+    }
+}
+
+fn render_ctx<'a>(ctx: &'a mut Ctx<'_>) -> Result<&'a mut RenderCtx, FuncError> {
+    ctx.user::<RenderCtx>()
+        .ok_or_else(|| FuncError("consul functions need a render context".into()))
+}
+
+impl Template {
+    pub fn new(config: TemplateConfig) -> Result<Template, String> {
+        let mut funcs = FuncMap::new();
+        helpers::register(&mut funcs);
+        helpers::register_env(&mut funcs, Arc::new(config.env.clone()));
+        register_consul(&mut funcs);
+        register_local(&mut funcs);
+        register_unsupported(&mut funcs);
+        for name in &config.function_denylist {
+            let name = name.clone();
+            funcs.insert(
+                &name.clone(),
+                Func::pure(Arity::AtLeast(0), move |_| {
+                    Err(FuncError(format!(
+                        "function {name:?} is disabled (function_denylist)"
+                    )))
+                }),
+            );
+        }
+        let option = if config.error_on_missing_key {
+            MissingKey::Error
+        } else {
+            MissingKey::Default
+        };
+        let mut inner = gotmpl::Template::new(&config.name)
+            .funcs(funcs)
+            .delims(&config.left_delim, &config.right_delim)
+            .missing_key(option);
+        inner.parse(&config.text).map_err(|e| e.0)?;
+        Ok(Template {
+            inner: Arc::new(inner),
+            sandbox: config.sandbox_path,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// Executes once against `brain`: the output with what was used and what is missing.
+    pub fn execute(&self, brain: Arc<Brain>) -> Result<Rendered, String> {
+        let mut rc = RenderCtx {
+            brain,
+            used: Vec::new(),
+            used_keys: HashSet::new(),
+            missing: Vec::new(),
+            missing_keys: HashSet::new(),
+            scratch: helpers::new_scratch(),
+            template: self.inner.clone(),
+            sandbox: self.sandbox.clone(),
+        };
+        let mut output = Vec::new();
+        self.inner
+            .execute_template(
+                self.inner.name(),
+                &mut output,
+                &Value::Missing,
+                Some(&mut rc),
+            )
+            .map_err(|e| e.0)?;
+        Ok(Rendered {
+            output,
+            used: rc.used,
+            missing: rc.missing,
+        })
+    }
+}
+
+/// String arguments, as Go's `...string` parameters take them.
+fn string_args<'a>(name: &str, args: &'a [Value]) -> Result<Vec<&'a str>, FuncError> {
+    args.iter()
+        .map(|a| {
+            a.as_str().ok_or_else(|| {
+                FuncError(format!(
+                    "{name}: wrong type for value; expected string; got {}",
+                    a.type_name()
+                ))
+            })
+        })
+        .collect()
+}
+
+fn empty_list() -> Value {
+    Value::list(Vec::new())
+}
+
+/// Registers a Consul function: `dep` turns the arguments into a dependency (or `None`: nothing
+/// to ask), `present` turns the data into the result, `empty` is the result before data.
+fn consul_func(
+    funcs: &mut FuncMap,
+    name: &'static str,
+    arity: Arity,
+    dep: fn(&[&str]) -> Result<Option<Dep>, String>,
+    empty: fn(&[&str]) -> Value,
+    present: fn(&mut RenderCtx, Dep, Value, &[&str]) -> Value,
+) {
+    funcs.insert(
+        name,
+        Func::new(arity, move |ctx, args| {
+            let args = string_args(name, args)?;
+            let Some(d) = dep(&args).map_err(FuncError)? else {
+                return Ok(empty(&args));
+            };
+            let rc = render_ctx(ctx)?;
+            Ok(match rc.lookup(d.clone()) {
+                Some(data) => present(rc, d, data, &args),
+                None => empty(&args),
+            })
+        }),
+    );
+}
+
+fn first<'a>(args: &[&'a str]) -> &'a str {
+    args.first().copied().unwrap_or("")
+}
+
+fn at_most_one(name: &str, args: &[&str]) -> Result<(), String> {
+    if args.len() > 1 {
+        return Err(format!(
+            "{name}: wrong number of arguments, expected 0 or 1, but got {}",
+            args.len()
+        ));
+    }
+    Ok(())
+}
+
+fn as_is(_: &mut RenderCtx, _: Dep, data: Value, _: &[&str]) -> Value {
+    data
+}
+
+fn register_consul(funcs: &mut FuncMap) {
+    consul_func(
+        funcs,
+        "service",
+        Arity::AtLeast(0),
+        |a| {
+            if first(a).is_empty() {
+                Ok(None)
+            } else {
+                Dep::health_service(a).map(Some)
+            }
+        },
+        |_| empty_list(),
+        as_is,
+    );
+    consul_func(
+        funcs,
+        "services",
+        Arity::AtLeast(0),
+        |a| {
+            at_most_one("services", a)?;
+            Dep::catalog_services(first(a)).map(Some)
+        },
+        |_| empty_list(),
+        as_is,
+    );
+    consul_func(
+        funcs,
+        "node",
+        Arity::AtLeast(0),
+        |a| {
+            at_most_one("node", a)?;
+            Dep::catalog_node(first(a)).map(Some)
+        },
+        |_| Value::Nil,
+        as_is,
+    );
+    consul_func(
+        funcs,
+        "nodes",
+        Arity::AtLeast(0),
+        |a| {
+            at_most_one("nodes", a)?;
+            Dep::catalog_nodes(first(a)).map(Some)
+        },
+        |_| empty_list(),
+        as_is,
+    );
+    consul_func(
+        funcs,
+        "key",
+        Arity::Exact(1),
+        |a| {
+            if first(a).is_empty() {
+                Ok(None)
+            } else {
+                Dep::kv(first(a), true).map(Some)
+            }
+        },
+        |_| Value::str(""),
+        as_is,
+    );
+    consul_func(
+        funcs,
+        "keyExists",
+        Arity::Exact(1),
+        |a| {
+            if first(a).is_empty() {
+                Ok(None)
+            } else {
+                Dep::kv(first(a), false).map(Some)
+            }
+        },
+        |_| Value::Bool(false),
+        |_, _, data, _| Value::Bool(!matches!(data, Value::Nil)),
+    );
+    consul_func(
+        funcs,
+        "keyOrDefault",
+        Arity::Exact(2),
+        |a| {
+            if first(a).is_empty() {
+                Ok(None)
+            } else {
+                Dep::kv(first(a), false).map(Some)
+            }
+        },
+        |a| Value::str(a.get(1).copied().unwrap_or("")),
+        |_, _, data, a| match data {
+            Value::Nil => Value::str(a[1]),
+            v if v.as_bytes().is_some_and(<[u8]>::is_empty) => Value::str(a[1]),
+            v => v,
+        },
+    );
+    for (name, safe, direct_children) in [
+        ("ls", false, true),
+        ("safeLs", true, true),
+        ("tree", false, false),
+        ("safeTree", true, false),
+    ] {
+        funcs.insert(
+            name,
+            Func::new(Arity::Exact(1), move |ctx, args| {
+                let args = string_args(name, args)?;
+                let dep = Dep::kv_list(first(&args)).map_err(FuncError)?;
+                let rc = render_ctx(ctx)?;
+                let Some(Value::List(pairs)) = rc.lookup(dep.clone()) else {
+                    return Ok(empty_list());
+                };
+                let kept: Vec<Value> = pairs
+                    .iter()
+                    .filter(|p| keep_pair(p, direct_children))
+                    .cloned()
+                    .collect();
+                if safe && kept.is_empty() {
+                    // An empty prefix keeps a `safe` template from being written.
+                    let key = dep.key();
+                    rc.mark_missing(dep, key);
+                }
+                Ok(Value::list(kept))
+            }),
+        );
+    }
+    funcs.insert(
+        "datacenters",
+        Func::new(Arity::AtLeast(0), |ctx, args| {
+            if args.len() > 1 {
+                return Err(FuncError(format!(
+                    "datacenters: wrong number of arguments, expected 0 or 1, but got {}",
+                    args.len()
+                )));
+            }
+            let rc = render_ctx(ctx)?;
+            Ok(rc.lookup(Dep::Datacenters).unwrap_or_else(empty_list))
+        }),
+    );
+}
+
+/// `ls` keeps direct children (no `/` in the relative key); `tree` drops folder markers.
+fn keep_pair(pair: &Value, direct_children: bool) -> bool {
+    let Value::Record(r) = pair else { return false };
+    let key = r.field("Key").and_then(Value::as_str).unwrap_or("");
+    if direct_children {
+        !key.is_empty() && !key.contains('/')
+    } else {
+        !key.is_empty() && !key.ends_with('/')
+    }
+}
+
+fn register_local(funcs: &mut FuncMap) {
+    funcs.insert(
+        "file",
+        Func::new(Arity::Exact(1), |ctx, args| {
+            let args = string_args("file", args)?;
+            let path = first(&args).trim();
+            if path.is_empty() {
+                return Ok(Value::str(""));
+            }
+            let rc = render_ctx(ctx)?;
+            check_sandbox(rc.sandbox.as_deref(), path).map_err(FuncError)?;
+            Ok(rc
+                .lookup(Dep::File(path.to_string()))
+                .unwrap_or_else(|| Value::str("")))
+        }),
+    );
+    funcs.insert(
+        "scratch",
+        Func::new(Arity::Exact(0), |ctx, _| {
+            Ok(render_ctx(ctx)?.scratch.clone())
+        }),
+    );
+    funcs.insert(
+        "executeTemplate",
+        Func::new(Arity::AtLeast(1), |ctx, args| {
+            let name = args[0]
+                .as_str()
+                .ok_or_else(|| FuncError("executeTemplate: the name must be a string".into()))?;
+            let data =
+                match args.len() {
+                    1 => Value::Missing,
+                    2 => args[1].clone(),
+                    n => return Err(FuncError(format!(
+                        "executeTemplate: wrong number of arguments, expected 1 or 2, but got {n}"
+                    ))),
+                };
+            let rc = render_ctx(ctx)?;
+            let template = rc.template.clone();
+            let mut out = Vec::new();
+            template
+                .execute_template(name, &mut out, &data, Some(rc))
+                .map_err(|e| FuncError(e.0))?;
+            Ok(Value::from_bytes(&out))
+        }),
+    );
+}
+
+/// `sandbox_path`: `file` may only read below it (symlinks resolved).
+fn check_sandbox(sandbox: Option<&Path>, path: &str) -> Result<(), String> {
+    let Some(root) = sandbox else { return Ok(()) };
+    let resolved = std::fs::canonicalize(path).unwrap_or_else(|_| PathBuf::from(path));
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    if resolved.starts_with(&root) {
+        Ok(())
+    } else {
+        Err(format!("'{path}' is outside of allowed file sandbox"))
+    }
+}
+
+/// Vault, Nomad and Connect functions: defined, so templates using them parse, but they fail
+/// with a clear message instead of rendering nothing.
+fn register_unsupported(funcs: &mut FuncMap) {
+    let families: &[(&str, &[&str])] = &[
+        ("Vault", &["secret", "secrets", "pkiCert"]),
+        (
+            "Nomad",
+            &[
+                "nomadServices",
+                "nomadService",
+                "nomadVar",
+                "nomadVarExists",
+                "nomadVarList",
+                "nomadVarListSafe",
+            ],
+        ),
+        ("Consul Connect", &["connect", "caRoots", "caLeaf"]),
+        (
+            "Consul Enterprise",
+            &[
+                "partitions",
+                "peerings",
+                "exportedServices",
+                "importedServices",
+            ],
+        ),
+    ];
+    for (family, names) in families {
+        for name in names.iter() {
+            let message = format!("{name}: {family} functions are not supported by ctmpl");
+            funcs.insert(
+                name,
+                Func::pure(Arity::AtLeast(0), move |_| Err(FuncError(message.clone()))),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(text: &str) -> Template {
+        Template::new(TemplateConfig {
+            name: "t".into(),
+            text: text.as_bytes().to_vec(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn missing_data_is_recorded_and_empty_values_render() {
+        let t = template(
+            r#"{{range services}}{{.Name}}{{end}}[{{key "a/b"}}]{{keyOrDefault "x" "dflt"}}{{range service "web"}}x{{end}}"#,
+        );
+        let r = t.execute(Arc::new(Brain::default())).unwrap();
+        assert_eq!(String::from_utf8(r.output).unwrap(), "[]dflt");
+        let used: Vec<String> = r.used.iter().map(Dep::key).collect();
+        assert_eq!(
+            used,
+            [
+                "catalog.services",
+                "kv.block(a/b)",
+                "kv.get(x)",
+                "health.service(web|passing)"
+            ]
+        );
+        assert_eq!(r.missing.len(), 4);
+    }
+
+    #[test]
+    fn data_in_the_brain_is_used() {
+        let t = template(r#"[{{key "a/b"}}] {{keyExists "gone"}} {{keyOrDefault "empty" "d"}}"#);
+        let mut brain = Brain::default();
+        brain.remember("kv.block(a/b)".into(), Value::str("v"));
+        brain.remember("kv.get(gone)".into(), Value::Nil);
+        brain.remember("kv.get(empty)".into(), Value::str(""));
+        let r = t.execute(Arc::new(brain)).unwrap();
+        assert_eq!(String::from_utf8(r.output).unwrap(), "[v] false d");
+        assert!(r.missing.is_empty());
+    }
+
+    #[test]
+    fn unsupported_families_fail_loudly() {
+        let t = template(r#"{{with secret "kv/x"}}{{.Data}}{{end}}"#);
+        let err = t.execute(Arc::new(Brain::default())).unwrap_err();
+        assert!(
+            err.contains("secret: Vault functions are not supported by ctmpl"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_queries_name_the_argument() {
+        let t = template(r#"{{service "web|sometimes"}}"#);
+        let err = t.execute(Arc::new(Brain::default())).unwrap_err();
+        assert!(
+            err.contains("health.service: invalid filter: \"sometimes\" in \"web|sometimes\""),
+            "{err}"
+        );
+    }
+}
