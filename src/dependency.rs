@@ -28,8 +28,12 @@ pub enum Dep {
     KvBlock { key: String, dc: String },
     /// `keyExists`, `keyOrDefault`: a missing key is an answer.
     KvGet { key: String, dc: String },
-    /// `ls`, `tree` and their `safe` forms.
-    KvList { prefix: String, dc: String },
+    /// `ls`, `tree`; with `safe`, an empty prefix is no answer yet (`safeLs`, `safeTree`).
+    KvList {
+        prefix: String,
+        dc: String,
+        safe: bool,
+    },
     /// `datacenters`
     Datacenters,
     /// `file "path"`
@@ -214,7 +218,7 @@ impl Dep {
         })
     }
 
-    pub fn kv_list(s: &str) -> Result<Dep, String> {
+    pub fn kv_list(s: &str, safe: bool) -> Result<Dep, String> {
         let c = prefix_re()
             .captures(s)
             .ok_or_else(|| format!("kv.list: invalid format: {s:?}"))?;
@@ -222,6 +226,7 @@ impl Dep {
         Ok(Dep::KvList {
             prefix: group(&c, "prefix"),
             dc: group(&c, "dc"),
+            safe,
         })
     }
 
@@ -285,7 +290,16 @@ impl Dep {
             }
             Dep::KvBlock { key, dc } => format!("kv.block({key}{})", at(dc)),
             Dep::KvGet { key, dc } => format!("kv.get({key}{})", at(dc)),
-            Dep::KvList { prefix, dc } => format!("kv.list({prefix}{})", at(dc)),
+            Dep::KvList {
+                prefix,
+                dc,
+                safe: false,
+            } => format!("kv.list({prefix}{})", at(dc)),
+            Dep::KvList {
+                prefix,
+                dc,
+                safe: true,
+            } => format!("kv.list.block({prefix}{})", at(dc)),
             Dep::Datacenters => "catalog.datacenters".into(),
             Dep::File(path) => format!("file({path})"),
         }
@@ -370,7 +384,7 @@ impl Dep {
             Dep::KvBlock { key, dc } | Dep::KvGet { key, dc } => {
                 get(format!("/v1/kv/{}", path_escape(key)), dc_param(dc)).await?
             }
-            Dep::KvList { prefix, dc } => {
+            Dep::KvList { prefix, dc, .. } => {
                 let mut params = dc_param(dc);
                 params.push(("recurse", String::new()));
                 get(format!("/v1/kv/{}", path_escape(prefix)), params).await?
@@ -399,7 +413,7 @@ impl Dep {
                 // A missing key keeps `key` waiting; for the others it is an answer.
                 Dep::KvBlock { .. } => None,
                 Dep::KvGet { .. } => Some(Value::Nil),
-                Dep::KvList { .. } => Some(Value::list(Vec::new())),
+                Dep::KvList { safe, .. } => (!safe).then(|| Value::list(Vec::new())),
                 _ => Some(Value::list(Vec::new())),
             });
         }
@@ -429,8 +443,11 @@ impl Dep {
                     None => Value::Nil,
                 }
             }
-            Dep::KvList { prefix, .. } => {
+            Dep::KvList { prefix, safe, .. } => {
                 let entries: Vec<DirEntry> = serde_json::from_slice(body).map_err(parse_err)?;
+                if *safe && entries.is_empty() {
+                    return Ok(None);
+                }
                 Value::list(entries.iter().map(|e| key_pair(prefix, e)).collect())
             }
             Dep::Datacenters => {
@@ -869,8 +886,12 @@ mod tests {
             Dep::kv("app/config", false).unwrap().key(),
             "kv.get(app/config)"
         );
-        assert_eq!(Dep::kv_list("").unwrap().key(), "kv.list()");
-        assert_eq!(Dep::kv_list("app/").unwrap().key(), "kv.list(app/)");
+        assert_eq!(Dep::kv_list("", false).unwrap().key(), "kv.list()");
+        assert_eq!(
+            Dep::kv_list("app/", true).unwrap().key(),
+            "kv.list.block(app/)"
+        );
+        assert_eq!(Dep::kv_list("app/", false).unwrap().key(), "kv.list(app/)");
         assert!(Dep::kv("", true).is_err());
         assert_eq!(Dep::catalog_services("").unwrap().key(), "catalog.services");
         assert_eq!(

@@ -764,7 +764,15 @@ impl Catalog {
             let (result, rx) = {
                 let state = self.state.read().unwrap_or_else(|e| e.into_inner());
                 let result = query(&state);
-                if min_index == 0 || result.1 > min_index || self.closed.load(Ordering::SeqCst) {
+                // A reader ahead of our whole log holds an index from another history (a
+                // restart, a rebuilt cluster): nothing we could write will satisfy it, so it
+                // gets the answer now and can start over from it.
+                let from_elsewhere = min_index > state.index;
+                if min_index == 0
+                    || result.1 > min_index
+                    || from_elsewhere
+                    || self.closed.load(Ordering::SeqCst)
+                {
                     return result;
                 }
                 // Registered under the read lock: no write can slip between query and wait.

@@ -432,7 +432,10 @@ impl<'t> State<'t, '_, '_, '_> {
         self.at = At::Pipe(pipe);
         let mut value: Final = None;
         for cmd in &pipe.cmds {
-            value = Some(normalize(self.eval_command(dot, cmd, value)?));
+            // Go unwraps an `interface{}` result: a nil inside becomes the invalid value. A
+            // typed nil (a struct's nil pointer, a function's nil result) stays and prints <nil>.
+            let d = self.eval_command(dot, cmd, value)?;
+            value = Some(if d.boxed { normalize(d.value) } else { d.value });
         }
         let value = value.unwrap_or(Value::Missing);
         for v in &pipe.decl {
@@ -456,35 +459,35 @@ impl<'t> State<'t, '_, '_, '_> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Dot, cmd: &'t Command, fin: Final) -> Result<Value> {
+    fn eval_command(&mut self, dot: &Dot, cmd: &'t Command, fin: Final) -> Result<Dot> {
         let first = &cmd.args[0];
         match first {
             Arg::Field { idents, .. } => {
                 self.at = At::Arg(first);
-                let v = self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin)?;
-                return Ok(v.value);
+                return self.eval_field_chain(dot, dot.clone(), first, idents, &cmd.args, fin);
             }
-            Arg::Chain { .. } => return Ok(self.eval_chain(dot, first, &cmd.args, fin)?.value),
+            Arg::Chain { .. } => return self.eval_chain(dot, first, &cmd.args, fin),
             Arg::Identifier { .. } => {
                 return self.eval_function(dot, first, At::Cmd(cmd), &cmd.args, fin)
             }
             Arg::Pipe(p) => {
                 self.not_a_function(&cmd.args, &fin)?;
-                return self.eval_pipeline(dot, p);
+                return Ok(Dot::plain(self.eval_pipeline(dot, p)?));
             }
-            Arg::Variable(_) => return Ok(self.eval_variable(dot, first, &cmd.args, fin)?.value),
+            Arg::Variable(_) => return self.eval_variable(dot, first, &cmd.args, fin),
             _ => {}
         }
         self.at = At::Arg(first);
         self.not_a_function(&cmd.args, &fin)?;
-        match first {
-            Arg::Bool { value, .. } => Ok(Value::Bool(*value)),
-            Arg::Dot { .. } => Ok(dot.value.clone()),
-            Arg::Nil { .. } => Err(self.errorf("nil is not a command")),
-            Arg::Number(n) => self.ideal_constant(first, n),
-            Arg::Str { value, .. } => Ok(value.clone()),
+        let value = match first {
+            Arg::Bool { value, .. } => Value::Bool(*value),
+            Arg::Dot { .. } => return Ok(dot.clone()),
+            Arg::Nil { .. } => return Err(self.errorf("nil is not a command")),
+            Arg::Number(n) => self.ideal_constant(first, n)?,
+            Arg::Str { value, .. } => value.clone(),
             _ => unreachable!("handled above"),
-        }
+        };
+        Ok(Dot::plain(value))
     }
 
     /// A number literal with no type context: its syntax decides (Go's `idealConstant`).
@@ -661,14 +664,16 @@ impl<'t> State<'t, '_, '_, '_> {
         cmd: At<'t>,
         args: &'t [Arg],
         fin: Final,
-    ) -> Result<Value> {
+    ) -> Result<Dot> {
         self.at = At::Arg(ident);
         let Arg::Identifier { name, func, .. } = ident else {
             unreachable!()
         };
         match func {
             FuncRef::Builtin(b) => self.eval_builtin(dot, *b, name, cmd, args, fin),
-            FuncRef::User(f) => self.eval_user_call(dot, f, name, cmd, args, fin),
+            FuncRef::User(f) => Ok(Dot::plain(
+                self.eval_user_call(dot, f, name, cmd, args, fin)?,
+            )),
         }
     }
 
@@ -727,7 +732,7 @@ impl<'t> State<'t, '_, '_, '_> {
         cmd: At<'t>,
         args: &'t [Arg],
         fin: Final,
-    ) -> Result<Value> {
+    ) -> Result<Dot> {
         let given = args.len().saturating_sub(1);
         let (fixed, variadic) = b.signature();
         let arity = if variadic.is_some() {
@@ -762,23 +767,30 @@ impl<'t> State<'t, '_, '_, '_> {
         } else {
             b.call(&argv, &boxed).map_err(FuncError)
         };
-        result.map_err(|e| {
+        let value = result.map_err(|e| {
             self.at = cmd;
             self.call_error(name, e)
+        })?;
+        // `index` hands out an element: inside an `interface{}` when the container is generic.
+        let generic = matches!(argv.first(), Some(Value::List(_) | Value::Map(_)));
+        Ok(if b == Builtin::Index && generic {
+            Dot::element(&value)
+        } else {
+            Dot::plain(value)
         })
     }
 
     /// `and`/`or` evaluate their arguments lazily and return the deciding one.
-    fn eval_and_or(&mut self, dot: &Dot, or: bool, args: &'t [Arg], fin: Final) -> Result<Value> {
-        let mut v = Value::Missing;
+    fn eval_and_or(&mut self, dot: &Dot, or: bool, args: &'t [Arg], fin: Final) -> Result<Dot> {
+        let mut v = Dot::plain(Value::Missing);
         for arg in args {
-            v = self.eval_arg(dot, Param::Reflect, arg)?;
-            if v.truth() == or {
+            v = self.eval_arg_dot(dot, Param::Reflect, arg)?;
+            if v.value.truth() == or {
                 return Ok(v);
             }
         }
         if let Some(f) = fin {
-            v = f;
+            v = Dot::plain(f);
         }
         Ok(v)
     }
@@ -838,9 +850,7 @@ impl<'t> State<'t, '_, '_, '_> {
             }
             Arg::Variable(_) => self.eval_variable(dot, n, &[], None)?,
             Arg::Pipe(p) => Dot::plain(self.eval_pipeline(dot, p)?),
-            Arg::Identifier { .. } => {
-                Dot::plain(self.eval_function(dot, n, At::Arg(n), &[], None)?)
-            }
+            Arg::Identifier { .. } => self.eval_function(dot, n, At::Arg(n), &[], None)?,
             Arg::Chain { .. } => self.eval_chain(dot, n, &[], None)?,
             Arg::Str { value, .. } => return plain(value.clone()),
             Arg::Bool { value, .. } if param != Param::Str => return plain(Value::Bool(*value)),

@@ -349,7 +349,7 @@ fn register_consul(funcs: &mut FuncMap) {
             name,
             Func::new(Arity::Exact(1), move |ctx, args| {
                 let args = string_args(name, args)?;
-                let dep = Dep::kv_list(first(&args)).map_err(FuncError)?;
+                let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
                 let rc = render_ctx(ctx)?;
                 let Some(Value::List(pairs)) = rc.lookup(dep.clone()) else {
                     return Ok(empty_list());
@@ -422,14 +422,15 @@ fn register_local(funcs: &mut FuncMap) {
             let name = args[0]
                 .as_str()
                 .ok_or_else(|| FuncError("executeTemplate: the name must be a string".into()))?;
-            let data =
-                match args.len() {
-                    1 => Value::Missing,
-                    2 => args[1].clone(),
-                    n => return Err(FuncError(format!(
+            let data = match args.len() {
+                1 => Value::Missing,
+                2 => args[1].clone(),
+                n => {
+                    return Err(FuncError(format!(
                         "executeTemplate: wrong number of arguments, expected 1 or 2, but got {n}"
-                    ))),
-                };
+                    )))
+                }
+            };
             let rc = render_ctx(ctx)?;
             let template = rc.template.clone();
             let mut out = Vec::new();

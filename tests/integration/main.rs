@@ -6,6 +6,7 @@ mod golden;
 mod render_cli;
 mod robustness;
 mod support;
+mod template;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
