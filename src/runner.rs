@@ -112,7 +112,7 @@ pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), R
     let mut brain = Arc::new(Brain::default());
     loop {
         let mut used = HashSet::new();
-        let mut complete = true;
+        let mut missing = HashSet::new();
         for t in templates.iter_mut() {
             let r = t
                 .template
@@ -123,7 +123,7 @@ pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), R
                 watcher.watch(d);
             }
             if !r.missing.is_empty() {
-                complete = false;
+                missing.extend(r.missing.iter().map(|d| d.key()));
                 continue;
             }
             if t.last.as_deref() != Some(&r.output) {
@@ -133,7 +133,7 @@ pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), R
         }
         watcher.retain(&used);
         Arc::make_mut(&mut brain).retain(&used);
-        if config.once && complete {
+        if config.once && missing.is_empty() {
             return Ok(());
         }
         let first = tokio::select! {
@@ -141,17 +141,36 @@ pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), R
             _ = shutdown.cancelled() => return Ok(()),
         };
         let Some(first) = first else { return Ok(()) };
-        apply(&mut brain, first)?;
-        // Take every update already waiting before rendering again.
-        while let Ok(e) = events.try_recv() {
-            apply(&mut brain, e)?;
+        apply(&mut brain, first, &mut missing)?;
+        // While answers the last pass waited for are still coming, gather them rather than
+        // render once per answer (quadratic with `range services` / `service .Name`); a quiet
+        // spell renders anyway, so nested lookups keep progressing.
+        loop {
+            while let Ok(e) = events.try_recv() {
+                apply(&mut brain, e, &mut missing)?;
+            }
+            if missing.is_empty() {
+                break;
+            }
+            match tokio::time::timeout(GATHER_QUIET, events.recv()).await {
+                Ok(Some(e)) => apply(&mut brain, e, &mut missing)?,
+                _ => break,
+            }
         }
     }
 }
 
-fn apply(brain: &mut Arc<Brain>, event: Event) -> Result<(), RunError> {
+/// How long to wait for more answers before rendering an incomplete pass again.
+const GATHER_QUIET: std::time::Duration = std::time::Duration::from_millis(50);
+
+fn apply(
+    brain: &mut Arc<Brain>,
+    event: Event,
+    missing: &mut HashSet<String>,
+) -> Result<(), RunError> {
     match event {
         Event::Data { key, data } => {
+            missing.remove(&key);
             Arc::make_mut(brain).remember(key, data);
             Ok(())
         }
