@@ -144,6 +144,8 @@ fn main() {
         "-once -dry from start to exit: {:.0} ms",
         once.elapsed().as_secs_f64() * 1e3
     );
-    let _ = ctmpl.kill();
-    let _ = agent.kill();
+    for child in [&mut ctmpl, &mut agent] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
