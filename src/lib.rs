@@ -2,12 +2,14 @@
 //! the `ctmpl render` command, `cli` Go's flag rules.
 pub mod agent;
 pub mod api;
+pub mod child;
 pub mod cli;
 pub mod client;
 pub mod dependency;
 pub mod duration;
 pub mod gotmpl;
 pub mod render;
+pub mod renderer;
 pub mod runner;
 pub mod template;
 pub mod watch;
