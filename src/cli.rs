@@ -131,89 +131,465 @@ mod tests {
     }
 }
 
-/// consul-template's command line (the flags this build supports so far).
+/// consul-template's command line: its flags, signals and exit codes.
 pub mod consul_template {
-    use super::{parse, FlagKind};
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+
+    use super::{parse, FlagKind, Parsed};
+    use crate::child::{parse_signal, CommandSpec, Env, ExecOptions};
     use crate::client::ClientConfig;
-    use crate::runner::{RunConfig, RunError, TemplateSpec};
+    use crate::runner::{Control, RunConfig, Stopped, TemplateSettings, TemplateSpec, Wait};
+
+    use FlagKind::{Bool, Value};
 
     const FLAGS: &[(&str, FlagKind)] = &[
-        ("consul-addr", FlagKind::Value),
-        ("consul-token", FlagKind::Value),
-        ("template", FlagKind::Value),
-        ("once", FlagKind::Bool),
-        ("dry", FlagKind::Bool),
-        ("log-level", FlagKind::Value),
-        ("max-stale", FlagKind::Value),
-        ("consul-retry-attempts", FlagKind::Value),
-        ("consul-retry-backoff", FlagKind::Value),
-        ("consul-retry-max-backoff", FlagKind::Value),
+        ("config", Value),
+        ("consul-addr", Value),
+        ("consul-auth", Value),
+        ("consul-retry", Bool),
+        ("consul-retry-attempts", Value),
+        ("consul-retry-backoff", Value),
+        ("consul-retry-max-backoff", Value),
+        ("retry", Value),
+        ("consul-ssl", Bool),
+        ("consul-ssl-ca-cert", Value),
+        ("consul-ssl-ca-path", Value),
+        ("consul-ssl-cert", Value),
+        ("consul-ssl-key", Value),
+        ("consul-ssl-server-name", Value),
+        ("consul-ssl-verify", Bool),
+        ("consul-token", Value),
+        ("consul-token-file", Value),
+        ("consul-transport-dial-keep-alive", Value),
+        ("consul-transport-dial-timeout", Value),
+        ("consul-transport-disable-keep-alives", Bool),
+        ("consul-transport-max-idle-conns-per-host", Value),
+        ("consul-transport-tls-handshake-timeout", Value),
+        ("dedup", Bool),
+        ("default-left-delimiter", Value),
+        ("default-right-delimiter", Value),
+        ("dry", Bool),
+        ("exec", Value),
+        ("exec-kill-signal", Value),
+        ("exec-kill-timeout", Value),
+        ("exec-reload-signal", Value),
+        ("exec-splay", Value),
+        ("exec-env-pristine", Bool),
+        ("exec-env-custom", Value),
+        ("exec-env-allowlist", Value),
+        ("exec-env-denylist", Value),
+        ("kill-signal", Value),
+        ("reload-signal", Value),
+        ("log-level", Value),
+        ("log-file", Value),
+        ("log-rotate-bytes", Value),
+        ("log-rotate-duration", Value),
+        ("log-rotate-max-files", Value),
+        ("max-stale", Value),
+        ("once", Bool),
+        ("parse-only", Bool),
+        ("pid-file", Value),
+        ("syslog", Bool),
+        ("syslog-facility", Value),
+        ("syslog-name", Value),
+        ("template", Value),
+        ("template-error-fatal", Bool),
+        ("wait", Value),
+        ("vault-addr", Value),
+        ("vault-token", Value),
+        ("vault-agent-token-file", Value),
+        ("vault-unwrap-token", Bool),
+        ("vault-renew-token", Bool),
+        ("vault-default-lease-duration", Value),
+        ("vault-client-user-agent", Value),
+        ("vault-retry", Bool),
+        ("vault-retry-attempts", Value),
+        ("vault-retry-backoff", Value),
+        ("vault-retry-max-backoff", Value),
+        ("vault-ssl", Bool),
+        ("vault-ssl-ca-cert", Value),
+        ("vault-ssl-ca-path", Value),
+        ("vault-ssl-cert", Value),
+        ("vault-ssl-key", Value),
+        ("vault-ssl-server-name", Value),
+        ("vault-ssl-verify", Bool),
+        ("v", Bool),
+        ("version", Bool),
+        ("h", Bool),
+        ("help", Bool),
     ];
 
-    /// Flags to a run configuration; errors are flag errors (exit 13).
-    pub fn config(args: &[String]) -> Result<RunConfig, String> {
-        let flags = parse(args, FLAGS).map_err(|e| e.0)?;
-        if let Some(extra) = flags.args.first() {
+    /// Flags that exist in consul-template but not in ctmpl: refused, never ignored.
+    const UNSUPPORTED: &[(&str, &str)] = &[
+        ("vault-", "Vault is not supported by ctmpl"),
+        ("dedup", "de-duplication mode is not supported by ctmpl"),
+        ("syslog", "syslog is not supported by ctmpl; use -log-file"),
+        (
+            "consul-auth",
+            "HTTP basic auth to Consul is not supported by ctmpl",
+        ),
+        (
+            "consul-ssl-cert",
+            "client certificates are not supported by ctmpl",
+        ),
+        (
+            "consul-ssl-key",
+            "client certificates are not supported by ctmpl",
+        ),
+        (
+            "consul-ssl-ca-path",
+            "CA folders are not supported by ctmpl; use -consul-ssl-ca-cert",
+        ),
+    ];
+
+    pub const USAGE: &str = "Usage: ctmpl [options]
+
+  Watches Consul and renders templates, as consul-template does.
+
+  -consul-addr=HOST:PORT     Consul agent (env CONSUL_HTTP_ADDR, default 127.0.0.1:8500)
+  -consul-token=TOKEN        ACL token (env CONSUL_HTTP_TOKEN)
+  -template=SRC:DEST[:CMD]   render SRC to DEST, then run CMD (repeatable)
+  -config=PATH               HCL or JSON config file or folder (repeatable)
+  -once                      render every template once, run the commands, exit
+  -dry                       print renders to stdout instead of writing them
+  -parse-only                parse the templates and exit
+  -wait=MIN[:MAX]            write only after MIN without changes, at most MAX after the first
+  -exec=COMMAND              run and supervise COMMAND, reloading it after renders
+  -max-stale=DURATION        allow stale reads up to DURATION (default 2s)
+  -pid-file=PATH, -log-level=LEVEL, -log-file=PATH, -kill-signal=SIG, -reload-signal=SIG
+  -consul-retry-attempts=N, -consul-retry-backoff=D, -consul-retry-max-backoff=D, -consul-ssl-ca-cert=PATH
+  -exec-kill-signal, -exec-kill-timeout, -exec-reload-signal, -exec-splay, -exec-env-*
+  -v, -version               print the version
+  Subcommands: ctmpl agent [flags], ctmpl render [flags] TEMPLATE.
+";
+
+    /// What the flags say, before config files are read.
+    pub struct Flags {
+        parsed: Parsed,
+    }
+
+    pub fn flags(args: &[String]) -> Result<Flags, String> {
+        let parsed = parse(args, FLAGS).map_err(|e| e.0)?;
+        if let Some(extra) = parsed.args.first() {
             return Err(format!("extra args: {extra:?}"));
         }
+        for (prefix, why) in UNSUPPORTED {
+            let given = FLAGS
+                .iter()
+                .any(|(name, _)| name.starts_with(prefix) && parsed.get(name).is_some());
+            if given {
+                return Err(format!("-{prefix}…: {why}"));
+            }
+        }
+        Ok(Flags { parsed })
+    }
+
+    fn duration(f: &Parsed, name: &str) -> Result<Option<Duration>, String> {
+        f.get(name)
+            .map(|v| crate::duration::parse(v).map_err(|e| format!("-{name}: {e}")))
+            .transpose()
+    }
+
+    fn signal(f: &Parsed, name: &str) -> Result<Option<Option<nix::sys::signal::Signal>>, String> {
+        f.get(name)
+            .map(|v| parse_signal(v).map_err(|e| format!("-{name}: {e}")))
+            .transpose()
+    }
+
+    /// Where ctmpl runs: the run configuration and its process settings.
+    pub struct Settings {
+        pub run: RunConfig,
+        pub kill_signal: Option<nix::sys::signal::Signal>,
+        pub reload_signal: Option<nix::sys::signal::Signal>,
+        pub log_level: String,
+        pub log_file: Option<PathBuf>,
+    }
+
+    /// Defaults, then config files, then flags.
+    pub fn settings(flags: &Flags) -> Result<Settings, String> {
+        let f = &flags.parsed;
         let mut consul = ClientConfig::from_env();
-        if let Some(a) = flags.get("consul-addr") {
+        let mut run = RunConfig::default();
+        let mut s = Settings {
+            run: RunConfig::default(),
+            kill_signal: Some(nix::sys::signal::Signal::SIGINT),
+            reload_signal: Some(nix::sys::signal::Signal::SIGHUP),
+            log_level: std::env::var("CT_LOG")
+                .or_else(|_| std::env::var("CONSUL_TEMPLATE_LOG_LEVEL"))
+                .unwrap_or_else(|_| "warn".into()),
+            log_file: None,
+        };
+        let mut default_delims = (String::new(), String::new());
+        apply_config_files(
+            f.all("config"),
+            &mut consul,
+            &mut run,
+            &mut s,
+            &mut default_delims,
+        )?;
+        if let Some(a) = f.get("consul-addr") {
             consul.address = a.to_string();
         }
-        if let Some(t) = flags.get("consul-token") {
+        if let Some(t) = f.get("consul-token") {
             consul.token = t.to_string();
         }
-        let mut config = RunConfig {
-            consul: Some(consul),
-            templates: flags
-                .all("template")
-                .iter()
-                .map(|t| TemplateSpec::parse(t))
-                .collect::<Result<_, _>>()?,
-            once: flags.flag("once"),
-            dry: flags.flag("dry"),
-            ..Default::default()
-        };
-        let duration = |name: &str| -> Result<Option<std::time::Duration>, String> {
-            flags
-                .get(name)
-                .map(|v| crate::duration::parse(v).map_err(|e| format!("-{name}: {e}")))
-                .transpose()
-        };
-        if let Some(d) = duration("max-stale")? {
-            config.watch.max_stale = d;
+        if let Some(path) = f.get("consul-token-file") {
+            consul.token = std::fs::read_to_string(path)
+                .map_err(|e| format!("-consul-token-file {path}: {e}"))?
+                .trim()
+                .to_string();
         }
-        if let Some(d) = duration("consul-retry-backoff")? {
-            config.watch.retry.backoff = d;
+        if f.flag("consul-ssl") && !consul.address.starts_with("https://") {
+            consul.address = format!("https://{}", consul.address.trim_start_matches("http://"));
         }
-        if let Some(d) = duration("consul-retry-max-backoff")? {
-            config.watch.retry.max_backoff = d;
+        if let Some(ca) = f.get("consul-ssl-ca-cert") {
+            consul.ca_cert = Some(PathBuf::from(ca));
         }
-        if let Some(n) = flags.get("consul-retry-attempts") {
-            config.watch.retry.attempts = n
+        if f.get("consul-ssl-verify") == Some("false") {
+            consul.insecure = true;
+        }
+        if let Some(d) = duration(f, "retry")?.or(duration(f, "consul-retry-backoff")?) {
+            run.watch.retry.backoff = d;
+        }
+        if let Some(d) = duration(f, "consul-retry-max-backoff")? {
+            run.watch.retry.max_backoff = d;
+        }
+        if let Some(n) = f.get("consul-retry-attempts") {
+            run.watch.retry.attempts = n
                 .parse()
                 .map_err(|_| format!("-consul-retry-attempts: invalid value {n:?}"))?;
         }
-        Ok(config)
+        if f.get("consul-retry") == Some("false") {
+            run.watch.retry.attempts = 1;
+        }
+        if let Some(d) = duration(f, "max-stale")? {
+            run.watch.max_stale = d;
+        }
+        if let Some(w) = f.get("wait") {
+            run.wait = Some(Wait::parse(w).map_err(|e| format!("-wait: {e}"))?);
+        }
+        for (name, field) in [
+            ("default-left-delimiter", &mut default_delims.0),
+            ("default-right-delimiter", &mut default_delims.1),
+        ] {
+            if let Some(v) = f.get(name) {
+                *field = v.to_string();
+            }
+        }
+        for t in f.all("template") {
+            run.templates
+                .push(TemplateSettings::from(&TemplateSpec::parse(t)?));
+        }
+        for t in run.templates.iter_mut() {
+            if t.left_delimiter.is_empty() {
+                t.left_delimiter = default_delims.0.clone();
+            }
+            if t.right_delimiter.is_empty() {
+                t.right_delimiter = default_delims.1.clone();
+            }
+            if let Some(v) = f.get("template-error-fatal") {
+                t.error_fatal = v == "true";
+            }
+        }
+        run.once |= f.flag("once");
+        run.dry |= f.flag("dry");
+        run.parse_only |= f.flag("parse-only");
+        if let Some(p) = f.get("pid-file") {
+            run.pid_file = Some(PathBuf::from(p));
+        }
+        if let Some(cmd) = f.get("exec") {
+            run.exec = Some(ExecOptions {
+                command: CommandSpec::from_string(cmd),
+                env: Env::default(),
+                kill_signal: nix::sys::signal::Signal::SIGINT,
+                kill_timeout: Duration::from_secs(30),
+                reload_signal: None,
+                splay: Duration::ZERO,
+            });
+        }
+        if let Some(exec) = run.exec.as_mut() {
+            if let Some(sig) = signal(f, "exec-kill-signal")? {
+                exec.kill_signal = sig.unwrap_or(nix::sys::signal::Signal::SIGINT);
+            }
+            if let Some(sig) = signal(f, "exec-reload-signal")? {
+                exec.reload_signal = sig;
+            }
+            if let Some(d) = duration(f, "exec-kill-timeout")? {
+                exec.kill_timeout = d;
+            }
+            if let Some(d) = duration(f, "exec-splay")? {
+                exec.splay = d;
+            }
+            exec.env.pristine |= f.flag("exec-env-pristine");
+            exec.env
+                .custom
+                .extend(f.all("exec-env-custom").iter().cloned());
+            exec.env
+                .allowlist
+                .extend(f.all("exec-env-allowlist").iter().cloned());
+            exec.env
+                .denylist
+                .extend(f.all("exec-env-denylist").iter().cloned());
+        }
+        if let Some(sig) = signal(f, "kill-signal")? {
+            s.kill_signal = sig;
+        }
+        if let Some(sig) = signal(f, "reload-signal")? {
+            s.reload_signal = sig;
+        }
+        if let Some(l) = f.get("log-level") {
+            s.log_level = l.to_string();
+        }
+        if let Some(p) = f.get("log-file") {
+            s.log_file = Some(PathBuf::from(p));
+        }
+        run.consul = Some(consul);
+        s.run = run;
+        Ok(s)
+    }
+
+    /// `-config` files and folders, in order, under the flags.
+    fn apply_config_files(
+        paths: &[String],
+        _consul: &mut ClientConfig,
+        _run: &mut RunConfig,
+        _s: &mut Settings,
+        _delims: &mut (String, String),
+    ) -> Result<(), String> {
+        if let Some(p) = paths.first() {
+            return Err(format!("{p}: config files are not read by this build yet"));
+        }
+        Ok(())
     }
 
     /// Runs consul-template's command line; the error carries the exit status.
     pub fn main(args: &[String]) -> Result<(), (i32, String)> {
-        let config = config(args).map_err(|e| (13, e))?;
+        let flags = flags(args).map_err(|e| (13, format!("{e}\n\n{USAGE}")))?;
+        if flags.parsed.flag("h") || flags.parsed.flag("help") {
+            print!("{USAGE}");
+            return Ok(());
+        }
+        if flags.parsed.flag("v") || flags.parsed.flag("version") {
+            println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
+            return Ok(());
+        }
+        let first = settings(&flags).map_err(|e| (15, e))?;
+        init_logging(&first.log_level, first.log_file.as_deref()).map_err(|e| (15, e))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| (14, e.to_string()))?;
-        runtime.block_on(async {
-            let shutdown = tokio_util::sync::CancellationToken::new();
-            let signals = shutdown.clone();
-            tokio::spawn(async move {
-                let _ = tokio::signal::ctrl_c().await;
-                signals.cancel();
-            });
-            crate::runner::run(config, shutdown)
-                .await
-                .map_err(|e: RunError| (e.exit_code(), e.to_string()))
-        })
+        let mut current = first;
+        loop {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let signals = runtime.spawn(watch_signals(
+                tx,
+                current.kill_signal,
+                current.reload_signal,
+            ));
+            let stopped = runtime.block_on(crate::runner::run(current.run, rx));
+            signals.abort();
+            match stopped {
+                Ok(Stopped::Done) => return Ok(()),
+                Ok(Stopped::Killed) => {
+                    return Err((12, "received the kill signal, stopping".into()))
+                }
+                Ok(Stopped::Child(0)) => return Ok(()),
+                Ok(Stopped::Child(code)) => {
+                    return Err((code, format!("child exited with status {code}")))
+                }
+                Ok(Stopped::Reload) => {
+                    tracing::info!("reloading configuration and templates");
+                    current = settings(&flags).map_err(|e| (15, e))?;
+                }
+                Err(e) => return Err((e.exit_code(), e.to_string())),
+            }
+        }
+    }
+
+    /// Maps the signals ctmpl receives onto the runner: reload, kill (exit 12), SIGTERM stops
+    /// gracefully (exit 0), the rest go to the exec child.
+    async fn watch_signals(
+        tx: mpsc::UnboundedSender<Control>,
+        kill: Option<nix::sys::signal::Signal>,
+        reload: Option<nix::sys::signal::Signal>,
+    ) {
+        use nix::sys::signal::Signal::{self, *};
+        use tokio::signal::unix::{signal, SignalKind};
+        let stream = |sig: Signal| signal(SignalKind::from_raw(sig as i32));
+        let (Ok(mut hup), Ok(mut int), Ok(mut term), Ok(mut quit), Ok(mut usr1), Ok(mut usr2)) = (
+            stream(SIGHUP),
+            stream(SIGINT),
+            stream(SIGTERM),
+            stream(SIGQUIT),
+            stream(SIGUSR1),
+            stream(SIGUSR2),
+        ) else {
+            return;
+        };
+        loop {
+            let sig = tokio::select! {
+                _ = hup.recv() => SIGHUP,
+                _ = int.recv() => SIGINT,
+                _ = term.recv() => SIGTERM,
+                _ = quit.recv() => SIGQUIT,
+                _ = usr1.recv() => SIGUSR1,
+                _ = usr2.recv() => SIGUSR2,
+            };
+            let control = if Some(sig) == reload {
+                Control::Reload
+            } else if Some(sig) == kill {
+                Control::Kill
+            } else if sig == SIGTERM {
+                Control::Stop
+            } else {
+                Control::Forward(sig)
+            };
+            if tx.send(control).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<(), String> {
+        let level = match level.to_ascii_lowercase().as_str() {
+            "trace" => "trace",
+            "debug" => "debug",
+            "info" => "info",
+            "err" | "error" => "error",
+            "warn" | "warning" => "warn",
+            other => return Err(format!("invalid log level {other:?}")),
+        };
+        let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false);
+        match file {
+            Some(path) => {
+                let path = if path.to_string_lossy().ends_with('/') {
+                    path.join("ctmpl.log")
+                } else {
+                    path.to_path_buf()
+                };
+                let f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Arc::new(f))
+                    .try_init()
+                    .map_err(|e| e.to_string())
+            }
+            None => builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(std::io::stderr)
+                .try_init()
+                .map_err(|e| e.to_string()),
+        }
     }
 }

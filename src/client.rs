@@ -12,6 +12,10 @@ pub struct ClientConfig {
     /// `host:port`, or a URL with `http://` (or `https://` with the `tls` feature).
     pub address: String,
     pub token: String,
+    /// CA certificate (PEM) for HTTPS (`-consul-ssl-ca-cert`).
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Skip certificate verification (`-consul-ssl-verify=false`).
+    pub insecure: bool,
 }
 
 impl ClientConfig {
@@ -21,6 +25,8 @@ impl ClientConfig {
         ClientConfig {
             address: std::env::var("CONSUL_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8500".into()),
             token: std::env::var("CONSUL_HTTP_TOKEN").unwrap_or_default(),
+            ca_cert: std::env::var("CONSUL_CACERT").ok().map(Into::into),
+            insecure: std::env::var("CONSUL_HTTP_SSL_VERIFY").is_ok_and(|v| v == "false"),
         }
     }
 }
@@ -49,8 +55,8 @@ pub struct Response {
 impl Client {
     pub fn new(config: &ClientConfig) -> Result<Client, String> {
         let base = base_url(&config.address)?;
-        let http = reqwest::Client::builder()
-            .pool_idle_timeout(Duration::from_secs(90))
+        let builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
+        let http = tls(builder, config)?
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
         Ok(Client {
@@ -109,6 +115,29 @@ impl Client {
         }
         Ok(Response { status, body, meta })
     }
+}
+
+/// HTTPS settings, with the `tls` feature.
+#[cfg(feature = "tls")]
+fn tls(
+    mut b: reqwest::ClientBuilder,
+    config: &ClientConfig,
+) -> Result<reqwest::ClientBuilder, String> {
+    if let Some(path) = &config.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cert =
+            reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+        b = b.add_root_certificate(cert);
+    }
+    Ok(b.danger_accept_invalid_certs(config.insecure))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls(b: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder, String> {
+    if config.ca_cert.is_some() {
+        return Err("-consul-ssl-ca-cert needs ctmpl built with the `tls` feature".into());
+    }
+    Ok(b)
 }
 
 fn base_url(address: &str) -> Result<String, String> {

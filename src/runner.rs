@@ -1,15 +1,22 @@
-//! The run loop: one task executes every template against the brain, watches what they use,
-//! writes (or with `-dry` prints) each template once its data is complete, and waits for the
-//! next change. consul-template's n-pass model: nested lookups (`range services` → `service
-//! .Name`) are discovered pass by pass until nothing is missing.
+//! The run loop: one task owns the state. It executes every template against the brain, watches
+//! what they use, writes each template once its data is complete (after its quiescence wait),
+//! runs the commands of the files that changed, drives the exec child, and waits for the next
+//! change, timer or signal. consul-template's n-pass model: nested lookups (`range services` →
+//! `service .Name`) are discovered pass by pass until nothing is missing.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use nix::sys::signal::Signal;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
 use crate::client::{Client, ClientConfig};
+use crate::renderer::{self, RenderOptions};
 use crate::template::{Brain, Template, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};
 
@@ -36,19 +43,106 @@ impl TemplateSpec {
     }
 }
 
+/// Quiescence: write once no change came for `min`, or `max` after the first change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Wait {
+    /// `MIN[:MAX]`, MAX defaulting to 4×MIN.
+    pub fn parse(s: &str) -> Result<Wait, String> {
+        let (min, max) = match s.split_once(':') {
+            Some((a, b)) => (crate::duration::parse(a)?, crate::duration::parse(b)?),
+            None => {
+                let min = crate::duration::parse(s)?;
+                (min, min * 4)
+            }
+        };
+        if max < min {
+            return Err(format!(
+                "wait: max ({max:?}) must be larger than min ({min:?})"
+            ));
+        }
+        Ok(Wait { min, max })
+    }
+}
+
+/// Everything about one template.
+#[derive(Clone, Debug)]
+pub struct TemplateSettings {
+    pub source: Option<PathBuf>,
+    pub contents: Option<String>,
+    pub destination: String,
+    pub command: Option<CommandSpec>,
+    pub command_timeout: Duration,
+    /// Run after a changed file is in place, before `command`; failing restores the old file.
+    pub check_command: Option<CommandSpec>,
+    pub render: RenderOptions,
+    pub error_on_missing_key: bool,
+    pub error_fatal: bool,
+    pub left_delimiter: String,
+    pub right_delimiter: String,
+    pub function_denylist: Vec<String>,
+    pub sandbox_path: Option<PathBuf>,
+    pub wait: Option<Wait>,
+}
+
+impl Default for TemplateSettings {
+    fn default() -> Self {
+        TemplateSettings {
+            source: None,
+            contents: None,
+            destination: String::new(),
+            command: None,
+            command_timeout: Duration::from_secs(30),
+            check_command: None,
+            render: RenderOptions {
+                create_dest_dirs: true,
+                ..Default::default()
+            },
+            error_on_missing_key: false,
+            error_fatal: true,
+            left_delimiter: String::new(),
+            right_delimiter: String::new(),
+            function_denylist: Vec::new(),
+            sandbox_path: None,
+            wait: None,
+        }
+    }
+}
+
+impl From<&TemplateSpec> for TemplateSettings {
+    fn from(spec: &TemplateSpec) -> Self {
+        TemplateSettings {
+            source: Some(PathBuf::from(&spec.source)),
+            destination: spec.destination.clone(),
+            command: (!spec.command.is_empty()).then(|| CommandSpec::from_string(&spec.command)),
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct RunConfig {
     pub consul: Option<ClientConfig>,
-    pub templates: Vec<TemplateSpec>,
+    pub templates: Vec<TemplateSettings>,
     pub once: bool,
     pub dry: bool,
+    pub parse_only: bool,
     pub watch: WatchConfig,
+    pub wait: Option<Wait>,
+    pub exec: Option<ExecOptions>,
+    pub pid_file: Option<PathBuf>,
 }
 
-/// Why the runner stopped (consul-template's exit codes: 14 runtime, 15 configuration).
+/// Why the runner stopped (consul-template's exit codes).
 #[derive(Debug)]
 pub enum RunError {
+    /// 15: a configuration or template could not be loaded.
     Config(String),
+    /// 14: a render, write, command or lookup failed for good.
     Runtime(String),
 }
 
@@ -69,34 +163,109 @@ impl std::fmt::Display for RunError {
     }
 }
 
-struct Loaded {
-    spec: TemplateSpec,
-    template: Template,
-    /// What was last written or printed, to write only on change.
-    last: Option<Vec<u8>>,
+/// How a run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Stopped {
+    /// Everything rendered (`-once`) or stopped on request: exit 0.
+    Done,
+    /// The reload signal: re-read the configuration and start again.
+    Reload,
+    /// The exec child exited with this code.
+    Child(i32),
+    /// The kill signal: exit 12.
+    Killed,
 }
 
-fn load(spec: &TemplateSpec) -> Result<Loaded, RunError> {
-    let text = std::fs::read(&spec.source)
-        .map_err(|e| RunError::Config(format!("template: failed reading {}: {e}", spec.source)))?;
+/// Signals the runner reacts to, delivered by whoever owns the process's signal handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Reload,
+    /// Graceful stop (SIGTERM, or the shutdown of an embedding program).
+    Stop,
+    Kill,
+    /// Any other signal: forwarded to the exec child.
+    Forward(Signal),
+}
+
+struct Loaded {
+    settings: TemplateSettings,
+    template: Template,
+    /// What this run last wrote (or printed), to write only on change.
+    last: Option<Vec<u8>>,
+    /// Dependencies of the last good execution (kept watched if the next one fails).
+    used: Vec<String>,
+    rendered: bool,
+    /// Quiescence: when to write at the latest, and the next quiet-timer firing.
+    deadline: Option<Instant>,
+    fire_at: Option<Instant>,
+}
+
+fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
+    let (name, text) = match (&settings.source, &settings.contents) {
+        (Some(path), None) => {
+            let text = std::fs::read(path).map_err(|e| {
+                RunError::Config(format!("template: failed reading {}: {e}", path.display()))
+            })?;
+            (path.display().to_string(), text)
+        }
+        (None, Some(contents)) => (settings.destination.clone(), contents.clone().into_bytes()),
+        _ => {
+            return Err(RunError::Config(
+                "template: exactly one of source and contents is required".into(),
+            ))
+        }
+    };
     let config = TemplateConfig {
-        name: spec.source.clone(),
+        name,
         text,
-        ..Default::default()
+        left_delim: settings.left_delimiter.clone(),
+        right_delim: settings.right_delimiter.clone(),
+        error_on_missing_key: settings.error_on_missing_key,
+        function_denylist: settings.function_denylist.clone(),
+        sandbox_path: settings.sandbox_path.clone(),
+        env: Default::default(),
     };
     let template = Template::new(config).map_err(RunError::Config)?;
     Ok(Loaded {
-        spec: spec.clone(),
+        settings: settings.clone(),
         template,
         last: None,
+        used: Vec::new(),
+        rendered: false,
+        deadline: None,
+        fire_at: None,
     })
 }
 
-/// Runs until every template rendered (`once`) or until `shutdown`.
-pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), RunError> {
+/// The PID file: written at start, removed when the runner is dropped.
+struct PidFile(Option<PathBuf>);
+
+impl PidFile {
+    fn write(path: Option<&Path>) -> Result<PidFile, RunError> {
+        if let Some(p) = path {
+            std::fs::write(p, format!("{}\n", std::process::id()))
+                .map_err(|e| RunError::Runtime(format!("pid file {}: {e}", p.display())))?;
+        }
+        Ok(PidFile(path.map(Path::to_path_buf)))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Runs until everything rendered (`once`), the exec child exits, or a control signal.
+pub async fn run(
+    config: RunConfig,
+    mut control: mpsc::UnboundedReceiver<Control>,
+) -> Result<Stopped, RunError> {
     if config.templates.is_empty() {
         return Err(RunError::Config(
-            "no templates given (use -template SRC:DEST)".into(),
+            "no templates given (use -template SRC:DEST or a config file)".into(),
         ));
     }
     let mut templates: Vec<Loaded> = config
@@ -104,64 +273,257 @@ pub async fn run(config: RunConfig, shutdown: CancellationToken) -> Result<(), R
         .iter()
         .map(load)
         .collect::<Result<_, _>>()?;
+    let _pid = PidFile::write(config.pid_file.as_deref())?;
     let consul = config.consul.clone().unwrap_or_else(ClientConfig::from_env);
     let client = Arc::new(Client::new(&consul).map_err(RunError::Config)?);
     let mut watch = config.watch.clone();
     watch.once = config.once;
-    let (mut watcher, mut events) = Watcher::new(client, watch, shutdown.child_token());
+    let shutdown = CancellationToken::new();
+    let _stop_views = shutdown.clone().drop_guard();
+    let (mut watcher, mut events) = Watcher::new(client, watch, shutdown.clone());
     let mut brain = Arc::new(Brain::default());
+    let mut child: Option<Supervisor> = None;
+    let extra_env = vec![("CONSUL_HTTP_ADDR".to_string(), consul.address.clone())];
+    let mut fired: HashSet<usize> = HashSet::new();
     loop {
-        let mut used = HashSet::new();
-        let mut missing = HashSet::new();
-        for t in templates.iter_mut() {
-            let r = t
-                .template
-                .execute(brain.clone())
-                .map_err(RunError::Runtime)?;
-            for d in &r.used {
-                used.insert(d.key());
-                watcher.watch(d);
-            }
-            if !r.missing.is_empty() {
-                missing.extend(r.missing.iter().map(|d| d.key()));
-                continue;
-            }
-            if t.last.as_deref() != Some(&r.output) {
-                emit(&t.spec, &r.output, config.dry)?;
-                t.last = Some(r.output);
+        let pass = pass(&mut templates, &mut brain, &mut watcher, &config, &fired).await?;
+        fired.clear();
+        if config.parse_only {
+            return Ok(Stopped::Done);
+        }
+        run_commands(&pass.written, &templates, &extra_env).await;
+        let all_rendered = templates.iter().all(|t| t.rendered);
+        if let Some(exec) = &config.exec {
+            match child.as_mut() {
+                None if all_rendered => {
+                    let mut opts = exec.clone();
+                    opts.env.extra.extend(extra_env.clone());
+                    child = Some(Supervisor::start(opts).map_err(RunError::Runtime)?);
+                }
+                Some(c) if !pass.written.is_empty() => {
+                    c.reload().await.map_err(RunError::Runtime)?
+                }
+                _ => {}
             }
         }
-        watcher.retain(&used);
-        Arc::make_mut(&mut brain).retain(&used);
-        if config.once && missing.is_empty() {
-            return Ok(());
+        if config.once && pass.missing.is_empty() && child.is_none() {
+            return Ok(Stopped::Done);
         }
-        let first = tokio::select! {
-            e = events.recv() => e,
-            _ = shutdown.cancelled() => return Ok(()),
-        };
-        let Some(first) = first else { return Ok(()) };
-        apply(&mut brain, first, &mut missing)?;
-        // While answers the last pass waited for are still coming, gather them rather than
-        // render once per answer (quadratic with `range services` / `service .Name`); a quiet
-        // spell renders anyway, so nested lookups keep progressing.
-        loop {
-            while let Ok(e) = events.try_recv() {
+        let mut missing = pass.missing;
+        let timer = templates.iter().filter_map(|t| t.fire_at).min();
+        tokio::select! {
+            e = events.recv() => {
+                let Some(e) = e else { return Ok(Stopped::Done) };
                 apply(&mut brain, e, &mut missing)?;
+                gather(&mut events, &mut brain, &mut missing).await?;
             }
-            if missing.is_empty() {
-                break;
+            _ = sleep_until(timer) => {
+                let now = Instant::now();
+                for (i, t) in templates.iter_mut().enumerate() {
+                    if t.fire_at.is_some_and(|at| at <= now) {
+                        fired.insert(i);
+                    }
+                }
             }
-            match tokio::time::timeout(GATHER_QUIET, events.recv()).await {
-                Ok(Some(e)) => apply(&mut brain, e, &mut missing)?,
-                _ => break,
+            code = wait_child(&mut child) => return Ok(Stopped::Child(code)),
+            c = control.recv() => {
+                let c = c.unwrap_or(Control::Stop);
+                if let Control::Forward(sig) = c {
+                    if let Some(ch) = &child {
+                        ch.forward(sig);
+                    }
+                    continue;
+                }
+                if let Some(ch) = child.as_mut() {
+                    ch.stop().await;
+                }
+                return Ok(match c {
+                    Control::Reload => Stopped::Reload,
+                    Control::Kill => Stopped::Killed,
+                    _ => Stopped::Done,
+                });
             }
         }
     }
 }
 
-/// How long to wait for more answers before rendering an incomplete pass again.
-const GATHER_QUIET: std::time::Duration = std::time::Duration::from_millis(50);
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn wait_child(child: &mut Option<Supervisor>) -> i32 {
+    match child.as_mut() {
+        Some(c) => c.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One pass's outcome.
+struct Pass {
+    /// Templates whose destination changed, in template order.
+    written: Vec<usize>,
+    missing: HashSet<String>,
+}
+
+/// Executes every template, watches what they use, writes what is complete and quiet.
+async fn pass(
+    templates: &mut [Loaded],
+    brain: &mut Arc<Brain>,
+    watcher: &mut Watcher,
+    config: &RunConfig,
+    fired: &HashSet<usize>,
+) -> Result<Pass, RunError> {
+    let mut used = HashSet::new();
+    let mut missing = HashSet::new();
+    let mut written = Vec::new();
+    // Quiescence starts once every template has been written once (first render not delayed).
+    let quiescent = !config.once && templates.iter().all(|t| t.rendered);
+    for (i, t) in templates.iter_mut().enumerate() {
+        let r = match t.template.execute(brain.clone()) {
+            Ok(r) => r,
+            Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
+            Err(e) => {
+                tracing::error!(template = %t.template.name(), "{e}");
+                used.extend(t.used.iter().cloned());
+                continue;
+            }
+        };
+        for d in &r.used {
+            used.insert(d.key());
+            watcher.watch(d);
+        }
+        t.used = r.used.iter().map(|d| d.key()).collect();
+        if !r.missing.is_empty() {
+            missing.extend(r.missing.iter().map(|d| d.key()));
+            continue;
+        }
+        if config.parse_only || t.last.as_deref() == Some(&r.output) {
+            t.rendered = true;
+            continue;
+        }
+        let wait = t.settings.wait.or(config.wait);
+        if let (true, Some(w), false) = (quiescent, wait, fired.contains(&i)) {
+            arm(t, w);
+            continue;
+        }
+        t.deadline = None;
+        t.fire_at = None;
+        if emit(t, &r.output, config.dry).await? {
+            written.push(i);
+        }
+        t.last = Some(r.output);
+        t.rendered = true;
+    }
+    watcher.retain(&used);
+    Arc::make_mut(brain).retain(&used);
+    Ok(Pass { written, missing })
+}
+
+/// Arms (or re-arms) a template's quiet timer: `min` from now, but never past `max` from the
+/// first change.
+fn arm(t: &mut Loaded, w: Wait) {
+    let now = Instant::now();
+    let deadline = *t.deadline.get_or_insert(now + w.max);
+    t.fire_at = Some((now + w.min).min(deadline));
+}
+
+/// Puts a complete render in place; true when the destination changed. A failing
+/// `check_command` puts the previous contents back.
+async fn emit(t: &mut Loaded, output: &[u8], dry: bool) -> Result<bool, RunError> {
+    use std::io::Write;
+    let dest = &t.settings.destination;
+    if dry || dest.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let header = format!("> {dest}\n");
+        out.write_all(header.as_bytes())
+            .and_then(|_| out.write_all(output))
+            .and_then(|_| out.flush())
+            .map_err(|e| RunError::Runtime(format!("stdout: {e}")))?;
+        return Ok(false);
+    }
+    let written = match renderer::render(Path::new(dest), output, &t.settings.render) {
+        Ok(w) => w,
+        Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
+        Err(e) => {
+            tracing::error!(destination = %dest, "{e}");
+            return Ok(false);
+        }
+    };
+    if written.changed {
+        tracing::info!(destination = %dest, "rendered");
+    }
+    Ok(written.changed && check(t, written.previous).await.is_ok())
+}
+
+/// Runs the template's `check_command` on the new file; restores the old one if it fails.
+async fn check(t: &Loaded, previous: Option<Vec<u8>>) -> Result<(), ()> {
+    let Some(check) = &t.settings.check_command else {
+        return Ok(());
+    };
+    let dest = Path::new(&t.settings.destination);
+    match child::run(check, t.settings.command_timeout, &Env::default()).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::error!(destination = %dest.display(), "check_command failed, previous contents restored: {e}");
+            if let Err(r) = renderer::restore(dest, previous.as_deref()) {
+                tracing::error!(destination = %dest.display(), "cannot restore: {r}");
+            }
+            Err(())
+        }
+    }
+}
+
+/// The commands of the written templates, in template order, each distinct command once.
+async fn run_commands(written: &[usize], templates: &[Loaded], extra_env: &[(String, String)]) {
+    let mut seen: Vec<&CommandSpec> = Vec::new();
+    for &i in written {
+        let s = &templates[i].settings;
+        let Some(cmd) = s.command.as_ref().filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        if seen.contains(&cmd) {
+            continue;
+        }
+        seen.push(cmd);
+        let env = Env {
+            extra: extra_env.to_vec(),
+            ..Default::default()
+        };
+        match child::run(cmd, s.command_timeout, &env).await {
+            Ok(output) if !output.is_empty() => {
+                tracing::info!(command = %cmd, "{}", output.trim_end())
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(destination = %s.destination, "{e}"),
+        }
+    }
+}
+
+/// Collects answers the last pass waited for, instead of rendering once per answer (quadratic
+/// with `range services` / `service .Name`); a quiet spell renders anyway.
+async fn gather(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    brain: &mut Arc<Brain>,
+    missing: &mut HashSet<String>,
+) -> Result<(), RunError> {
+    loop {
+        while let Ok(e) = events.try_recv() {
+            apply(brain, e, missing)?;
+        }
+        if missing.is_empty() {
+            return Ok(());
+        }
+        match tokio::time::timeout(GATHER_QUIET, events.recv()).await {
+            Ok(Some(e)) => apply(brain, e, missing)?,
+            _ => return Ok(()),
+        }
+    }
+}
+
+const GATHER_QUIET: Duration = Duration::from_millis(50);
 
 fn apply(
     brain: &mut Arc<Brain>,
@@ -176,25 +538,6 @@ fn apply(
         }
         Event::Failed { key, error } => Err(RunError::Runtime(format!("{key}: {error}"))),
     }
-}
-
-/// Writes a rendered template, or with `-dry` prints it after a `> DEST` line.
-fn emit(spec: &TemplateSpec, output: &[u8], dry: bool) -> Result<(), RunError> {
-    use std::io::Write;
-    if dry || spec.destination.is_empty() {
-        let mut out = std::io::stdout().lock();
-        let header = format!("> {}\n", spec.destination);
-        return out
-            .write_all(header.as_bytes())
-            .and_then(|_| out.write_all(output))
-            .and_then(|_| out.flush())
-            .map_err(|e| RunError::Runtime(format!("stdout: {e}")));
-    }
-    let dest = Path::new(&spec.destination);
-    if std::fs::read(dest).ok().as_deref() == Some(output) {
-        return Ok(());
-    }
-    crate::agent::store::write_atomically(dest, output).map_err(RunError::Runtime)
 }
 
 #[cfg(test)]
@@ -218,5 +561,60 @@ mod tests {
             "sh -c 'x:y'"
         );
         assert!(TemplateSpec::parse(":out").is_err());
+    }
+
+    #[test]
+    fn wait_forms() {
+        let s = Duration::from_secs;
+        assert_eq!(
+            Wait::parse("5s").unwrap(),
+            Wait {
+                min: s(5),
+                max: s(20)
+            }
+        );
+        assert_eq!(
+            Wait::parse("2s:10s").unwrap(),
+            Wait {
+                min: s(2),
+                max: s(10)
+            }
+        );
+        assert!(Wait::parse("10s:2s").is_err());
+    }
+
+    fn loaded() -> Loaded {
+        load(&TemplateSettings {
+            contents: Some("x".into()),
+            destination: "d".into(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quiescence_rearms_within_the_max() {
+        let w = Wait {
+            min: Duration::from_secs(2),
+            max: Duration::from_secs(5),
+        };
+        let mut t = loaded();
+        let start = Instant::now();
+        arm(&mut t, w);
+        assert_eq!(t.fire_at, Some(start + Duration::from_secs(2)));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        arm(&mut t, w);
+        assert_eq!(
+            t.fire_at,
+            Some(start + Duration::from_secs(3)),
+            "a change re-arms min"
+        );
+        tokio::time::advance(Duration::from_millis(2500)).await;
+        arm(&mut t, w);
+        assert_eq!(
+            t.fire_at,
+            Some(start + Duration::from_secs(5)),
+            "never past max"
+        );
     }
 }
