@@ -191,6 +191,9 @@ async fn view(
                 f
             }
             Err(error) => {
+                // The server may come back as a different one (restarted, rebuilt): ask
+                // without an index next time, so the answer is immediate.
+                index = 0;
                 attempt += 1;
                 let delay = if matches!(dep, Dep::File(_)) {
                     None
@@ -217,7 +220,7 @@ async fn view(
                 last_fetch = None;
                 continue;
             }
-            if fetched.index == index && last_body.is_some() {
+            if fetched.index == index && last_body.as_ref() == Some(&fetched.body) {
                 continue;
             }
             index = fetched.index.max(1);

@@ -5,6 +5,7 @@ mod bench_template;
 mod golden;
 mod render_cli;
 mod robustness;
+mod runner;
 mod support;
 mod template;
 
