@@ -2,7 +2,11 @@
 //! time from start to the first complete render, the HTTP connections ctmpl holds open
 //! (one blocking query per dependency), and ctmpl's RSS.
 //!
-//! `cargo bench --bench ctmpl` (optionally `SERVICES=N`).
+//! Then change-to-file latency: from the agent's answer to a write to the destination renamed
+//! in place (seen with inotify), p50 and p99 over `CHANGES` changes (default 1,000), quiescence
+//! off, the changes spaced past the view's 100 ms minimum spacing between fetches.
+//!
+//! `cargo bench --bench ctmpl` (optionally `SERVICES=N`, `CHANGES=N`).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
@@ -144,8 +148,70 @@ fn main() {
         "-once -dry from start to exit: {:.0} ms",
         once.elapsed().as_secs_f64() * 1e3
     );
+    latency(&addr);
     for child in [&mut ctmpl, &mut agent] {
         let _ = child.kill();
         let _ = child.wait();
     }
+}
+
+fn latency(addr: &str) {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    let changes: usize = std::env::var("CHANGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("in.ctmpl");
+    std::fs::write(&src, "value={{key \"bench/value\"}}\n").unwrap();
+    let dest = dir.path().join("out.conf");
+    put(addr, "/v1/kv/bench/value", "start");
+    let mut ctmpl = Command::new(env!("CARGO_BIN_EXE_ctmpl"))
+        .args([
+            "-consul-addr",
+            addr,
+            "-template",
+            &format!("{}:{}", src.display(), dest.display()),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while std::fs::read_to_string(&dest).ok().as_deref() != Some("value=start\n") {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let inotify = Inotify::init(InitFlags::empty()).unwrap();
+    inotify
+        .add_watch(dir.path(), AddWatchFlags::IN_MOVED_TO)
+        .unwrap();
+    let mut took = Vec::with_capacity(changes);
+    for i in 0..changes {
+        std::thread::sleep(Duration::from_millis(120));
+        put(addr, "/v1/kv/bench/value", &i.to_string());
+        let answered = Instant::now();
+        loop {
+            let events = inotify.read_events().unwrap();
+            if events
+                .iter()
+                .any(|e| e.name.as_deref() == Some(std::ffi::OsStr::new("out.conf")))
+            {
+                break;
+            }
+        }
+        took.push(answered.elapsed());
+        assert_eq!(
+            std::fs::read_to_string(&dest).unwrap(),
+            format!("value={i}\n")
+        );
+    }
+    took.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "change to file: {changes} changes, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        ms(took[changes / 2]),
+        ms(took[changes * 99 / 100]),
+        ms(took[changes - 1])
+    );
+    let _ = ctmpl.kill();
+    let _ = ctmpl.wait();
 }
