@@ -4,6 +4,7 @@ pub mod agent;
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod dependency;
 pub mod duration;
 pub mod gotmpl;
