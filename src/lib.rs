@@ -5,6 +5,7 @@ pub mod api;
 pub mod child;
 pub mod cli;
 pub mod client;
+pub mod config;
 pub mod dependency;
 pub mod duration;
 pub mod gotmpl;
