@@ -1054,6 +1054,9 @@ pub struct TemplateConfig {
     pub command: Option<Command>,
     /// Legacy form of `exec.timeout`; default 30s.
     pub command_timeout: Option<Duration>,
+    /// ctmpl's own: run after a changed file is in place, before `command`; if it fails the
+    /// previous contents are restored (e.g. `nginx -t`).
+    pub check_command: Option<Command>,
     pub exec: Option<ExecConfig>,
 }
 
@@ -1611,6 +1614,7 @@ fn decode_template(cx: &Cx, path: &str, body: &Body) -> Result<TemplateConfig> {
             "wait" => t.wait = Some(cx.wait(k, &p, v)?),
             "command" => t.command = Some(cx.command(k, &p, v)?),
             "command_timeout" => t.command_timeout = Some(cx.duration(k, &p, v)?),
+            "check_command" => t.check_command = Some(cx.command(k, &p, v)?),
             "exec" => t.exec = Some(decode_exec(cx, &p, cx.block(k, &p, v)?)?),
             _ => return Err(cx.unknown(k, path)),
         }

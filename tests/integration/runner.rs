@@ -335,3 +335,117 @@ fn a_sigkill_mid_render_never_leaves_a_partial_file() {
     assert!(read(&dest).is_some_and(|t| t.ends_with("end\n")));
     drop(dir);
 }
+
+#[test]
+fn hcl_and_json_configs_equal_the_same_flags() {
+    let agent = Agent::dev();
+    register(&agent, json!({"Name": "web", "Port": 8001}));
+    let (dir, src, _, _) = setup(UPSTREAMS);
+    let render = |args: Vec<String>| {
+        let out = crate::ctmpl().args(&args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let dest = dir.path().join("x.conf");
+    let by_flags = render(vec![
+        "-consul-addr".into(),
+        agent.addr.clone(),
+        "-template".into(),
+        format!("{}:{}", src.display(), dest.display()),
+        "-once".into(),
+        "-dry".into(),
+    ]);
+    let hcl = dir.path().join("ctmpl.hcl");
+    std::fs::write(
+        &hcl,
+        format!(
+            "consul {{\n  address = \"{}\"\n  retry {{ attempts = 3 }}\n}}\n# a comment\ntemplate {{\n  source = \"{}\"\n  destination = \"{}\"\n  perms = 0640\n}}\n",
+            agent.addr,
+            src.display(),
+            dest.display()
+        ),
+    )
+    .unwrap();
+    let by_hcl = render(vec![
+        "-config".into(),
+        hcl.display().to_string(),
+        "-once".into(),
+        "-dry".into(),
+    ]);
+    let json_file = dir.path().join("ctmpl.json");
+    let config = json!({"consul": {"address": agent.addr}, "template": [{"source": src, "destination": dest}]});
+    std::fs::write(&json_file, config.to_string()).unwrap();
+    let by_json = render(vec![
+        "-config".into(),
+        json_file.display().to_string(),
+        "-once".into(),
+        "-dry".into(),
+    ]);
+    assert_eq!(by_hcl, by_flags);
+    assert_eq!(by_json, by_flags);
+    // perms = 0640 is octal in HCL.
+    let out = crate::ctmpl()
+        .args(["-config", hcl.to_str().unwrap(), "-once"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777,
+        0o640
+    );
+    // A config error names the file and the key.
+    std::fs::write(&hcl, "template {\n  source = \"x\"\n  perm = 0644\n}\n").unwrap();
+    let out = crate::ctmpl()
+        .args(["-config", hcl.to_str().unwrap(), "-once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(15));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ctmpl.hcl") && err.contains("perm"), "{err}");
+}
+
+#[test]
+fn a_failing_check_command_keeps_the_old_file() {
+    let agent = Agent::dev();
+    agent.put("/v1/kv/conf", "good");
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("app.conf");
+    let marker = dir.path().join("reloaded");
+    // The check refuses any file that says "bad", as `nginx -t` refuses a broken config.
+    let hcl = dir.path().join("ctmpl.hcl");
+    std::fs::write(
+        &hcl,
+        format!(
+            "consul {{ address = \"{}\" }}\ntemplate {{\n  contents = \"setting={{{{key \\\"conf\\\"}}}}\\n\"\n  destination = \"{}\"\n  check_command = \"! grep -q bad {}\"\n  command = \"touch {}\"\n}}\n",
+            agent.addr,
+            dest.display(),
+            dest.display(),
+            marker.display()
+        ),
+    )
+    .unwrap();
+    let _ct = Ctmpl::start(&["-config", hcl.to_str().unwrap()]);
+    eventually(20, "first render", || {
+        read(&dest).filter(|s| s == "setting=good\n")
+    });
+    eventually(10, "the command ran", || marker.exists().then_some(()));
+    std::fs::remove_file(&marker).unwrap();
+    agent.put("/v1/kv/conf", "bad");
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        read(&dest).unwrap(),
+        "setting=good\n",
+        "the bad render was rolled back"
+    );
+    assert!(!marker.exists(), "the command did not run");
+    agent.put("/v1/kv/conf", "better");
+    eventually(20, "a good render again", || {
+        read(&dest).filter(|s| s == "setting=better\n")
+    });
+    eventually(10, "the command ran", || marker.exists().then_some(()));
+}
