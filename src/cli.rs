@@ -147,6 +147,8 @@ pub mod consul_template {
 
     const FLAGS: &[(&str, FlagKind)] = &[
         ("config", Value),
+        ("dev", Bool),
+        ("dev-http-port", Value),
         ("consul-addr", Value),
         ("consul-auth", Value),
         ("consul-retry", Bool),
@@ -249,6 +251,8 @@ pub mod consul_template {
 
   Watches Consul and renders templates, as consul-template does.
 
+  -dev                       run an embedded agent (as `ctmpl agent -dev`, with an example
+                             `nginx` service) and render against it; -dev-http-port=8500
   -consul-addr=HOST:PORT     Consul agent (env CONSUL_HTTP_ADDR, default 127.0.0.1:8500)
   -consul-token=TOKEN        ACL token (env CONSUL_HTTP_TOKEN)
   -template=SRC:DEST[:CMD]   render SRC to DEST, then run CMD (repeatable)
@@ -672,37 +676,88 @@ pub mod consul_template {
             println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
             return Ok(());
         }
-        let first = settings(&flags).map_err(|e| (15, e))?;
-        init_logging(&first.log_level, first.log_file.as_deref()).map_err(|e| (15, e))?;
+        let mut current = settings(&flags).map_err(|e| (15, e))?;
+        init_logging(&current.log_level, current.log_file.as_deref()).map_err(|e| (15, e))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|e| (14, e.to_string()))?;
-        let mut current = first;
-        loop {
+        let dev = match flags.parsed.flag("dev") {
+            true => Some(
+                runtime
+                    .block_on(start_dev(&flags.parsed))
+                    .map_err(|e| (15, e))?,
+            ),
+            false => None,
+        };
+        let dev_addr = dev.as_ref().map(|d| d.addr.to_string());
+        point_at_dev(&mut current, dev_addr.as_deref());
+        let result = loop {
             let (tx, rx) = mpsc::unbounded_channel();
             let signals = runtime.spawn(watch_signals(
                 tx,
                 current.kill_signal,
                 current.reload_signal,
             ));
+            let destinations: Vec<String> = current
+                .run
+                .templates
+                .iter()
+                .map(|t| t.destination.clone())
+                .collect();
+            let dry = current.run.dry;
             let stopped = runtime.block_on(crate::runner::run(current.run, rx));
             signals.abort();
             match stopped {
-                Ok(Stopped::Done) => return Ok(()),
-                Ok(Stopped::Killed) => {
-                    return Err((12, "received the kill signal, stopping".into()))
+                Ok(Stopped::Done) => {
+                    if dev.is_some() && !dry {
+                        for d in destinations.iter().filter(|d| !d.is_empty()) {
+                            eprintln!("==> rendered {d}");
+                        }
+                    }
+                    break Ok(());
                 }
-                Ok(Stopped::Child(0)) => return Ok(()),
+                Ok(Stopped::Killed) => {
+                    break Err((12, "received the kill signal, stopping".into()))
+                }
+                Ok(Stopped::Child(0)) => break Ok(()),
                 Ok(Stopped::Child(code)) => {
-                    return Err((code, format!("child exited with status {code}")))
+                    break Err((code, format!("child exited with status {code}")))
                 }
                 Ok(Stopped::Reload) => {
                     tracing::info!("reloading configuration and templates");
                     current = settings(&flags).map_err(|e| (15, e))?;
+                    point_at_dev(&mut current, dev_addr.as_deref());
                 }
-                Err(e) => return Err((e.exit_code(), e.to_string())),
+                Err(e) => break Err((e.exit_code(), e.to_string())),
             }
+        };
+        if let Some(d) = dev {
+            runtime.block_on(d.stop());
+        }
+        result
+    }
+
+    /// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise.
+    async fn start_dev(f: &Parsed) -> Result<crate::agent::Running, String> {
+        let port = match f.get("dev-http-port") {
+            Some(p) => p
+                .parse()
+                .map_err(|_| format!("-dev-http-port: invalid port {p:?}"))?,
+            None => 8500,
+        };
+        let running = crate::agent::start(crate::agent::Config::embedded(port)).await?;
+        eprintln!(
+            "==> embedded agent (as `ctmpl agent -dev`) on {}",
+            running.addr
+        );
+        Ok(running)
+    }
+
+    /// Points the run at the embedded agent, when there is one.
+    fn point_at_dev(s: &mut Settings, addr: Option<&str>) {
+        if let (Some(addr), Some(consul)) = (addr, s.run.consul.as_mut()) {
+            consul.address = addr.to_string();
         }
     }
 

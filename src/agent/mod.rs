@@ -111,6 +111,24 @@ const FLAGS: &[(&str, FlagKind)] = &[
 ];
 
 impl Config {
+    /// `ctmpl -dev`'s embedded agent: `agent -dev` on `port`, with the seed's example service.
+    pub fn embedded(port: u16) -> Config {
+        let mut c = Config {
+            dev: true,
+            server: true,
+            bootstrap_expect: 1,
+            bind: "127.0.0.1".into(),
+            http_port: port,
+            ..Config::default()
+        };
+        c.services.push(json!({
+            "name": "nginx", "port": 8080, "tags": ["web"],
+            "checks": [{"http": "http://127.0.0.1:8080/", "interval": "5s"}]
+        }));
+        let _ = c.validate();
+        c
+    }
+
     /// Consul's flags, over config files, over defaults.
     pub fn from_args(args: &[String]) -> Result<Config, String> {
         let flags = cli::parse(args, FLAGS).map_err(|e| e.0)?;
@@ -585,7 +603,24 @@ fn raise_open_files_limit() {
     }
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+/// An agent serving its HTTP API in this process (ctmpl's `-dev`, tests, the CLI below).
+pub struct Running {
+    pub agent: Arc<Agent>,
+    pub addr: SocketAddr,
+    pub shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops the agent: open blocking queries answer, connections finish.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.server.await;
+    }
+}
+
+/// Binds the HTTP listener, starts the agent and serves it in the background.
+pub async fn start(config: Config) -> Result<Running, String> {
     raise_open_files_limit();
     let shutdown = CancellationToken::new();
     let addr: SocketAddr = format!("{}:{}", config.client, config.http_port)
@@ -595,19 +630,7 @@ async fn serve(config: Config) -> Result<(), String> {
         .await
         .map_err(|e| format!("listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let pid_file = config.pid_file.clone();
-    if let Some(p) = &pid_file {
-        std::fs::write(p, std::process::id().to_string())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-    }
     let agent = Agent::start(config, shutdown.clone()).await?;
-    // Tests and scripts read this line to learn the port when it was 0.
-    eprintln!(
-        "==> ctmpl agent running: HTTP API on {bound}, node {}, datacenter {}",
-        agent.config.node, agent.config.datacenter
-    );
-    tracing::info!(%bound, "agent started");
-    tokio::spawn(watch_signals(shutdown.clone()));
     let catalog = agent.store.catalog.clone();
     let stop = shutdown.clone();
     tokio::spawn(async move {
@@ -615,7 +638,31 @@ async fn serve(config: Config) -> Result<(), String> {
         // Blocking readers answer now, so connections can finish.
         catalog.close();
     });
-    server::serve(listener, agent, shutdown).await;
+    let server = tokio::spawn(server::serve(listener, agent.clone(), shutdown.clone()));
+    Ok(Running {
+        agent,
+        addr: bound,
+        shutdown,
+        server,
+    })
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let pid_file = config.pid_file.clone();
+    if let Some(p) = &pid_file {
+        std::fs::write(p, std::process::id().to_string())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let running = start(config).await?;
+    // Tests and scripts read this line to learn the port when it was 0.
+    eprintln!(
+        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}",
+        running.addr, running.agent.config.node, running.agent.config.datacenter
+    );
+    tracing::info!(bound = %running.addr, "agent started");
+    tokio::spawn(watch_signals(running.shutdown.clone()));
+    running.shutdown.cancelled().await;
+    running.stop().await;
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
