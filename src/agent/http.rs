@@ -260,11 +260,20 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         return Ok(if req.agent.config.ui {
             let mut r = Reply::empty();
             r.status = StatusCode::MOVED_PERMANENTLY;
-            r.headers.push(("Location", "/ui/".into()));
+            let ui_path = format!("/{}/", req.agent.config.ui_content_path.trim_matches('/'));
+            r.headers.push(("Location", ui_path));
             r
         } else {
             Reply::error(200, "Consul Agent: UI disabled. To enable, set ui_config.enabled=true in the agent configuration and restart.")
         });
+    }
+    let ui_path = format!("/{}/", req.agent.config.ui_content_path.trim_matches('/'));
+    if let Some(file) = path
+        .strip_prefix(ui_path.as_str())
+        .or((path == ui_path.trim_end_matches('/')).then_some(""))
+    {
+        allow(req, GET)?;
+        return ui(req, file);
     }
     let Some(rest) = path.strip_prefix("/v1/") else {
         return Err(Reply::error(404, "404 page not found"));
@@ -426,6 +435,45 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
             "Invalid URL path: not a recognized HTTP API endpoint",
         )),
     }
+}
+
+// The web UI: plain HTML, CSS and JS built into the binary.
+
+const UI_FILES: &[(&str, &str, &str)] = &[
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("ui/index.html"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("ui/app.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("ui/style.css"),
+    ),
+];
+
+fn ui(req: &Req<'_>, file: &str) -> Result<Reply> {
+    if !req.agent.config.ui {
+        return Err(Reply::error(
+            404,
+            "UI disabled: start the agent with -ui (or -dev)",
+        ));
+    }
+    let file = if file.is_empty() { "index.html" } else { file };
+    let Some((_, content_type, body)) = UI_FILES.iter().find(|(name, _, _)| *name == file) else {
+        return Err(Reply::error(404, format!("no UI file {file:?}")));
+    };
+    Ok(Reply {
+        status: StatusCode::OK,
+        body: body.as_bytes().to_vec(),
+        content_type,
+        headers: vec![("Cache-Control", "no-cache".into())],
+    })
 }
 
 // Agent endpoints.
