@@ -175,7 +175,10 @@ fn http_checks_follow_a_real_server() {
         output.starts_with(&format!("HTTP GET http://{}/health: 200", backend.addr)),
         "{output}"
     );
-    assert!(output.ends_with("Output: backend says 200"), "{output}");
+    assert!(
+        output.ends_with(&format!("Output: backend says 200 from {}", backend.addr)),
+        "{output}"
+    );
     backend.set_status(429);
     eventually(10, "api warning", || {
         (check_status(&agent, "service:api").0 == "warning").then_some(())

@@ -3,6 +3,7 @@
 mod agent;
 mod bench_template;
 mod golden;
+mod nginx;
 mod render_cli;
 mod robustness;
 mod runner;

@@ -209,6 +209,7 @@ impl Backend {
         let addr = listener.local_addr().expect("addr").to_string();
         let status = Arc::new(AtomicU16::new(status));
         let shared = status.clone();
+        let me = addr.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
@@ -219,7 +220,7 @@ impl Backend {
                 }
                 let mut buf = [0u8; 4096];
                 let _ = conn.read(&mut buf);
-                let body = format!("backend says {code}");
+                let body = format!("backend says {code} from {me}");
                 let reply = format!(
                     "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                     body.len()
