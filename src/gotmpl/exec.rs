@@ -602,7 +602,10 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Object(o) if o.has_method(name) => {
                 let argv = self.eval_call_args(dot, args, fin)?;
                 return match o.call_method(name, &argv) {
-                    Some(Ok(v)) => Ok(Dot::plain(v)),
+                    Some(Ok(v)) => Ok(Dot {
+                        value: v,
+                        boxed: true,
+                    }),
                     Some(Err(e)) => {
                         self.at = At::Arg(node);
                         Err(self.call_error(name, e))
@@ -671,9 +674,12 @@ impl<'t> State<'t, '_, '_, '_> {
         };
         match func {
             FuncRef::Builtin(b) => self.eval_builtin(dot, *b, name, cmd, args, fin),
-            FuncRef::User(f) => Ok(Dot::plain(
-                self.eval_user_call(dot, f, name, cmd, args, fin)?,
-            )),
+            // Registered functions return `interface{}` (as Go's generic helpers do): a nil
+            // result is no value.
+            FuncRef::User(f) => Ok(Dot {
+                value: self.eval_user_call(dot, f, name, cmd, args, fin)?,
+                boxed: true,
+            }),
         }
     }
 
