@@ -303,21 +303,48 @@ fn bad_arguments_and_unsupported_functions_are_errors() {
 #[test]
 fn the_haproxy_and_app_config_templates() {
     let agent = Agent::dev();
-    let reg = |body: serde_json::Value| assert_eq!(agent.put("/v1/agent/service/register", &body.to_string()).status, 200);
-    reg(json!({"Name": "web", "ID": "web-1", "Port": 8001, "Tags": ["http"], "Check": {"TTL": "1h", "Status": "passing"}}));
-    reg(json!({"Name": "api", "ID": "api-1", "Port": 9001, "Tags": ["http"], "Check": {"TTL": "1h"}}));
+    let reg = |body: serde_json::Value| {
+        assert_eq!(
+            agent
+                .put("/v1/agent/service/register", &body.to_string())
+                .status,
+            200
+        )
+    };
+    reg(
+        json!({"Name": "web", "ID": "web-1", "Port": 8001, "Tags": ["http"], "Check": {"TTL": "1h", "Status": "passing"}}),
+    );
+    reg(
+        json!({"Name": "api", "ID": "api-1", "Port": 9001, "Tags": ["http"], "Check": {"TTL": "1h"}}),
+    );
     reg(json!({"Name": "db", "Port": 5432}));
     let node = node_name(&agent);
-    let haproxy = render(&agent, &std::fs::read_to_string(crate::repo_path("templates/haproxy.cfg.ctmpl")).unwrap());
-    assert!(haproxy.contains("    acl host_web hdr(host) -i web.local\n    use_backend web if host_web"), "{haproxy}");
+    let haproxy = render(
+        &agent,
+        &std::fs::read_to_string(crate::repo_path("templates/haproxy.cfg.ctmpl")).unwrap(),
+    );
+    assert!(
+        haproxy
+            .contains("    acl host_web hdr(host) -i web.local\n    use_backend web if host_web"),
+        "{haproxy}"
+    );
     assert!(haproxy.contains(&format!("backend web\n    balance roundrobin\n    server {node}-web-1 127.0.0.1:8001 check weight 1")), "{haproxy}");
     assert!(haproxy.contains("backend api\n    balance roundrobin\n    # no healthy instance\n    http-request return status 503"), "{haproxy}");
     assert!(!haproxy.contains("backend db"), "db is not tagged http");
 
-    for (k, v) in [("app/name", "shop"), ("app/settings/port", "8080"), ("app/settings/log/level", "debug"), ("app/features/search", "on"), ("app/features/beta", "off")] {
+    for (k, v) in [
+        ("app/name", "shop"),
+        ("app/settings/port", "8080"),
+        ("app/settings/log/level", "debug"),
+        ("app/features/search", "on"),
+        ("app/features/beta", "off"),
+    ] {
         agent.put(&format!("/v1/kv/{k}"), v);
     }
-    let app = render(&agent, &std::fs::read_to_string(crate::repo_path("templates/app.conf.ctmpl")).unwrap());
+    let app = render(
+        &agent,
+        &std::fs::read_to_string(crate::repo_path("templates/app.conf.ctmpl")).unwrap(),
+    );
     assert_eq!(
         app,
         "# rendered by ctmpl from Consul KV; do not edit\n[app]\nname = shop\nlog/level = debug\nport = 8080\n\n[features]\nbeta = disabled\nsearch = enabled\n"
