@@ -268,10 +268,14 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         });
     }
     let ui_path = format!("/{}/", req.agent.config.ui_content_path.trim_matches('/'));
-    if let Some(file) = path
-        .strip_prefix(ui_path.as_str())
-        .or((path == ui_path.trim_end_matches('/')).then_some(""))
-    {
+    if path == ui_path.trim_end_matches('/') {
+        // The UI's files are relative to its folder: `/ui` → `/ui/`, as Consul does.
+        let mut r = Reply::empty();
+        r.status = StatusCode::MOVED_PERMANENTLY;
+        r.headers.push(("Location", ui_path));
+        return Ok(r);
+    }
+    if let Some(file) = path.strip_prefix(ui_path.as_str()) {
         allow(req, GET)?;
         return ui(req, file);
     }

@@ -9,6 +9,7 @@ mod robustness;
 mod runner;
 mod support;
 mod template;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
