@@ -5685,30 +5685,9 @@ mod tests {
     use super::*;
     use crate::gotmpl::{RecordType, Template};
 
-    /// consul-template's `ServiceTags`: a list of strings with a `Contains` method.
-    #[derive(Debug)]
-    struct Tags(Vec<&'static str>);
-
-    impl Object for Tags {
-        fn type_name(&self) -> &str {
-            "dependency.ServiceTags"
-        }
-        fn underlying(&self) -> Value {
-            Value::list(self.0.iter().map(|t| Value::str(t)).collect())
-        }
-        fn has_method(&self, name: &str) -> bool {
-            name == "Contains"
-        }
-        fn call_method(&self, name: &str, args: &[Value]) -> Option<Res> {
-            (name == "Contains").then(|| {
-                Ok(Value::Bool(
-                    self.0.iter().any(|t| args[0].as_str() == Some(t)),
-                ))
-            })
-        }
-        fn as_any(&self) -> &dyn std::any::Any {
-            self
-        }
+    /// consul-template's `ServiceTags`, as the Consul functions make them.
+    fn service_tags(items: Vec<&'static str>) -> Value {
+        crate::dependency::ServiceTags::value(items.into_iter().map(String::from).collect())
     }
 
     fn kv(path: &str, key: &str, value: &str) -> Value {
@@ -5781,7 +5760,7 @@ mod tests {
                 s(&format!("web-{node}")),
                 s("web"),
                 s(""),
-                Value::Object(Arc::new(Tags(tags))),
+                service_tags(tags),
                 Value::list(vec![]),
                 s("passing"),
                 Value::Int(port),
@@ -5792,10 +5771,7 @@ mod tests {
 
     fn snippet(name: &str, tags: Vec<&'static str>) -> Value {
         let ty = RecordType::new("*dependency.CatalogSnippet", &["Name", "Tags"]);
-        Record::new(
-            &ty,
-            vec![Value::str(name), Value::Object(Arc::new(Tags(tags)))],
-        )
+        Record::new(&ty, vec![Value::str(name), service_tags(tags)])
     }
 
     /// The data every test template sees (the same JSON the Go oracle was given).
@@ -5832,10 +5808,7 @@ mod tests {
                 snippet("web", vec!["http", "primary"]),
             ]),
         );
-        m.insert(
-            "tags".into(),
-            Value::Object(Arc::new(Tags(vec!["http", "v1"]))),
-        );
+        m.insert("tags".into(), service_tags(vec!["http", "v1"]));
         Value::Map(Arc::new(m))
     }
 
