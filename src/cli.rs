@@ -322,6 +322,7 @@ pub mod consul_template {
             kill_signal: Some(nix::sys::signal::Signal::SIGINT),
             reload_signal: Some(nix::sys::signal::Signal::SIGHUP),
             log_level: std::env::var("CT_LOG")
+                .or_else(|_| std::env::var("CONSUL_TEMPLATE_LOG"))
                 .or_else(|_| std::env::var("CONSUL_TEMPLATE_LOG_LEVEL"))
                 .unwrap_or_else(|_| "warn".into()),
             log_file: None,

@@ -19,12 +19,14 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// Consul's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
-    /// `CONSUL_HTTP_TOKEN`.
+    /// consul-template's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
+    /// `CONSUL_TOKEN` then `CONSUL_HTTP_TOKEN`, `CONSUL_CACERT`, `CONSUL_HTTP_SSL_VERIFY`.
     pub fn from_env() -> ClientConfig {
         ClientConfig {
             address: std::env::var("CONSUL_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8500".into()),
-            token: std::env::var("CONSUL_HTTP_TOKEN").unwrap_or_default(),
+            token: std::env::var("CONSUL_TOKEN")
+                .or_else(|_| std::env::var("CONSUL_HTTP_TOKEN"))
+                .unwrap_or_default(),
             ca_cert: std::env::var("CONSUL_CACERT").ok().map(Into::into),
             insecure: std::env::var("CONSUL_HTTP_SSL_VERIFY").is_ok_and(|v| v == "false"),
         }
