@@ -117,6 +117,31 @@ impl Client {
         }
         Ok(Response { status, body, meta })
     }
+
+    /// PUTs `body` to `path` (the agent's write endpoints); any status is an answer, only a
+    /// failed exchange is an error.
+    pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self
+            .http
+            .put(&url)
+            .timeout(Duration::from_secs(15))
+            .body(body);
+        if !self.token.is_empty() {
+            req = req.header("X-Consul-Token", &self.token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("PUT {url}: {}", error_chain(&e)))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| format!("PUT {url}: {}", error_chain(&e)))?
+            .to_vec();
+        Ok((status, body))
+    }
 }
 
 /// HTTPS settings, with the `tls` feature.

@@ -9,6 +9,7 @@ pub mod config;
 pub mod dependency;
 pub mod duration;
 pub mod gotmpl;
+pub mod registrator;
 pub mod render;
 pub mod renderer;
 pub mod runner;

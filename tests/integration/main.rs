@@ -4,6 +4,7 @@ mod agent;
 mod bench_template;
 mod golden;
 mod nginx;
+mod registrator;
 mod render_cli;
 mod robustness;
 mod runner;
