@@ -42,6 +42,16 @@ impl Reply {
         }
     }
 
+    /// A JSON body already encoded (the server port's answers).
+    pub fn json_bytes(body: Vec<u8>) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body,
+            content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
     fn empty() -> Reply {
         Reply {
             status: StatusCode::OK,
@@ -213,9 +223,27 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
         query: Query::parse(query),
         body,
     };
-    match route(&req, &path).await {
+    let mut reply = match route(&req, &path).await {
         Ok(r) | Err(r) => r,
+    };
+    // The leader headers tell the truth about this server's view of the cluster.
+    if reply
+        .headers
+        .iter()
+        .any(|(k, _)| *k == "X-Consul-KnownLeader")
+    {
+        let cluster = &agent.store.cluster;
+        let known = cluster.leader().is_some();
+        let contact = cluster.last_contact_ms();
+        for (k, v) in reply.headers.iter_mut() {
+            match *k {
+                "X-Consul-KnownLeader" => *v = known.to_string(),
+                "X-Consul-LastContact" => *v = contact.to_string(),
+                _ => {}
+            }
+        }
     }
+    reply
 }
 
 /// Go's path unescaping (`%2F` is a `/`, `+` stays a `+`).
@@ -335,7 +363,7 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "members"] => {
             allow(req, GET)?;
-            req.json(&vec![req.agent.member()])
+            req.json(&req.agent.members())
         }
         ["agent", "join", addr] => {
             allow(req, PUT)?;
@@ -433,6 +461,10 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         ["status", "peers"] => {
             allow(req, GET)?;
             req.json(&req.agent.peers())
+        }
+        ["operator", "raft", "configuration"] => {
+            allow(req, GET)?;
+            req.json(&req.agent.store.cluster.configuration())
         }
         _ => Err(Reply::error(
             404,
@@ -569,6 +601,14 @@ async fn blocking_read<T: Send + 'static>(
 ) -> Result<(T, u64, &'static str)> {
     let consistency = req.consistency()?;
     let (index, deadline) = req.blocking()?;
+    if consistency != "stale" {
+        req.agent
+            .store
+            .cluster
+            .barrier()
+            .await
+            .map_err(|e| Reply::error(500, e))?;
+    }
     let (data, idx) = req
         .agent
         .store
