@@ -78,6 +78,22 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Kills the process outright (SIGKILL): no goodbye to the cluster.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free right now, for an agent that must come back on the same one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 fn terminate(child: &Child) {
     // SAFETY-free: ask the OS through the kill command, as a user would.
     let _ = std::process::Command::new("kill")
@@ -88,6 +104,9 @@ fn terminate(child: &Child) {
 
 impl Drop for Agent {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {

@@ -149,7 +149,7 @@ fn kv_functions() {
 }
 
 /// Runs ctmpl in the background; its stdout lines arrive on the channel.
-fn spawn(
+pub(crate) fn spawn(
     agent_addr: &str,
     template: &str,
     dir: &tempfile::TempDir,
@@ -181,7 +181,7 @@ fn spawn(
     (child, rx)
 }
 
-fn wait_line(rx: &mpsc::Receiver<String>, want: &str) {
+pub(crate) fn wait_line(rx: &mpsc::Receiver<String>, want: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
