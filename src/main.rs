@@ -9,6 +9,8 @@ fn main() -> ExitCode {
             ctmpl::render::run(&args[1..]).map_err(|e| (e.exit_code(), e.to_string()))
         }
         Some("agent") => ctmpl::agent::run(&args[1..]).map_err(|e| (1, format!("==> {e}"))),
+        Some("join") => ctmpl::agent::commands::join(&args[1..]).map_err(|e| (1, e)),
+        Some("members") => ctmpl::agent::commands::members(&args[1..]).map_err(|e| (1, e)),
         Some("-v" | "--v" | "-version" | "--version") => {
             println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -16,7 +18,7 @@ fn main() -> ExitCode {
         Some(first) if first.starts_with('-') => ctmpl::cli::consul_template::main(&args),
         _ => Err((
             13,
-            "usage: ctmpl [consul-template flags] | ctmpl render [flags] TEMPLATE | ctmpl agent [flags]"
+            "usage: ctmpl [consul-template flags] | ctmpl render [flags] TEMPLATE | ctmpl agent [flags] | ctmpl join ADDR... | ctmpl members"
                 .to_string(),
         )),
     };

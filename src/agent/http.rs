@@ -217,6 +217,17 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
     let Some(path) = percent_decode(raw_path) else {
         return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
     };
+    // A client agent answers for itself (`/v1/agent/...`); the catalog lives on the servers.
+    let forwarded = [
+        "/v1/catalog/",
+        "/v1/health/",
+        "/v1/kv/",
+        "/v1/status/",
+        "/v1/operator/",
+    ];
+    if !agent.config.server && forwarded.iter().any(|p| path.starts_with(p)) {
+        return proxy(agent, method, target, body).await;
+    }
     let req = Req {
         agent,
         method,
@@ -244,6 +255,74 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
         }
     }
     reply
+}
+
+/// A client agent's request passed on to a server's HTTP API, its answer passed back.
+async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+    let cluster = &agent.store.cluster;
+    let deadline = Instant::now() + Duration::from_secs(7);
+    let server = loop {
+        if let Some(p) = cluster.servers().into_iter().find(|p| !p.http.is_empty()) {
+            break p;
+        }
+        if Instant::now() >= deadline {
+            return Reply::error(500, super::raft::NO_SERVERS);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
+        return Reply::error(405, "method not allowed");
+    };
+    let resp = cluster
+        .client
+        .request(method, format!("http://{}{target}", server.http))
+        // Blocking queries wait up to 10 minutes plus jitter.
+        .timeout(Duration::from_secs(700))
+        .body(body)
+        .send()
+        .await;
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => return Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+    };
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = match resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+    {
+        "application/json" => "application/json",
+        "text/plain" => "text/plain",
+        "text/plain; charset=utf-8" => "text/plain; charset=utf-8",
+        "" => "",
+        _ => "application/octet-stream",
+    };
+    const PASSED: [&str; 7] = [
+        "X-Consul-Index",
+        "X-Consul-KnownLeader",
+        "X-Consul-LastContact",
+        "X-Consul-Effective-Consistency",
+        "X-Consul-ContentHash",
+        "X-Content-Type-Options",
+        "Content-Security-Policy",
+    ];
+    let headers = PASSED
+        .iter()
+        .filter_map(|name| {
+            let v = resp.headers().get(*name)?.to_str().ok()?.to_string();
+            Some((*name, v))
+        })
+        .collect();
+    match resp.bytes().await {
+        Ok(bytes) => Reply {
+            status,
+            body: bytes.to_vec(),
+            content_type,
+            headers,
+        },
+        Err(e) => Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+    }
 }
 
 /// Go's path unescaping (`%2F` is a `/`, `+` stays a `+`).

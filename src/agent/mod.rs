@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod checks;
+pub mod commands;
 pub mod decode;
 pub mod filter;
 pub mod http;
@@ -334,17 +335,29 @@ impl Agent {
             name: config.node.clone(),
             datacenter: config.datacenter.clone(),
             server: config.server,
+            http: format!(
+                "{}:{}",
+                if config.client == "0.0.0.0" {
+                    &config.advertise
+                } else {
+                    &config.client
+                },
+                config.http_port
+            ),
             expect: config.bootstrap_expect,
             initialized: false,
         };
-        let store = Store::open(config.data_dir.as_deref(), me, config.bootstrap_expect).await?;
+        // A client agent keeps no catalog of its own: it forwards to the servers.
+        let data_dir = config.data_dir.as_deref().filter(|_| config.server);
+        let store = Store::open(data_dir, me, config.bootstrap_expect).await?;
         let cluster = store.cluster.clone();
         // A single server bootstraps itself: `-bootstrap-expect=1`, `-dev`, or a server given
         // nobody to join.
-        let single = config.bootstrap_expect == 1
-            || (config.bootstrap_expect == 0
-                && config.join.is_empty()
-                && config.retry_join.is_empty());
+        let single = config.server
+            && (config.bootstrap_expect == 1
+                || (config.bootstrap_expect == 0
+                    && config.join.is_empty()
+                    && config.retry_join.is_empty()));
         let mut joined = config.join.is_empty();
         let mut errors = Vec::new();
         for addr in &config.join {
@@ -542,11 +555,18 @@ impl Agent {
             let mut m = self.member();
             m.name = peer.name.clone();
             m.addr = host.to_string();
+            m.port = port.parse().unwrap_or(8300);
             m.status = if alive { 1 } else { 4 };
             m.tags.insert("id".into(), format!("{:016x}", peer.id));
-            m.tags.insert("port".into(), port.to_string());
-            m.tags.insert("expect".into(), peer.expect.to_string());
-            m.tags.insert("role".into(), "consul".into());
+            if peer.server {
+                m.tags.insert("role".into(), "consul".into());
+                m.tags.insert("port".into(), port.to_string());
+                m.tags.insert("expect".into(), peer.expect.to_string());
+            } else {
+                m.tags.insert("role".into(), "node".into());
+                m.tags.remove("port");
+                m.tags.remove("expect");
+            }
             out.push(m);
         }
         out
@@ -576,7 +596,8 @@ impl Agent {
         Member {
             name: c.node.clone(),
             addr: c.advertise.clone(),
-            port: 8301,
+            // No gossip port here: the address to join is the server port.
+            port: c.server_port,
             tags,
             status: 1,
             protocol_min: 1,
@@ -721,6 +742,7 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
         .await
         .map_err(|e| format!("listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    config.http_port = bound.port();
     let agent = Agent::start(config, shutdown.clone()).await?;
     let catalog = agent.store.catalog.clone();
     let stop = shutdown.clone();

@@ -532,6 +532,9 @@ pub struct PeerInfo {
     pub name: String,
     pub datacenter: String,
     pub server: bool,
+    /// Its HTTP API address (where a client agent forwards catalog reads).
+    #[serde(default)]
+    pub http: String,
     #[serde(default)]
     pub expect: u32,
     #[serde(default)]
@@ -572,6 +575,7 @@ const LEADER_WAIT: Duration = Duration::from_secs(7);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub const NO_LEADER: &str = "No cluster leader";
+pub const NO_SERVERS: &str = "No known Consul servers";
 
 /// A `u64` node id from the agent's UUID.
 pub fn raft_id(uuid: &str) -> NodeId {
@@ -652,6 +656,7 @@ impl Cluster {
                         name: String::new(),
                         datacenter: self.me.datacenter.clone(),
                         server: true,
+                        http: String::new(),
                         expect: 0,
                         initialized: true,
                     },
@@ -748,55 +753,74 @@ impl Cluster {
         })
     }
 
-    /// Commits a command through the leader; answers once it is applied here too.
+    /// Commits a command through the leader; on a server, answers once it is applied here too.
     pub async fn write(&self, cmd: Command) -> Result<Outcome, String> {
-        let deadline = Instant::now() + LEADER_WAIT;
-        loop {
-            match self.leader() {
-                Some((id, _)) if id == self.me.id => {
-                    match self.raft.client_write(cmd.clone()).await {
-                        Ok(resp) => return Ok(resp.data.0.unwrap_or(Outcome::Done(true))),
-                        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
-                        Err(e) => return Err(e.to_string()),
-                    }
-                }
-                Some((_, addr)) => {
-                    match post::<_, Result<Written, String>>(
-                        &self.client,
-                        &addr,
-                        "/raft/write",
-                        &cmd,
-                        RPC_TIMEOUT,
-                    )
-                    .await
-                    {
-                        Ok(Ok(w)) => {
-                            self.wait_applied(w.index).await;
-                            return Ok(w.outcome);
-                        }
-                        Ok(Err(e)) if e == NO_LEADER => {}
-                        Ok(Err(e)) => return Err(e),
-                        Err(e) => tracing::debug!("forwarding a write to {addr}: {e}"),
-                    }
-                }
-                None => {}
-            }
-            if Instant::now() >= deadline {
-                return Err(NO_LEADER.into());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let written = self.write_indexed(cmd).await?;
+        if self.me.server {
+            self.wait_applied(written.index).await;
         }
+        Ok(written.outcome)
     }
 
-    /// The leader's side of a forwarded write.
-    pub async fn write_here(&self, cmd: Command) -> Result<Written, String> {
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => Ok(Written {
-                index: resp.log_id.index,
-                outcome: resp.data.0.unwrap_or(Outcome::Done(true)),
-            }),
-            Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(NO_LEADER.into()),
-            Err(e) => Err(e.to_string()),
+    /// Where this agent sends what it cannot do itself: the leader from a server, a live server
+    /// from a client.
+    fn upstream(&self) -> Option<String> {
+        if self.me.server {
+            return self.leader().map(|(_, addr)| addr);
+        }
+        self.servers().into_iter().next().map(|p| p.addr)
+    }
+
+    /// The servers this agent knows to be alive (a client's way to the cluster).
+    pub fn servers(&self) -> Vec<PeerInfo> {
+        self.known()
+            .into_iter()
+            .filter(|(p, alive)| *alive && p.server && p.id != self.me.id)
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Commits a command: on the leader through Raft, elsewhere forwarded (`/raft/write`).
+    pub async fn write_indexed(&self, cmd: Command) -> Result<Written, String> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            let leader_here = self.me.server && self.leader().map(|(id, _)| id) == Some(self.me.id);
+            if leader_here {
+                match self.raft.client_write(cmd.clone()).await {
+                    Ok(resp) => {
+                        return Ok(Written {
+                            index: resp.log_id.index,
+                            outcome: resp.data.0.unwrap_or(Outcome::Done(true)),
+                        })
+                    }
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            } else if let Some(addr) = self.upstream() {
+                match post::<_, Result<Written, String>>(
+                    &self.client,
+                    &addr,
+                    "/raft/write",
+                    &cmd,
+                    RPC_TIMEOUT,
+                )
+                .await
+                {
+                    Ok(Ok(w)) => return Ok(w),
+                    Ok(Err(e)) if e == NO_LEADER || e == NO_SERVERS => {}
+                    Ok(Err(e)) => return Err(e),
+                    Err(e) => tracing::debug!("forwarding a write to {addr}: {e}"),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(if self.me.server {
+                    NO_LEADER
+                } else {
+                    NO_SERVERS
+                }
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -813,6 +837,9 @@ impl Cluster {
 
     /// Waits until a read here sees every write acknowledged before it started.
     pub async fn barrier(&self) -> Result<(), String> {
+        if !self.me.server {
+            return Ok(());
+        }
         let deadline = Instant::now() + LEADER_WAIT;
         loop {
             match self.leader() {
@@ -864,7 +891,7 @@ impl Cluster {
     pub async fn wait_leader(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.leader().is_some() {
+            if self.leader().is_some() || (!self.me.server && !self.servers().is_empty()) {
                 return true;
             }
             if Instant::now() >= deadline {
@@ -895,7 +922,7 @@ impl Cluster {
         peer.addr = addr;
         self.learn(peer, true);
         for p in reply.known {
-            if p.id != self.me.id && p.server {
+            if p.id != self.me.id {
                 self.learn(p, false);
             }
         }
@@ -913,9 +940,7 @@ impl Cluster {
         if peer.id == self.me.id {
             return Err("cannot join: that is this server".into());
         }
-        if peer.server {
-            self.learn(peer, true);
-        }
+        self.learn(peer, true);
         Ok(JoinReply {
             me: self.info(),
             known: self.known().into_iter().map(|(p, _)| p).collect(),
@@ -956,7 +981,7 @@ impl Cluster {
             pending = still;
             // Exchange what we know with every known server.
             for (peer, _) in self.known() {
-                if peer.id != self.me.id {
+                if peer.id != self.me.id && peer.server {
                     if let Err(e) = self.join(&peer.addr).await {
                         tracing::debug!("refresh {}: {e}", peer.addr);
                     }
@@ -1076,7 +1101,12 @@ impl Cluster {
             }
             "/raft/join" => encode(&self.joined_by(decode(body)?)),
             "/raft/info" => encode(&self.info()),
-            "/raft/write" => encode(&self.write_here(decode(body)?).await),
+            "/raft/write" => {
+                if !self.me.server {
+                    return Err((400, "not a server".into()));
+                }
+                encode(&self.write_indexed(decode(body)?).await)
+            }
             "/raft/read-index" => encode(&self.read_index_here().await),
             _ => Err((404, format!("no such endpoint: {path}"))),
         }

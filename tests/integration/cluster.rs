@@ -269,3 +269,121 @@ fn three_servers_started_at_once_with_retry_join_form_one_cluster() {
         assert_eq!(conf["Servers"].as_array().unwrap().len(), 3);
     }
 }
+
+#[test]
+fn a_client_agent_registers_a_service_that_shows_on_all_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = server(dir.path(), "s1", 3, 0, &[]);
+    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
+    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    let all = [&a, &b, &c];
+    formed(&all, 3);
+    let data = dir.path().join("client");
+    let client = Agent::start(&[
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        data.to_str().unwrap(),
+        "-http-port",
+        "0",
+        "-node",
+        "c1",
+        "-retry-join",
+        &b.rpc,
+    ]);
+    let body = json!({"Name": "web", "Port": 8080, "Check": {"TTL": "1h"}});
+    let r = client.put("/v1/agent/service/register", &body.to_string());
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The client runs its own checks and pushes their results to the servers.
+    assert_eq!(
+        client.put("/v1/agent/check/pass/service:web", "").status,
+        200
+    );
+    for s in all {
+        let web = s.get("/v1/health/service/web").json();
+        assert_eq!(web[0]["Node"]["Node"], "c1");
+        assert_eq!(web[0]["Service"]["Port"], 8080);
+        assert_eq!(web[0]["Checks"][1]["Status"], "passing", "{web}");
+    }
+    // The client answers catalog reads and KV through the servers.
+    assert_eq!(
+        client.get("/v1/catalog/service/web").json()[0]["Node"],
+        "c1"
+    );
+    assert_eq!(client.put("/v1/kv/from-client", "hi").text(), "true");
+    assert_eq!(kv(&a, "from-client", "").as_deref(), Some("hi"));
+    assert_eq!(kv(&client, "from-client", "&stale").as_deref(), Some("hi"));
+    assert_eq!(leader(&client), leader(&a));
+    assert_eq!(client.get("/v1/agent/services").json()["web"]["Port"], 8080);
+    // Members: the servers know the client, the client knows the servers.
+    let members = eventually(10, "the client among the members", || {
+        let m = a.get("/v1/agent/members").json();
+        let list = m.as_array()?.clone();
+        list.iter()
+            .find(|m| m["Name"] == "c1")
+            .map(|c| c["Tags"]["role"].clone())
+    });
+    assert_eq!(members, "node");
+    let seen = client.get("/v1/agent/members").json();
+    assert_eq!(seen.as_array().unwrap().len(), 4, "{seen}");
+}
+
+#[test]
+fn ctmpl_join_forms_a_cluster_and_ctmpl_members_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = server(dir.path(), "s1", 3, 0, &[]);
+    let b = server(dir.path(), "s2", 3, 0, &[]);
+    let c = server(dir.path(), "s3", 3, 0, &[]);
+    for s in [&b, &c] {
+        let out = crate::ctmpl()
+            .args(["join", &format!("-http-addr={}", s.addr), &a.rpc])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(
+            crate::stdout(&out),
+            "Successfully joined cluster by contacting 1 nodes.\n"
+        );
+    }
+    formed(&[&a, &b, &c], 3);
+    let out = crate::ctmpl()
+        .args(["members", "-http-addr", &a.addr])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = crate::stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("Node  Address"), "{text}");
+    for (line, name) in lines[1..].iter().zip(["s1", "s2", "s3"]) {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cols[0], name, "{text}");
+        assert_eq!(
+            &cols[2..7],
+            ["alive", "server", "1.18.0", "2", "dc1"],
+            "{text}"
+        );
+    }
+    assert!(text.contains(&a.rpc), "{text}");
+
+    // Another datacenter is refused, clearly.
+    let other = Agent::start(&[
+        "-server",
+        "-bootstrap-expect=1",
+        "-bind",
+        "127.0.0.1",
+        "-dev",
+        "-http-port",
+        "0",
+        "-datacenter",
+        "dc2",
+    ]);
+    let out = crate::ctmpl()
+        .args(["join", &format!("-http-addr={}", other.addr), &a.rpc])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("datacenter") && err.contains("dc1"), "{err}");
+    assert!(err.contains("Failed to join any nodes."), "{err}");
+}
