@@ -52,6 +52,10 @@ pub struct Config {
     pub retry_join: Vec<String>,
     /// Service definitions from config files, registered at start.
     pub services: Vec<Json>,
+    /// Consul's `raft_snapshot_threshold`: log entries between snapshots.
+    pub raft_snapshot_threshold: u64,
+    /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
+    pub raft_trailing_logs: u64,
 }
 
 impl Default for Config {
@@ -76,6 +80,8 @@ impl Default for Config {
             join: Vec::new(),
             retry_join: Vec::new(),
             services: Vec::new(),
+            raft_snapshot_threshold: 16384,
+            raft_trailing_logs: 10240,
         }
     }
 }
@@ -275,6 +281,17 @@ impl Config {
                         as u32
                 }
                 "ui" => self.ui = value.as_bool().unwrap_or(false),
+                "raft_snapshot_threshold" => {
+                    self.raft_snapshot_threshold = value
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| at("raft_snapshot_threshold: expected a number".into()))?
+                }
+                "raft_trailing_logs" => {
+                    self.raft_trailing_logs = value
+                        .as_u64()
+                        .ok_or_else(|| at("raft_trailing_logs: expected a number".into()))?
+                }
                 "ui_config" => {
                     self.ui = value
                         .get("enabled")
@@ -349,7 +366,12 @@ impl Agent {
         };
         // A client agent keeps no catalog of its own: it forwards to the servers.
         let data_dir = config.data_dir.as_deref().filter(|_| config.server);
-        let store = Store::open(data_dir, me, config.bootstrap_expect).await?;
+        let policy = raft::Policy {
+            expect: config.bootstrap_expect,
+            snapshot_threshold: config.raft_snapshot_threshold,
+            trailing_logs: config.raft_trailing_logs,
+        };
+        let store = Store::open(data_dir, me, policy).await?;
         let cluster = store.cluster.clone();
         // A single server bootstraps itself: `-bootstrap-expect=1`, `-dev`, or a server given
         // nobody to join.
@@ -622,7 +644,7 @@ impl Agent {
             "Member": self.member(),
             "Stats": {
                 "agent": {"blocking_queries": self.store.catalog.waiting().to_string()},
-                "raft": {"last_log_index": self.store.catalog.last_index().to_string()}
+                "raft": self.store.cluster.stats()
             },
             "Meta": {}
         })

@@ -587,20 +587,31 @@ pub fn raft_id(uuid: &str) -> NodeId {
     u64::from_str_radix(&hex, 16).unwrap_or(1).max(1)
 }
 
+/// How the cluster forms and compacts its log.
+pub struct Policy {
+    /// `-bootstrap-expect`.
+    pub expect: u32,
+    /// Log entries between snapshots.
+    pub snapshot_threshold: u64,
+    /// Entries kept behind a snapshot, so a follower a little behind needs no snapshot.
+    pub trailing_logs: u64,
+}
+
 impl Cluster {
     pub async fn start(
         me: PeerInfo,
-        expect: u32,
+        policy: Policy,
         log: LogStore,
         sm: StateMachine,
     ) -> Result<Arc<Cluster>, String> {
+        let expect = policy.expect;
         let config = openraft::Config {
             cluster_name: me.datacenter.clone(),
             heartbeat_interval: 250,
             election_timeout_min: 1000,
             election_timeout_max: 2000,
-            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(8192),
-            max_in_snapshot_log_to_keep: 1000,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(policy.snapshot_threshold),
+            max_in_snapshot_log_to_keep: policy.trailing_logs,
             ..Default::default()
         }
         .validate()
@@ -709,6 +720,21 @@ impl Cluster {
             .collect();
         out.sort();
         out
+    }
+
+    /// The `raft` part of `/v1/agent/self`'s `Stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        let m = self.raft.metrics().borrow().clone();
+        let idx = |l: Option<LogId<NodeId>>| l.map(|l| l.index).unwrap_or(0).to_string();
+        serde_json::json!({
+            "state": format!("{:?}", m.state),
+            "term": m.current_term.to_string(),
+            "last_log_index": m.last_log_index.unwrap_or(0).to_string(),
+            "applied_index": idx(m.last_applied),
+            "last_snapshot_index": idx(m.snapshot),
+            "purged_index": idx(m.purged),
+            "num_peers": self.peers().len().saturating_sub(1).to_string(),
+        })
     }
 
     /// Milliseconds since the leader was last heard from (0 on the leader itself).

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::catalog::{Catalog, Command, Outcome};
-use super::raft::{self, Cluster, LogStore, PeerInfo, StateMachine};
+use super::raft::{self, Cluster, LogStore, PeerInfo, Policy, StateMachine};
 
 /// Writes a file so that a reader or a crash sees the old or the new contents, never a mix.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -30,11 +30,15 @@ pub struct Store {
 
 impl Store {
     /// A store kept in `data_dir` (redb), or in memory only when there is none.
-    pub async fn open(data_dir: Option<&Path>, me: PeerInfo, expect: u32) -> Result<Store, String> {
+    pub async fn open(
+        data_dir: Option<&Path>,
+        me: PeerInfo,
+        policy: Policy,
+    ) -> Result<Store, String> {
         let db = raft::open_db(data_dir)?;
         let sm = StateMachine::open(db.clone())?;
         let catalog = sm.catalog();
-        let cluster = Cluster::start(me, expect, LogStore::new(db), sm).await?;
+        let cluster = Cluster::start(me, policy, LogStore::new(db), sm).await?;
         Ok(Store { catalog, cluster })
     }
 

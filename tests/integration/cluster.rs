@@ -12,6 +12,17 @@ use crate::template::{spawn, wait_line};
 
 /// `ctmpl agent -server` on loopback with its own data dir under `dir`.
 fn server(dir: &Path, name: &str, expect: usize, port: u16, join: &[(&str, &str)]) -> Agent {
+    server_with(dir, name, expect, port, join, &[])
+}
+
+fn server_with(
+    dir: &Path,
+    name: &str,
+    expect: usize,
+    port: u16,
+    join: &[(&str, &str)],
+    extra: &[&str],
+) -> Agent {
     let data = dir.join(name);
     let expect = format!("-bootstrap-expect={expect}");
     let port = port.to_string();
@@ -33,6 +44,7 @@ fn server(dir: &Path, name: &str, expect: usize, port: u16, join: &[(&str, &str)
         args.push(flag);
         args.push(addr);
     }
+    args.extend(extra);
     Agent::start(&args)
 }
 
@@ -386,4 +398,57 @@ fn ctmpl_join_forms_a_cluster_and_ctmpl_members_lists_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("datacenter") && err.contains("dc1"), "{err}");
     assert!(err.contains("Failed to join any nodes."), "{err}");
+}
+
+#[test]
+fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("raft.json");
+    std::fs::write(
+        &config,
+        r#"{"raft_snapshot_threshold": 20, "raft_trailing_logs": 5}"#,
+    )
+    .unwrap();
+    let extra = ["-config-file", config.to_str().unwrap()];
+    let ports = [free_port(), free_port(), free_port()];
+    let a = server_with(dir.path(), "s1", 3, ports[0], &[], &extra);
+    let first = a.rpc.clone();
+    let join = [("-retry-join", first.as_str())];
+    let b = server_with(dir.path(), "s2", 3, ports[1], &join, &extra);
+    let c = server_with(dir.path(), "s3", 3, ports[2], &join, &extra);
+    formed(&[&a, &b, &c], 3);
+    // s3 goes away; the others write well past a few snapshots.
+    c.kill();
+    for i in 0..120 {
+        assert_eq!(a.put(&format!("/v1/kv/many/{i}"), "v").text(), "true");
+    }
+    let stats = a.get("/v1/agent/self").json()["Stats"]["raft"].clone();
+    let snap: u64 = stats["last_snapshot_index"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let purged: u64 = stats["purged_index"].as_str().unwrap().parse().unwrap();
+    assert!(snap > 100 && purged > 50, "{stats}");
+    // Back with its old data dir: the entries it misses are gone from the log, so the leader
+    // sends a snapshot.
+    let c = server_with(dir.path(), "s3", 3, ports[2], &join, &extra);
+    eventually(30, "s3 to catch up", || {
+        let keys = c.get("/v1/kv/many/?keys&stale");
+        (keys.status == 200 && keys.json().as_array()?.len() == 120).then_some(())
+    });
+    let stats = c.get("/v1/agent/self").json()["Stats"]["raft"].clone();
+    let snap: u64 = stats["last_snapshot_index"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(snap > 100, "{stats}");
+    // And a restart of the whole cluster comes back from snapshots plus logs.
+    drop((a, b, c));
+    let a = server_with(dir.path(), "s1", 3, ports[0], &[], &extra);
+    let b = server_with(dir.path(), "s2", 3, ports[1], &join, &extra);
+    formed(&[&a, &b], 3);
+    let keys: Json = b.get("/v1/kv/many/?keys").json();
+    assert_eq!(keys.as_array().unwrap().len(), 120);
 }
