@@ -260,30 +260,38 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
 /// A client agent's request passed on to a server's HTTP API, its answer passed back.
 async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
     let cluster = &agent.store.cluster;
+    let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
+        return Reply::error(405, "method not allowed");
+    };
     let deadline = Instant::now() + Duration::from_secs(7);
-    let server = loop {
-        if let Some(p) = cluster.servers().into_iter().find(|p| !p.http.is_empty()) {
-            break p;
+    let mut attempt = 0;
+    // Servers are tried in turn until one answers (a dead one refuses the connection).
+    let (server, resp) = loop {
+        let servers: Vec<_> = cluster
+            .servers()
+            .into_iter()
+            .filter(|p| !p.http.is_empty())
+            .collect();
+        if let Some(server) = servers.get(attempt % servers.len().max(1)).cloned() {
+            let resp = cluster
+                .client
+                .request(method.clone(), format!("http://{}{target}", server.http))
+                // Blocking queries wait up to 10 minutes plus jitter.
+                .timeout(Duration::from_secs(700))
+                .body(body.clone())
+                .send()
+                .await;
+            match resp {
+                Ok(r) => break (server, r),
+                Err(e) if e.is_connect() => {}
+                Err(e) => return Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+            }
         }
+        attempt += 1;
         if Instant::now() >= deadline {
             return Reply::error(500, super::raft::NO_SERVERS);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
-        return Reply::error(405, "method not allowed");
-    };
-    let resp = cluster
-        .client
-        .request(method, format!("http://{}{target}", server.http))
-        // Blocking queries wait up to 10 minutes plus jitter.
-        .timeout(Duration::from_secs(700))
-        .body(body)
-        .send()
-        .await;
-    let resp = match resp {
-        Ok(r) => r,
-        Err(e) => return Reply::error(500, format!("forwarding to {}: {e}", server.name)),
     };
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = match resp

@@ -364,6 +364,14 @@ impl Agent {
             expect: config.bootstrap_expect,
             initialized: false,
         };
+        if let Some(dir) = &config.data_dir {
+            if dir.join("catalog.snapshot").exists() {
+                tracing::warn!(
+                    "{}: catalog.snapshot and catalog.log come from a ctmpl before Raft and are not imported",
+                    dir.display()
+                );
+            }
+        }
         // A client agent keeps no catalog of its own: it forwards to the servers.
         let data_dir = config.data_dir.as_deref().filter(|_| config.server);
         let policy = raft::Policy {
@@ -426,7 +434,7 @@ impl Agent {
             single,
             agent.shutdown.clone(),
         ));
-        let alone = single || cluster.peers() == vec![cluster.me.addr.clone()];
+        let alone = single || cluster.voters() == [cluster.me.id];
         if alone && cluster.wait_leader(Duration::from_secs(10)).await {
             agent.sync_local(node).await?;
         } else {

@@ -710,6 +710,11 @@ impl Cluster {
         Some((id, addr))
     }
 
+    pub fn voters(&self) -> Vec<NodeId> {
+        let m = self.raft.metrics().borrow().membership_config.clone();
+        m.membership().voter_ids().collect()
+    }
+
     /// Voters' addresses, as `/v1/status/peers` lists them.
     pub fn peers(&self) -> Vec<String> {
         let m = self.raft.metrics().borrow().membership_config.clone();
@@ -790,11 +795,15 @@ impl Cluster {
 
     /// Where this agent sends what it cannot do itself: the leader from a server, a live server
     /// from a client.
-    fn upstream(&self) -> Option<String> {
+    /// A client tries its servers in turn (`attempt`), so a dead one is passed over.
+    fn upstream(&self, attempt: usize) -> Option<String> {
         if self.me.server {
             return self.leader().map(|(_, addr)| addr);
         }
-        self.servers().into_iter().next().map(|p| p.addr)
+        let servers = self.servers();
+        servers
+            .get(attempt % servers.len().max(1))
+            .map(|p| p.addr.clone())
     }
 
     /// The servers this agent knows to be alive (a client's way to the cluster).
@@ -809,7 +818,9 @@ impl Cluster {
     /// Commits a command: on the leader through Raft, elsewhere forwarded (`/raft/write`).
     pub async fn write_indexed(&self, cmd: Command) -> Result<Written, String> {
         let deadline = Instant::now() + LEADER_WAIT;
+        let mut attempt = 0;
         loop {
+            attempt += 1;
             let leader_here = self.me.server && self.leader().map(|(id, _)| id) == Some(self.me.id);
             if leader_here {
                 match self.raft.client_write(cmd.clone()).await {
@@ -822,7 +833,7 @@ impl Cluster {
                     Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
                     Err(e) => return Err(e.to_string()),
                 }
-            } else if let Some(addr) = self.upstream() {
+            } else if let Some(addr) = self.upstream(attempt) {
                 match post::<_, Result<Written, String>>(
                     &self.client,
                     &addr,

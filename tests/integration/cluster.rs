@@ -90,6 +90,9 @@ fn three_servers_form_one_cluster_and_a_write_anywhere_shows_everywhere() {
     assert_eq!(leader(&a), "");
     let r = a.get("/v1/kv/x?stale");
     assert_eq!(r.header("X-Consul-KnownLeader"), Some("false"));
+    // A write without a leader waits a little (Consul's 7 s hold), then fails as Consul's does.
+    let r = b.put("/v1/kv/x", "1");
+    assert_eq!((r.status, r.text().as_str()), (500, "No cluster leader"));
     let c = server(dir.path(), "s3", 3, 0, &[("-retry-join", &b.rpc)]);
     let all = [&a, &b, &c];
     let l = formed(&all, 3);
