@@ -528,10 +528,7 @@ impl Agent {
     /// in reverse: the persisted catalog is the record of what was registered here).
     async fn restore_local(&self) -> Result<(), String> {
         let name = self.config.node.clone();
-        let (services, checks) = self
-            .store
-            .catalog
-            .read(|s| (s.services_on(&name), s.checks_on(&name)));
+        let (services, checks) = self.store.cluster.node_state(&name).await?;
         for svc in services.into_iter().filter(|s| s.id != "consul") {
             let own: Vec<LocalCheck> = checks
                 .iter()

@@ -548,6 +548,9 @@ pub struct JoinReply {
     pub known: Vec<PeerInfo>,
 }
 
+/// A node's services and checks.
+pub type NodeState = (Vec<crate::api::NodeService>, Vec<crate::api::HealthCheck>);
+
 /// A write forwarded to the leader, answered with its log index.
 #[derive(Serialize, Deserialize)]
 pub struct Written {
@@ -568,6 +571,7 @@ pub struct Cluster {
     known: Mutex<BTreeMap<NodeId, Known>>,
     last_contact: Mutex<Option<Instant>>,
     pub client: reqwest::Client,
+    catalog: Arc<Catalog>,
 }
 
 /// How long a write or consistent read waits for a leader before "No cluster leader".
@@ -605,6 +609,7 @@ impl Cluster {
         sm: StateMachine,
     ) -> Result<Arc<Cluster>, String> {
         let expect = policy.expect;
+        let catalog = sm.catalog();
         let config = openraft::Config {
             cluster_name: me.datacenter.clone(),
             heartbeat_interval: 250,
@@ -636,6 +641,7 @@ impl Cluster {
             known: Mutex::new(BTreeMap::new()),
             last_contact: Mutex::new(None),
             client,
+            catalog,
         });
         cluster.learn(me, true);
         Ok(cluster)
@@ -924,6 +930,41 @@ impl Cluster {
             .await;
     }
 
+    /// A node's services and checks as the catalog has them now: read here on a server (after
+    /// the barrier), asked of a server by a client agent.
+    pub async fn node_state(&self, node: &str) -> Result<NodeState, String> {
+        if self.me.server {
+            self.barrier().await?;
+            return Ok(self
+                .catalog
+                .read(|s| (s.services_on(node), s.checks_on(node))));
+        }
+        let deadline = Instant::now() + LEADER_WAIT;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(addr) = self.upstream(attempt) {
+                let name = node.to_string();
+                match post::<_, Result<NodeState, String>>(
+                    &self.client,
+                    &addr,
+                    "/raft/node",
+                    &name,
+                    RPC_TIMEOUT,
+                )
+                .await
+                {
+                    Ok(r) => return r,
+                    Err(e) => tracing::debug!("node state from {addr}: {e}"),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(NO_SERVERS.into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits up to `timeout` for a leader.
     pub async fn wait_leader(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
@@ -1145,6 +1186,13 @@ impl Cluster {
                 encode(&self.write_indexed(decode(body)?).await)
             }
             "/raft/read-index" => encode(&self.read_index_here().await),
+            "/raft/node" => {
+                if !self.me.server {
+                    return Err((400, "not a server".into()));
+                }
+                let node: String = decode(body)?;
+                encode(&self.node_state(&node).await)
+            }
             _ => Err((404, format!("no such endpoint: {path}"))),
         }
     }

@@ -341,6 +341,27 @@ fn a_client_agent_registers_a_service_that_shows_on_all_servers() {
     assert_eq!(members, "node");
     let seen = client.get("/v1/agent/members").json();
     assert_eq!(seen.as_array().unwrap().len(), 4, "{seen}");
+    // Restarted, the client takes back the services the catalog has for its node.
+    let (_, status) = client.stop();
+    assert!(status.success());
+    let client = Agent::start(&[
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        data.to_str().unwrap(),
+        "-http-port",
+        "0",
+        "-node",
+        "c1",
+        "-retry-join",
+        &c.rpc,
+    ]);
+    eventually(10, "the client's services back", || {
+        let services = client.get("/v1/agent/services").json();
+        (services["web"]["Port"] == 8080).then_some(())
+    });
+    let checks = client.get("/v1/agent/checks").json();
+    assert_eq!(checks["service:web"]["Status"], "passing", "{checks}");
 }
 
 #[test]
