@@ -1197,3 +1197,68 @@ impl Cluster {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh in-memory store for each of openraft's storage tests.
+    struct Fresh;
+
+    impl openraft::testing::StoreBuilder<TypeConfig, LogStore, StateMachine, ()> for Fresh {
+        async fn build(&self) -> Result<((), LogStore, StateMachine), StoreError> {
+            let db = open_db(None).map_err(|e| io_err(std::io::Error::other(e)))?;
+            let sm =
+                StateMachine::open(db.clone()).map_err(|e| io_err(std::io::Error::other(e)))?;
+            Ok(((), LogStore::new(db), sm))
+        }
+    }
+
+    #[test]
+    fn the_storage_passes_openraft_conformance_suite() {
+        openraft::testing::Suite::test_all(Fresh).unwrap();
+    }
+
+    #[test]
+    fn the_log_and_snapshots_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let db = open_db(Some(dir.path())).unwrap();
+            let mut log = LogStore::new(db.clone());
+            let vote = Vote::new(3, 7);
+            log.save_vote(&vote).await.unwrap();
+            let mut sm = StateMachine::open(db.clone()).unwrap();
+            let cmd = Command::KvSet {
+                key: "k".into(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            };
+            let entry = Entry::<TypeConfig> {
+                log_id: LogId::new(openraft::CommittedLeaderId::new(3, 7), 5),
+                payload: EntryPayload::Normal(cmd),
+            };
+            sm.apply(vec![entry]).await.unwrap();
+            let mut builder = sm.get_snapshot_builder().await;
+            builder.build_snapshot().await.unwrap();
+            drop((log, sm, db, builder));
+
+            let db = open_db(Some(dir.path())).unwrap();
+            let mut log = LogStore::new(db.clone());
+            assert_eq!(log.read_vote().await.unwrap(), Some(vote));
+            let mut sm = StateMachine::open(db).unwrap();
+            let (applied, _) = sm.applied_state().await.unwrap();
+            assert_eq!(applied.map(|l| l.index), Some(5));
+            let (value, index) = sm.catalog().read(|s| {
+                let (e, i) = s.kv_get("k");
+                (e.map(|e| e.value), i)
+            });
+            assert!(value.is_some());
+            assert_eq!(index, 5);
+        });
+    }
+}
