@@ -436,8 +436,9 @@ pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
     path: &str,
     body: &Req,
     timeout: Duration,
-) -> Result<Resp, String> {
-    let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+) -> Result<Resp, PostError> {
+    let err = |sent: bool, message: String| PostError { sent, message };
+    let bytes = serde_json::to_vec(body).map_err(|e| err(false, e.to_string()))?;
     let resp = client
         .post(format!("http://{addr}{path}"))
         .timeout(timeout)
@@ -445,13 +446,35 @@ pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
         .body(bytes)
         .send()
         .await
-        .map_err(|e| format!("{addr}: {e}"))?;
+        .map_err(|e| err(!e.is_connect(), format!("{addr}: {e}")))?;
     let status = resp.status();
-    let body = resp.bytes().await.map_err(|e| format!("{addr}: {e}"))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| err(true, format!("{addr}: {e}")))?;
     if !status.is_success() {
-        return Err(String::from_utf8_lossy(&body).into_owned());
+        return Err(err(true, String::from_utf8_lossy(&body).into_owned()));
     }
-    serde_json::from_slice(&body).map_err(|e| format!("{addr}: bad answer: {e}"))
+    serde_json::from_slice(&body).map_err(|e| err(true, format!("{addr}: bad answer: {e}")))
+}
+
+/// A failed `post`: `sent` when the request may have reached the other side.
+#[derive(Debug)]
+pub struct PostError {
+    pub sent: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<PostError> for String {
+    fn from(e: PostError) -> String {
+        e.message
+    }
 }
 
 impl Conn {
@@ -852,7 +875,10 @@ impl Cluster {
                     Ok(Ok(w)) => return Ok(w),
                     Ok(Err(e)) if e == NO_LEADER || e == NO_SERVERS => {}
                     Ok(Err(e)) => return Err(e),
-                    Err(e) => tracing::debug!("forwarding a write to {addr}: {e}"),
+                    // Never sent: safe to try again (elsewhere).
+                    Err(e) if !e.sent => tracing::debug!("forwarding a write to {addr}: {e}"),
+                    // Sent, answer lost: it may have been applied; retrying could apply it twice.
+                    Err(e) => return Err(format!("forwarding the write to {addr}: {e}")),
                 }
             }
             if Instant::now() >= deadline {
@@ -887,10 +913,7 @@ impl Cluster {
         loop {
             match self.leader() {
                 Some((id, _)) if id == self.me.id => match self.read_index_here().await {
-                    Ok(index) => {
-                        self.wait_applied(index).await;
-                        return Ok(());
-                    }
+                    Ok(index) => return self.caught_up(index).await,
                     Err(e) if e == NO_LEADER => {}
                     Err(e) => return Err(e),
                 },
@@ -904,10 +927,7 @@ impl Cluster {
                     )
                     .await
                     {
-                        Ok(Ok(index)) => {
-                            self.wait_applied(index).await;
-                            return Ok(());
-                        }
+                        Ok(Ok(index)) => return self.caught_up(index).await,
                         Ok(Err(e)) if e == NO_LEADER => {}
                         Ok(Err(e)) => return Err(e),
                         Err(e) => tracing::debug!("read index from {addr}: {e}"),
@@ -922,12 +942,23 @@ impl Cluster {
         }
     }
 
-    async fn wait_applied(&self, index: u64) {
-        let _ = self
-            .raft
+    async fn caught_up(&self, index: u64) -> Result<(), String> {
+        if self.wait_applied(index).await {
+            Ok(())
+        } else {
+            Err(format!(
+                "this server did not catch up with the leader's index {index} in time"
+            ))
+        }
+    }
+
+    /// Waits until this server has applied `index`; false if it did not in time.
+    async fn wait_applied(&self, index: u64) -> bool {
+        self.raft
             .wait(Some(RPC_TIMEOUT))
             .applied_index_at_least(Some(index), "read index")
-            .await;
+            .await
+            .is_ok()
     }
 
     /// A node's services and checks as the catalog has them now: read here on a server (after
