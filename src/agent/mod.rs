@@ -226,8 +226,10 @@ impl Config {
             .unwrap_or("127.0.0.1")
             .to_string();
         if self.advertise.is_empty() {
+            // As Consul: bound to every address, advertise the private IPv4 one (loopback on a
+            // machine without one).
             self.advertise = if self.bind == "0.0.0.0" {
-                "127.0.0.1".into()
+                crate::template::helpers::private_ip().unwrap_or_else(|| "127.0.0.1".into())
             } else {
                 self.bind.clone()
             };
