@@ -1,6 +1,8 @@
 //! `ctmpl agent`: a Consul-compatible agent. It owns its configuration (Consul's flags and JSON
-//! config files), its node in the catalog, the HTTP listener and shutdown. The catalog lives in
-//! `catalog` (state machine) behind `store` (durable log); `checks` runs local health checks.
+//! config files), its node in the catalog, the HTTP and server-port listeners and shutdown. The
+//! catalog lives in `catalog` (state machine), replicated by `raft` (openraft, redb, the server
+//! port's RPCs, discovery and bootstrap) behind `store` (the write path); `checks` runs local
+//! health checks; `commands` is `ctmpl join` and `ctmpl members`.
 
 pub mod catalog;
 pub mod checks;

@@ -160,6 +160,8 @@ fn the_cluster_survives_losing_its_leader_and_a_server_comes_back() {
     let old_rpc = old.rpc.clone();
     old.kill();
     let left: Vec<&Agent> = agents.iter().flatten().collect();
+    // A write right away waits through the election (up to 7 s) and succeeds.
+    assert_eq!(left[0].put("/v1/kv/during", "election").text(), "true");
     // A new leader among the two left.
     let new = eventually(30, "a new leader", || {
         let l = leader(left[0]);
@@ -174,6 +176,7 @@ fn the_cluster_survives_losing_its_leader_and_a_server_comes_back() {
     for (i, s) in left.iter().enumerate() {
         assert_eq!(s.put(&format!("/v1/kv/after/{i}"), "x").text(), "true");
     }
+    assert_eq!(kv(left[1], "during", "").as_deref(), Some("election"));
     // The old leader comes back with its data dir and catches up.
     let back = server(
         dir.path(),
