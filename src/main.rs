@@ -11,6 +11,8 @@ fn main() -> ExitCode {
         Some("agent") => ctmpl::agent::run(&args[1..]).map_err(|e| (1, format!("==> {e}"))),
         // Registrator's exit codes: 2 for usage, 1 for the rest.
         Some("registrator") => ctmpl::registrator::run(&args[1..]),
+        Some("join") => ctmpl::agent::commands::join(&args[1..]).map_err(|e| (1, e)),
+        Some("members") => ctmpl::agent::commands::members(&args[1..]).map_err(|e| (1, e)),
         Some("-v" | "--v" | "-version" | "--version") => {
             println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -18,7 +20,7 @@ fn main() -> ExitCode {
         Some(first) if first.starts_with('-') => ctmpl::cli::consul_template::main(&args),
         _ => Err((
             13,
-            "usage: ctmpl [consul-template flags] | ctmpl render [flags] TEMPLATE | ctmpl agent [flags] | ctmpl registrator [flags] consul://HOST:PORT"
+            "usage: ctmpl [consul-template flags] | ctmpl render [flags] TEMPLATE | ctmpl agent [flags] | ctmpl join ADDR... | ctmpl members | ctmpl registrator [flags] consul://HOST:PORT"
                 .to_string(),
         )),
     };

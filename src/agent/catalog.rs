@@ -50,7 +50,7 @@ pub struct Deregister {
 }
 
 /// What a command answers: most writes say `true`; a KV cas says whether it happened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Done(bool),
     Rejected(String),
@@ -734,6 +734,16 @@ impl Catalog {
             }
         }
         applied.outcome
+    }
+
+    /// Replaces the whole state (a Raft snapshot installed) and wakes every reader.
+    pub fn restore(&self, state: State) {
+        let mut current = self.state.write().unwrap_or_else(|e| e.into_inner());
+        *current = state;
+        let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
+        for (_, tx) in std::mem::take(&mut waiters.list) {
+            let _ = tx.send(());
+        }
     }
 
     /// A copy of the whole state, for snapshots.

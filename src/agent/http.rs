@@ -42,6 +42,16 @@ impl Reply {
         }
     }
 
+    /// A JSON body already encoded (the server port's answers).
+    pub fn json_bytes(body: Vec<u8>) -> Reply {
+        Reply {
+            status: StatusCode::OK,
+            body,
+            content_type: "application/json",
+            headers: Vec::new(),
+        }
+    }
+
     fn empty() -> Reply {
         Reply {
             status: StatusCode::OK,
@@ -207,14 +217,119 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
     let Some(path) = percent_decode(raw_path) else {
         return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
     };
+    // A client agent answers for itself (`/v1/agent/...`); the catalog lives on the servers.
+    let forwarded = [
+        "/v1/catalog/",
+        "/v1/health/",
+        "/v1/kv/",
+        "/v1/status/",
+        "/v1/operator/",
+    ];
+    if !agent.config.server && forwarded.iter().any(|p| path.starts_with(p)) {
+        return proxy(agent, method, target, body).await;
+    }
     let req = Req {
         agent,
         method,
         query: Query::parse(query),
         body,
     };
-    match route(&req, &path).await {
+    let mut reply = match route(&req, &path).await {
         Ok(r) | Err(r) => r,
+    };
+    // The leader headers tell the truth about this server's view of the cluster.
+    if reply
+        .headers
+        .iter()
+        .any(|(k, _)| *k == "X-Consul-KnownLeader")
+    {
+        let cluster = &agent.store.cluster;
+        let known = cluster.leader().is_some();
+        let contact = cluster.last_contact_ms();
+        for (k, v) in reply.headers.iter_mut() {
+            match *k {
+                "X-Consul-KnownLeader" => *v = known.to_string(),
+                "X-Consul-LastContact" => *v = contact.to_string(),
+                _ => {}
+            }
+        }
+    }
+    reply
+}
+
+/// A client agent's request passed on to a server's HTTP API, its answer passed back.
+async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+    let cluster = &agent.store.cluster;
+    let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
+        return Reply::error(405, "method not allowed");
+    };
+    let deadline = Instant::now() + Duration::from_secs(7);
+    let mut attempt = 0;
+    // Servers are tried in turn until one answers (a dead one refuses the connection).
+    let (server, resp) = loop {
+        let servers: Vec<_> = cluster
+            .servers()
+            .into_iter()
+            .filter(|p| !p.http.is_empty())
+            .collect();
+        if let Some(server) = servers.get(attempt % servers.len().max(1)).cloned() {
+            let resp = cluster
+                .client
+                .request(method.clone(), format!("http://{}{target}", server.http))
+                // Blocking queries wait up to 10 minutes plus jitter.
+                .timeout(Duration::from_secs(700))
+                .body(body.clone())
+                .send()
+                .await;
+            match resp {
+                Ok(r) => break (server, r),
+                Err(e) if e.is_connect() => {}
+                Err(e) => return Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+            }
+        }
+        attempt += 1;
+        if Instant::now() >= deadline {
+            return Reply::error(500, super::raft::NO_SERVERS);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let content_type = match resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+    {
+        "application/json" => "application/json",
+        "text/plain" => "text/plain",
+        "text/plain; charset=utf-8" => "text/plain; charset=utf-8",
+        "" => "",
+        _ => "application/octet-stream",
+    };
+    const PASSED: [&str; 7] = [
+        "X-Consul-Index",
+        "X-Consul-KnownLeader",
+        "X-Consul-LastContact",
+        "X-Consul-Effective-Consistency",
+        "X-Consul-ContentHash",
+        "X-Content-Type-Options",
+        "Content-Security-Policy",
+    ];
+    let headers = PASSED
+        .iter()
+        .filter_map(|name| {
+            let v = resp.headers().get(*name)?.to_str().ok()?.to_string();
+            Some((*name, v))
+        })
+        .collect();
+    match resp.bytes().await {
+        Ok(bytes) => Reply {
+            status,
+            body: bytes.to_vec(),
+            content_type,
+            headers,
+        },
+        Err(e) => Reply::error(500, format!("forwarding to {}: {e}", server.name)),
     }
 }
 
@@ -335,7 +450,7 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "members"] => {
             allow(req, GET)?;
-            req.json(&vec![req.agent.member()])
+            req.json(&req.agent.members())
         }
         ["agent", "join", addr] => {
             allow(req, PUT)?;
@@ -433,6 +548,10 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         ["status", "peers"] => {
             allow(req, GET)?;
             req.json(&req.agent.peers())
+        }
+        ["operator", "raft", "configuration"] => {
+            allow(req, GET)?;
+            req.json(&req.agent.store.cluster.configuration())
         }
         _ => Err(Reply::error(
             404,
@@ -569,6 +688,14 @@ async fn blocking_read<T: Send + 'static>(
 ) -> Result<(T, u64, &'static str)> {
     let consistency = req.consistency()?;
     let (index, deadline) = req.blocking()?;
+    if consistency != "stale" {
+        req.agent
+            .store
+            .cluster
+            .barrier()
+            .await
+            .map_err(|e| Reply::error(500, e))?;
+    }
     let (data, idx) = req
         .agent
         .store

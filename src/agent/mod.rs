@@ -1,12 +1,16 @@
 //! `ctmpl agent`: a Consul-compatible agent. It owns its configuration (Consul's flags and JSON
-//! config files), its node in the catalog, the HTTP listener and shutdown. The catalog lives in
-//! `catalog` (state machine) behind `store` (durable log); `checks` runs local health checks.
+//! config files), its node in the catalog, the HTTP and server-port listeners and shutdown. The
+//! catalog lives in `catalog` (state machine), replicated by `raft` (openraft, redb, the server
+//! port's RPCs, discovery and bootstrap) behind `store` (the write path); `checks` runs local
+//! health checks; `commands` is `ctmpl join` and `ctmpl members`.
 
 pub mod catalog;
 pub mod checks;
+pub mod commands;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod raft;
 pub mod server;
 pub mod store;
 
@@ -50,6 +54,10 @@ pub struct Config {
     pub retry_join: Vec<String>,
     /// Service definitions from config files, registered at start.
     pub services: Vec<Json>,
+    /// Consul's `raft_snapshot_threshold`: log entries between snapshots.
+    pub raft_snapshot_threshold: u64,
+    /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
+    pub raft_trailing_logs: u64,
 }
 
 impl Default for Config {
@@ -74,6 +82,8 @@ impl Default for Config {
             join: Vec::new(),
             retry_join: Vec::new(),
             services: Vec::new(),
+            raft_snapshot_threshold: 16384,
+            raft_trailing_logs: 10240,
         }
     }
 }
@@ -119,6 +129,7 @@ impl Config {
             bootstrap_expect: 1,
             bind: "127.0.0.1".into(),
             http_port: port,
+            server_port: 0,
             ..Config::default()
         };
         c.services.push(json!({
@@ -209,12 +220,6 @@ impl Config {
         if self.bootstrap_expect > 0 && !self.server {
             return Err("'bootstrap_expect > 0' requires 'server = true'".into());
         }
-        if self.server && self.bootstrap_expect > 1 {
-            return Err(format!(
-                "-bootstrap-expect={} needs the Raft cluster, which this agent does not have yet: use -bootstrap-expect=1",
-                self.bootstrap_expect
-            ));
-        }
         // `-client` may list several addresses; we listen on the first.
         self.client = self
             .client
@@ -223,8 +228,10 @@ impl Config {
             .unwrap_or("127.0.0.1")
             .to_string();
         if self.advertise.is_empty() {
+            // As Consul: bound to every address, advertise the private IPv4 one (loopback on a
+            // machine without one).
             self.advertise = if self.bind == "0.0.0.0" {
-                "127.0.0.1".into()
+                crate::template::helpers::private_ip().unwrap_or_else(|| "127.0.0.1".into())
             } else {
                 self.bind.clone()
             };
@@ -278,6 +285,17 @@ impl Config {
                         as u32
                 }
                 "ui" => self.ui = value.as_bool().unwrap_or(false),
+                "raft_snapshot_threshold" => {
+                    self.raft_snapshot_threshold = value
+                        .as_u64()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| at("raft_snapshot_threshold: expected a number".into()))?
+                }
+                "raft_trailing_logs" => {
+                    self.raft_trailing_logs = value
+                        .as_u64()
+                        .ok_or_else(|| at("raft_trailing_logs: expected a number".into()))?
+                }
                 "ui_config" => {
                     self.ui = value
                         .get("enabled")
@@ -331,8 +349,60 @@ pub struct Agent {
 impl Agent {
     /// Opens the store, puts this node in the catalog and restores the services it owns.
     pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Arc<Agent>, String> {
-        let store = Store::open(config.data_dir.as_deref())?;
         let node_id = node_id(config.data_dir.as_deref())?;
+        let me = raft::PeerInfo {
+            id: raft::raft_id(&node_id),
+            addr: format!("{}:{}", config.advertise, config.server_port),
+            name: config.node.clone(),
+            datacenter: config.datacenter.clone(),
+            server: config.server,
+            http: format!(
+                "{}:{}",
+                if config.client == "0.0.0.0" {
+                    &config.advertise
+                } else {
+                    &config.client
+                },
+                config.http_port
+            ),
+            expect: config.bootstrap_expect,
+            initialized: false,
+        };
+        if let Some(dir) = &config.data_dir {
+            if dir.join("catalog.snapshot").exists() {
+                tracing::warn!(
+                    "{}: catalog.snapshot and catalog.log come from a ctmpl before Raft and are not imported",
+                    dir.display()
+                );
+            }
+        }
+        // A client agent keeps no catalog of its own: it forwards to the servers.
+        let data_dir = config.data_dir.as_deref().filter(|_| config.server);
+        let policy = raft::Policy {
+            expect: config.bootstrap_expect,
+            snapshot_threshold: config.raft_snapshot_threshold,
+            trailing_logs: config.raft_trailing_logs,
+        };
+        let store = Store::open(data_dir, me, policy).await?;
+        let cluster = store.cluster.clone();
+        // A single server bootstraps itself: `-bootstrap-expect=1`, `-dev`, or a server given
+        // nobody to join.
+        let single = config.server
+            && (config.bootstrap_expect == 1
+                || (config.bootstrap_expect == 0
+                    && config.join.is_empty()
+                    && config.retry_join.is_empty()));
+        let mut joined = config.join.is_empty();
+        let mut errors = Vec::new();
+        for addr in &config.join {
+            match cluster.join(addr).await {
+                Ok(()) => joined = true,
+                Err(e) => errors.push(e),
+            }
+        }
+        if !joined {
+            return Err(format!("-join failed: {}", errors.join("; ")));
+        }
         let node = Node {
             id: node_id.clone(),
             node: config.node.clone(),
@@ -363,18 +433,55 @@ impl Agent {
             shutdown,
             node_id,
         });
-        agent.register_self(node).await?;
-        agent.restore_local().await?;
-        for def in agent.config.services.clone() {
-            let (svc, checks) = decode::service_definition(def, &agent.local.node)
+        tokio::spawn(cluster.clone().run(
+            agent.config.retry_join.clone(),
+            single,
+            agent.shutdown.clone(),
+        ));
+        let alone = single || cluster.voters() == [cluster.me.id];
+        if alone && cluster.wait_leader(Duration::from_secs(10)).await {
+            agent.sync_local(node).await?;
+        } else {
+            // The cluster is not there yet: put this node in the catalog once it is.
+            let agent = agent.clone();
+            tokio::spawn(async move {
+                loop {
+                    if agent.shutdown.is_cancelled() {
+                        return;
+                    }
+                    if agent
+                        .store
+                        .cluster
+                        .wait_leader(Duration::from_secs(1))
+                        .await
+                    {
+                        match agent.sync_local(node.clone()).await {
+                            Ok(()) => return,
+                            Err(e) => tracing::warn!("registering this node: {e}"),
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            });
+        }
+        Ok(agent)
+    }
+
+    /// Puts this node in the catalog, restores the services it owns, registers the configured
+    /// ones: once there is a leader.
+    async fn sync_local(&self, node: Node) -> Result<(), String> {
+        self.store.cluster.barrier().await?;
+        self.register_self(node).await?;
+        self.restore_local().await?;
+        for def in self.config.services.clone() {
+            let (svc, checks) = decode::service_definition(def, &self.local.node)
                 .map_err(|e| format!("service definition: {}", e.message))?;
-            agent
-                .local
+            self.local
                 .add_service(svc, checks, false)
                 .await
                 .map_err(|e| e.message)?;
         }
-        Ok(agent)
+        Ok(())
     }
 
     /// This node with its `serfHealth` check, and the `consul` service on a server.
@@ -425,10 +532,7 @@ impl Agent {
     /// in reverse: the persisted catalog is the record of what was registered here).
     async fn restore_local(&self) -> Result<(), String> {
         let name = self.config.node.clone();
-        let (services, checks) = self
-            .store
-            .catalog
-            .read(|s| (s.services_on(&name), s.checks_on(&name)));
+        let (services, checks) = self.store.cluster.node_state(&name).await?;
         for svc in services.into_iter().filter(|s| s.id != "consul") {
             let own: Vec<LocalCheck> = checks
                 .iter()
@@ -456,33 +560,56 @@ impl Agent {
     }
 
     pub fn leader(&self) -> String {
-        if self.config.server {
-            self.server_addr()
-        } else {
-            String::new()
-        }
+        self.store
+            .cluster
+            .leader()
+            .map(|(_, addr)| addr)
+            .unwrap_or_default()
     }
 
     pub fn peers(&self) -> Vec<String> {
-        if self.config.server {
-            vec![self.server_addr()]
-        } else {
-            Vec::new()
-        }
+        self.store.cluster.peers()
     }
 
     pub async fn join(&self, addr: &str) -> Result<(), String> {
-        Err(format!(
-            "cannot join {addr}: this agent has no cluster support yet (single server)"
-        ))
+        self.store.cluster.join(addr).await
+    }
+
+    /// This agent and every server it knows of, as `/v1/agent/members` lists them.
+    pub fn members(&self) -> Vec<Member> {
+        let mut out = vec![self.member()];
+        for (peer, alive) in self.store.cluster.known() {
+            if peer.id == self.store.cluster.me.id {
+                continue;
+            }
+            let (host, port) = peer.addr.rsplit_once(':').unwrap_or((&peer.addr, "8300"));
+            let mut m = self.member();
+            m.name = peer.name.clone();
+            m.addr = host.to_string();
+            m.port = port.parse().unwrap_or(8300);
+            m.status = if alive { 1 } else { 4 };
+            m.tags.insert("id".into(), format!("{:016x}", peer.id));
+            if peer.server {
+                m.tags.insert("role".into(), "consul".into());
+                m.tags.insert("port".into(), port.to_string());
+                m.tags.insert("expect".into(), peer.expect.to_string());
+            } else {
+                m.tags.insert("role".into(), "node".into());
+                m.tags.remove("port");
+                m.tags.remove("expect");
+            }
+            out.push(m);
+        }
+        out
     }
 
     pub fn member(&self) -> Member {
         let c = &self.config;
+        let raft_id = format!("{:016x}", self.store.cluster.me.id);
         let mut tags: crate::api::Map = [
             ("role", if c.server { "consul" } else { "node" }),
             ("dc", c.datacenter.as_str()),
-            ("id", self.node_id.as_str()),
+            ("id", raft_id.as_str()),
             ("vsn", "2"),
             ("vsn_min", "2"),
             ("vsn_max", "3"),
@@ -500,7 +627,8 @@ impl Agent {
         Member {
             name: c.node.clone(),
             addr: c.advertise.clone(),
-            port: 8301,
+            // No gossip port here: the address to join is the server port.
+            port: c.server_port,
             tags,
             status: 1,
             protocol_min: 1,
@@ -525,7 +653,7 @@ impl Agent {
             "Member": self.member(),
             "Stats": {
                 "agent": {"blocking_queries": self.store.catalog.waiting().to_string()},
-                "raft": {"last_log_index": self.store.catalog.last_index().to_string()}
+                "raft": self.store.cluster.stats()
             },
             "Meta": {}
         })
@@ -537,6 +665,7 @@ fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
     let Some(dir) = data_dir else {
         return Ok(crate::uuid());
     };
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let path = dir.join("node-id");
     if let Ok(id) = std::fs::read_to_string(&path) {
         return Ok(id.trim().to_string());
@@ -616,12 +745,26 @@ impl Running {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
+        let _ = self.agent.store.cluster.raft.shutdown().await;
     }
 }
 
 /// Binds the HTTP listener, starts the agent and serves it in the background.
-pub async fn start(config: Config) -> Result<Running, String> {
+pub async fn start(mut config: Config) -> Result<Running, String> {
     raise_open_files_limit();
+    let rpc_addr = format!("{}:{}", config.bind, config.server_port);
+    let rpc = match tokio::net::TcpListener::bind(&rpc_addr).await {
+        Ok(l) => l,
+        // A `-dev` agent is a cluster of one: any free port will do when 8300 is taken.
+        Err(e) if config.dev && e.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::warn!("server port {rpc_addr} in use; -dev takes a free one");
+            tokio::net::TcpListener::bind(format!("{}:0", config.bind))
+                .await
+                .map_err(|e| format!("listen on {rpc_addr} (server port): {e}"))?
+        }
+        Err(e) => return Err(format!("listen on {rpc_addr} (server port): {e}")),
+    };
+    config.server_port = rpc.local_addr().map_err(|e| e.to_string())?.port();
     let shutdown = CancellationToken::new();
     let addr: SocketAddr = format!("{}:{}", config.client, config.http_port)
         .parse()
@@ -630,6 +773,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         .await
         .map_err(|e| format!("listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    config.http_port = bound.port();
     let agent = Agent::start(config, shutdown.clone()).await?;
     let catalog = agent.store.catalog.clone();
     let stop = shutdown.clone();
@@ -638,7 +782,13 @@ pub async fn start(config: Config) -> Result<Running, String> {
         // Blocking readers answer now, so connections can finish.
         catalog.close();
     });
-    let server = tokio::spawn(server::serve(listener, agent.clone(), shutdown.clone()));
+    tokio::spawn(server::serve(rpc, agent.clone(), shutdown.clone(), true));
+    let server = tokio::spawn(server::serve(
+        listener,
+        agent.clone(),
+        shutdown.clone(),
+        false,
+    ));
     Ok(Running {
         agent,
         addr: bound,
@@ -656,8 +806,11 @@ async fn serve(config: Config) -> Result<(), String> {
     let running = start(config).await?;
     // Tests and scripts read this line to learn the port when it was 0.
     eprintln!(
-        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}",
-        running.addr, running.agent.config.node, running.agent.config.datacenter
+        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}, server RPC on {}",
+        running.addr,
+        running.agent.config.node,
+        running.agent.config.datacenter,
+        running.agent.server_addr()
     );
     tracing::info!(bound = %running.addr, "agent started");
     tokio::spawn(watch_signals(running.shutdown.clone()));

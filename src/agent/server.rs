@@ -25,7 +25,13 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 const DRAIN: Duration = Duration::from_millis(800);
 
 /// Accepts connections until `shutdown`, then lets the ones in flight answer.
-pub async fn serve(listener: TcpListener, agent: Arc<Agent>, shutdown: CancellationToken) {
+/// `rpc`: the server port, which answers the Raft and forwarding endpoints only.
+pub async fn serve(
+    listener: TcpListener,
+    agent: Arc<Agent>,
+    shutdown: CancellationToken,
+    rpc: bool,
+) {
     let tracker = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -34,7 +40,7 @@ pub async fn serve(listener: TcpListener, agent: Arc<Agent>, shutdown: Cancellat
         };
         match accepted {
             Ok((stream, _)) => {
-                tracker.spawn(connection(stream, agent.clone(), shutdown.clone()));
+                tracker.spawn(connection(stream, agent.clone(), shutdown.clone(), rpc));
             }
             Err(e) => {
                 tracing::warn!("accept: {e}");
@@ -53,7 +59,12 @@ struct Request {
     keep_alive: bool,
 }
 
-async fn connection(mut stream: TcpStream, agent: Arc<Agent>, shutdown: CancellationToken) {
+async fn connection(
+    mut stream: TcpStream,
+    agent: Arc<Agent>,
+    shutdown: CancellationToken,
+    rpc: bool,
+) {
     let _ = stream.set_nodelay(true);
     // Bytes of a pipelined next request, read along with the previous one.
     let mut pending = Vec::new();
@@ -72,7 +83,14 @@ async fn connection(mut stream: TcpStream, agent: Arc<Agent>, shutdown: Cancella
         };
         let head_only = req.method == Method::HEAD;
         let method = if head_only { Method::GET } else { req.method };
-        let reply = handle(&agent, method, &req.target, req.body).await;
+        let reply = if rpc {
+            match agent.store.cluster.handle_rpc(&req.target, &req.body).await {
+                Ok(body) => Reply::json_bytes(body),
+                Err((status, message)) => Reply::error(status, message),
+            }
+        } else {
+            handle(&agent, method, &req.target, req.body).await
+        };
         let keep_alive = req.keep_alive && !shutdown.is_cancelled();
         if stream
             .write_all(&reply.encode(head_only, keep_alive))

@@ -2238,6 +2238,13 @@ pub struct Scratch {
 }
 
 /// A new, empty scratch as a template value.
+/// This machine's first private IPv4 address (go-sockaddr's `GetPrivateIP`), if it has one.
+pub fn private_ip() -> Option<String> {
+    sockaddr::eval("GetPrivateIP")
+        .ok()
+        .filter(|ip| !ip.is_empty())
+}
+
 pub fn new_scratch() -> Value {
     Value::Object(Arc::new(Scratch::default()))
 }

@@ -48,10 +48,11 @@ fn the_seed_flow_with_curl() {
     assert_eq!(entry["ServiceWeights"], json!({"Passing": 1, "Warning": 1}));
     assert_eq!(entry["NodeMeta"], json!({"consul-network-segment": ""}));
     assert!(entry["CreateIndex"].as_u64().unwrap() > 0);
-    // A server registers `consul` on 8300, as in the seed's output.
+    // A server registers `consul` on its server port (8300 unless taken, as in the seed's output).
     let consul: Json =
         serde_json::from_str(&curl(&[&format!("{base}/v1/catalog/service/consul")])).unwrap();
-    assert_eq!(consul[0]["ServicePort"], 8300);
+    let rpc_port: u64 = agent.rpc.rsplit(':').next().unwrap().parse().unwrap();
+    assert_eq!(consul[0]["ServicePort"], rpc_port);
     assert_eq!(consul[0]["ServiceMeta"]["raft_version"], "3");
     // The seed's cleanup: every ID from agent/services, deregistered one by one.
     curl(&[
@@ -583,14 +584,8 @@ fn agent_self_members_and_status_answer_like_consul() {
     let members = agent.get("/v1/agent/members").json();
     assert_eq!(members[0]["Tags"]["role"], "consul");
     assert_eq!(members[0]["Status"], 1);
-    assert_eq!(
-        agent.get("/v1/status/leader").json(),
-        json!("127.0.0.1:8300")
-    );
-    assert_eq!(
-        agent.get("/v1/status/peers").json(),
-        json!(["127.0.0.1:8300"])
-    );
+    assert_eq!(agent.get("/v1/status/leader").json(), json!(agent.rpc));
+    assert_eq!(agent.get("/v1/status/peers").json(), json!([agent.rpc]));
     assert_eq!(agent.get("/v1/catalog/datacenters").json(), json!(["dc1"]));
     let node = me["Config"]["NodeName"].as_str().unwrap();
     let health = agent.get(&format!("/v1/health/node/{node}")).json();

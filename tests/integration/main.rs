@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench_template;
+mod cluster;
 mod golden;
 mod nginx;
 mod registrator;

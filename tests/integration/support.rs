@@ -16,6 +16,8 @@ use crate::ctmpl;
 pub struct Agent {
     child: Child,
     pub addr: String,
+    /// The server (Raft RPC) address.
+    pub rpc: String,
 }
 
 impl Agent {
@@ -23,28 +25,36 @@ impl Agent {
         Agent::start(&["-dev", "-http-port", "0"])
     }
 
+    /// Starts `ctmpl agent ARGS`, on a free server port unless ARGS name one.
     pub fn start(args: &[&str]) -> Agent {
-        let mut child = ctmpl()
-            .arg("agent")
-            .args(args)
+        let mut cmd = ctmpl();
+        cmd.arg("agent").args(args);
+        if !args.iter().any(|a| a.contains("server-port")) {
+            cmd.args(["-server-port", "0"]);
+        }
+        let mut child = cmd
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start ctmpl agent");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
+        let (addr, rpc) = loop {
             let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
                 let status = child.wait();
                 panic!("agent exited before listening: {status:?}")
             });
             if let Some(rest) = line.split("HTTP API on ").nth(1) {
-                break rest.split(',').next().unwrap_or_default().to_string();
+                let rpc = line.split("server RPC on ").nth(1).unwrap_or_default();
+                break (
+                    rest.split(',').next().unwrap_or_default().to_string(),
+                    rpc.trim().to_string(),
+                );
             }
         };
         // Keep draining stderr so the agent never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        Agent { child, addr }
+        Agent { child, addr, rpc }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -68,6 +78,22 @@ impl Agent {
     }
 }
 
+impl Agent {
+    /// Kills the process outright (SIGKILL): no goodbye to the cluster.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port free right now, for an agent that must come back on the same one.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 fn terminate(child: &Child) {
     // SAFETY-free: ask the OS through the kill command, as a user would.
     let _ = std::process::Command::new("kill")
@@ -78,6 +104,9 @@ fn terminate(child: &Child) {
 
 impl Drop for Agent {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         terminate(&self.child);
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {

@@ -1,0 +1,1295 @@
+//! The Raft glue: openraft's type config, the log store and the snapshots kept in redb
+//! (`data-dir/raft/raft.redb`, or redb's in-memory backend under `-dev`), the state machine
+//! (the `Catalog`, applied at the Raft log index), the HTTP/JSON network between servers
+//! (`/raft/append`, `/raft/vote`, `/raft/snapshot` on the server port), and the cluster's
+//! discovery: who knows whom (`/raft/join`), bootstrap with `-bootstrap-expect`, and the leader
+//! adding the servers it hears about.
+
+// openraft's storage traits fix the error type (`StorageError`, 224 bytes); the helpers here
+// return it too.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::io::Cursor;
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openraft::error::{
+    CheckIsLeaderError, ClientWriteError, InstallSnapshotError, NetworkError, RPCError, RaftError,
+    RemoteError, Unreachable,
+};
+use openraft::network::RPCOption;
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::storage::{LogFlushed, RaftLogStorage, RaftStateMachine};
+use openraft::{
+    AnyError, BasicNode, Entry, EntryPayload, LogId, LogState, RaftLogReader, RaftNetwork,
+    RaftNetworkFactory, RaftSnapshotBuilder, Snapshot, SnapshotMeta, StorageError, StorageIOError,
+    StoredMembership, Vote,
+};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use super::catalog::{Catalog, Command, Outcome, State};
+
+/// What a command answers once applied: the catalog's outcome (none for Raft's own entries).
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct Response(pub Option<Outcome>);
+
+openraft::declare_raft_types!(
+    pub TypeConfig:
+        D = Command,
+        R = Response,
+);
+
+pub type NodeId = u64;
+pub type Raft = openraft::Raft<TypeConfig>;
+type StoreError = StorageError<NodeId>;
+
+const LOGS: TableDefinition<u64, &[u8]> = TableDefinition::new("logs");
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+fn io_err(e: impl std::error::Error + 'static) -> StoreError {
+    StorageIOError::write(AnyError::new(&e)).into()
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    io_err(e)
+}
+
+/// Opens the redb database: a file in `dir`, or memory only.
+pub fn open_db(dir: Option<&Path>) -> Result<Arc<Database>, String> {
+    let db = match dir {
+        Some(dir) => {
+            let dir = dir.join("raft");
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            let path = dir.join("raft.redb");
+            Database::create(&path).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Database::builder()
+            .create_with_backend(redb::backends::InMemoryBackend::new())
+            .map_err(|e| e.to_string())?,
+    };
+    let txn = db.begin_write().map_err(|e| e.to_string())?;
+    {
+        txn.open_table(LOGS).map_err(|e| e.to_string())?;
+        txn.open_table(META).map_err(|e| e.to_string())?;
+    }
+    txn.commit().map_err(|e| e.to_string())?;
+    Ok(Arc::new(db))
+}
+
+fn meta_get<T: DeserializeOwned>(db: &Database, key: &str) -> Result<Option<T>, StoreError> {
+    let txn = db.begin_read().map_err(io_err)?;
+    let table = txn.open_table(META).map_err(io_err)?;
+    match table.get(key).map_err(io_err)? {
+        Some(v) => Ok(Some(serde_json::from_slice(v.value()).map_err(json_err)?)),
+        None => Ok(None),
+    }
+}
+
+fn meta_put<T: Serialize>(db: &Database, key: &str, value: &T) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(value).map_err(json_err)?;
+    let txn = db.begin_write().map_err(io_err)?;
+    {
+        let mut table = txn.open_table(META).map_err(io_err)?;
+        table.insert(key, bytes.as_slice()).map_err(io_err)?;
+    }
+    txn.commit().map_err(io_err)
+}
+
+/// The Raft log, the vote and the committed index, in redb.
+#[derive(Clone)]
+pub struct LogStore {
+    db: Arc<Database>,
+}
+
+impl LogStore {
+    pub fn new(db: Arc<Database>) -> LogStore {
+        LogStore { db }
+    }
+
+    fn last_entry(&self) -> Result<Option<Entry<TypeConfig>>, StoreError> {
+        let txn = self.db.begin_read().map_err(io_err)?;
+        let table = txn.open_table(LOGS).map_err(io_err)?;
+        let last = match table.last().map_err(io_err)? {
+            Some((_, v)) => Some(serde_json::from_slice(v.value()).map_err(json_err)?),
+            None => None,
+        };
+        Ok(last)
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StoreError> {
+        let txn = self.db.begin_read().map_err(io_err)?;
+        let table = txn.open_table(LOGS).map_err(io_err)?;
+        let mut out = Vec::new();
+        for item in table.range(range).map_err(io_err)? {
+            let (_, v) = item.map_err(io_err)?;
+            out.push(serde_json::from_slice(v.value()).map_err(json_err)?);
+        }
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StoreError> {
+        let last_purged: Option<LogId<NodeId>> = meta_get(&self.db, "last_purged")?;
+        let last = self.last_entry()?.map(|e| e.log_id).or(last_purged);
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StoreError> {
+        meta_put(&self.db, "vote", vote)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StoreError> {
+        meta_get(&self.db, "vote")
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId<NodeId>>) -> Result<(), StoreError> {
+        meta_put(&self.db, "committed", &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogId<NodeId>>, StoreError> {
+        Ok(meta_get::<Option<LogId<NodeId>>>(&self.db, "committed")?.flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StoreError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let txn = self.db.begin_write().map_err(io_err)?;
+        {
+            let mut table = txn.open_table(LOGS).map_err(io_err)?;
+            for e in entries {
+                let bytes = serde_json::to_vec(&e).map_err(json_err)?;
+                table
+                    .insert(e.log_id.index, bytes.as_slice())
+                    .map_err(io_err)?;
+            }
+        }
+        txn.commit().map_err(io_err)?;
+        callback.log_io_completed(Ok(()));
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(io_err)?;
+        {
+            let mut table = txn.open_table(LOGS).map_err(io_err)?;
+            table
+                .retain_in(log_id.index.., |_, _| false)
+                .map_err(io_err)?;
+        }
+        txn.commit().map_err(io_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StoreError> {
+        meta_put(&self.db, "last_purged", &Some(log_id))?;
+        let txn = self.db.begin_write().map_err(io_err)?;
+        {
+            let mut table = txn.open_table(LOGS).map_err(io_err)?;
+            table
+                .retain_in(..=log_id.index, |_, _| false)
+                .map_err(io_err)?;
+        }
+        txn.commit().map_err(io_err)
+    }
+}
+
+/// A snapshot's contents: the whole catalog.
+#[derive(Serialize, Deserialize)]
+struct SnapshotData {
+    state: State,
+}
+
+/// The state machine: the catalog in memory, plus what Raft needs to know about it. The last
+/// snapshot is kept in redb; on start the catalog is loaded from it and Raft replays the log.
+pub struct StateMachine {
+    catalog: Arc<Catalog>,
+    db: Arc<Database>,
+    applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, BasicNode>,
+}
+
+impl StateMachine {
+    /// The state machine over `catalog`, restored from the last snapshot in `db`.
+    pub fn open(db: Arc<Database>) -> Result<StateMachine, String> {
+        let mut sm = StateMachine {
+            catalog: Arc::new(Catalog::new(State::default())),
+            db,
+            applied: None,
+            membership: StoredMembership::default(),
+        };
+        if let Some(snap) = sm.stored_snapshot().map_err(|e| e.to_string())? {
+            sm.restore(&snap.meta, snap.snapshot.get_ref())
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(sm)
+    }
+
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.clone()
+    }
+
+    fn stored_snapshot(&self) -> Result<Option<Snapshot<TypeConfig>>, StoreError> {
+        let meta: Option<SnapshotMeta<NodeId, BasicNode>> = meta_get(&self.db, "snapshot_meta")?;
+        let Some(meta) = meta else { return Ok(None) };
+        let txn = self.db.begin_read().map_err(io_err)?;
+        let table = txn.open_table(META).map_err(io_err)?;
+        let data = match table.get("snapshot_data").map_err(io_err)? {
+            Some(v) => v.value().to_vec(),
+            None => return Ok(None),
+        };
+        Ok(Some(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        }))
+    }
+
+    fn restore(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let snap: SnapshotData = serde_json::from_slice(data).map_err(json_err)?;
+        self.catalog.restore(snap.state);
+        self.applied = meta.last_log_id;
+        self.membership = meta.last_membership.clone();
+        Ok(())
+    }
+}
+
+fn save_snapshot(
+    db: &Database,
+    meta: &SnapshotMeta<NodeId, BasicNode>,
+    data: &[u8],
+) -> Result<(), StoreError> {
+    let meta_bytes = serde_json::to_vec(meta).map_err(json_err)?;
+    let txn = db.begin_write().map_err(io_err)?;
+    {
+        let mut table = txn.open_table(META).map_err(io_err)?;
+        table.insert("snapshot_data", data).map_err(io_err)?;
+        table
+            .insert("snapshot_meta", meta_bytes.as_slice())
+            .map_err(io_err)?;
+    }
+    txn.commit().map_err(io_err)
+}
+
+/// A copy of the state machine taken when Raft asked for a snapshot.
+pub struct Builder {
+    db: Arc<Database>,
+    state: State,
+    applied: Option<LogId<NodeId>>,
+    membership: StoredMembership<NodeId, BasicNode>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StoreError> {
+        let data = serde_json::to_vec(&SnapshotData {
+            state: std::mem::take(&mut self.state),
+        })
+        .map_err(json_err)?;
+        let id = match self.applied {
+            Some(l) => format!("{}-{}-{}", l.leader_id.term, l.leader_id.node_id, l.index),
+            None => "0".into(),
+        };
+        let meta = SnapshotMeta {
+            last_log_id: self.applied,
+            last_membership: self.membership.clone(),
+            snapshot_id: id,
+        };
+        let db = self.db.clone();
+        let (m, d) = (meta.clone(), data.clone());
+        tokio::task::spawn_blocking(move || save_snapshot(&db, &m, &d))
+            .await
+            .map_err(io_err)??;
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(Cursor::new(data)),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Builder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogId<NodeId>>, StoredMembership<NodeId, BasicNode>), StoreError> {
+        Ok((self.applied, self.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Response>, StoreError>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + Send,
+        I::IntoIter: Send,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            self.applied = Some(entry.log_id);
+            out.push(match entry.payload {
+                EntryPayload::Blank => Response(None),
+                EntryPayload::Normal(cmd) => {
+                    Response(Some(self.catalog.apply(entry.log_id.index, &cmd)))
+                }
+                EntryPayload::Membership(m) => {
+                    self.membership = StoredMembership::new(Some(entry.log_id), m);
+                    Response(None)
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        Builder {
+            db: self.db.clone(),
+            state: self.catalog.snapshot(),
+            applied: self.applied,
+            membership: self.membership.clone(),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<Cursor<Vec<u8>>>, StoreError> {
+        Ok(Box::new(Cursor::new(Vec::new())))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta<NodeId, BasicNode>,
+        snapshot: Box<Cursor<Vec<u8>>>,
+    ) -> Result<(), StoreError> {
+        let data = snapshot.into_inner();
+        self.restore(meta, &data)?;
+        save_snapshot(&self.db, meta, &data)
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StoreError> {
+        self.stored_snapshot()
+    }
+}
+
+// The network: JSON over HTTP/1.1 POSTs to the other servers' server port.
+
+/// Makes connections to other servers.
+#[derive(Clone)]
+pub struct Network {
+    client: reqwest::Client,
+}
+
+impl Network {
+    pub fn new(client: reqwest::Client) -> Network {
+        Network { client }
+    }
+}
+
+pub struct Conn {
+    client: reqwest::Client,
+    target: NodeId,
+    addr: String,
+}
+
+impl RaftNetworkFactory<TypeConfig> for Network {
+    type Network = Conn;
+
+    async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Conn {
+        Conn {
+            client: self.client.clone(),
+            target,
+            addr: node.addr.clone(),
+        }
+    }
+}
+
+/// POSTs `body` as JSON to `http://addr/path` and decodes the JSON answer.
+pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
+    client: &reqwest::Client,
+    addr: &str,
+    path: &str,
+    body: &Req,
+    timeout: Duration,
+) -> Result<Resp, PostError> {
+    let err = |sent: bool, message: String| PostError { sent, message };
+    let bytes = serde_json::to_vec(body).map_err(|e| err(false, e.to_string()))?;
+    let resp = client
+        .post(format!("http://{addr}{path}"))
+        .timeout(timeout)
+        .header("Content-Type", "application/json")
+        .body(bytes)
+        .send()
+        .await
+        .map_err(|e| err(!e.is_connect(), format!("{addr}: {e}")))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| err(true, format!("{addr}: {e}")))?;
+    if !status.is_success() {
+        return Err(err(true, String::from_utf8_lossy(&body).into_owned()));
+    }
+    serde_json::from_slice(&body).map_err(|e| err(true, format!("{addr}: bad answer: {e}")))
+}
+
+/// A failed `post`: `sent` when the request may have reached the other side.
+#[derive(Debug)]
+pub struct PostError {
+    pub sent: bool,
+    pub message: String,
+}
+
+impl std::fmt::Display for PostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<PostError> for String {
+    fn from(e: PostError) -> String {
+        e.message
+    }
+}
+
+impl Conn {
+    async fn call<Req, Resp, E>(
+        &self,
+        path: &str,
+        req: &Req,
+        option: &RPCOption,
+    ) -> Result<Resp, RPCError<NodeId, BasicNode, RaftError<NodeId, E>>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let bytes =
+            serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let resp = self
+            .client
+            .post(format!("http://{}{path}", self.addr))
+            .timeout(option.hard_ttl())
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_connect() {
+                    RPCError::Unreachable(Unreachable::new(&e))
+                } else {
+                    RPCError::Network(NetworkError::new(&e))
+                }
+            })?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let answer: Result<Resp, RaftError<NodeId, E>> =
+            serde_json::from_slice(&body).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Conn {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        self.call("/raft/append", &rpc, &option).await
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        self.call("/raft/snapshot", &rpc, &option).await
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        self.call("/raft/vote", &rpc, &option).await
+    }
+}
+
+// The cluster: membership discovery, bootstrap, forwarding.
+
+/// What a server tells the others about itself.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct PeerInfo {
+    pub id: NodeId,
+    /// Its server (Raft RPC) address.
+    pub addr: String,
+    pub name: String,
+    pub datacenter: String,
+    pub server: bool,
+    /// Its HTTP API address (where a client agent forwards catalog reads).
+    #[serde(default)]
+    pub http: String,
+    #[serde(default)]
+    pub expect: u32,
+    #[serde(default)]
+    pub initialized: bool,
+}
+
+/// The answer to `/raft/join`: the server asked, and the servers it knows.
+#[derive(Serialize, Deserialize)]
+pub struct JoinReply {
+    pub me: PeerInfo,
+    pub known: Vec<PeerInfo>,
+}
+
+/// A node's services and checks.
+pub type NodeState = (Vec<crate::api::NodeService>, Vec<crate::api::HealthCheck>);
+
+/// A write forwarded to the leader, answered with its log index.
+#[derive(Serialize, Deserialize)]
+pub struct Written {
+    pub index: u64,
+    pub outcome: Outcome,
+}
+
+struct Known {
+    info: PeerInfo,
+    last_seen: Option<Instant>,
+}
+
+/// This server's Raft node and what it knows of the others.
+pub struct Cluster {
+    pub raft: Raft,
+    pub me: PeerInfo,
+    pub expect: u32,
+    known: Mutex<BTreeMap<NodeId, Known>>,
+    last_contact: Mutex<Option<Instant>>,
+    pub client: reqwest::Client,
+    catalog: Arc<Catalog>,
+}
+
+/// How long a write or consistent read waits for a leader before "No cluster leader".
+const LEADER_WAIT: Duration = Duration::from_secs(7);
+const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub const NO_LEADER: &str = "No cluster leader";
+pub const NO_SERVERS: &str = "No known Consul servers";
+
+/// A `u64` node id from the agent's UUID.
+pub fn raft_id(uuid: &str) -> NodeId {
+    let hex: String = uuid
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .take(16)
+        .collect();
+    u64::from_str_radix(&hex, 16).unwrap_or(1).max(1)
+}
+
+/// How the cluster forms and compacts its log.
+pub struct Policy {
+    /// `-bootstrap-expect`.
+    pub expect: u32,
+    /// Log entries between snapshots.
+    pub snapshot_threshold: u64,
+    /// Entries kept behind a snapshot, so a follower a little behind needs no snapshot.
+    pub trailing_logs: u64,
+}
+
+impl Cluster {
+    pub async fn start(
+        me: PeerInfo,
+        policy: Policy,
+        log: LogStore,
+        sm: StateMachine,
+    ) -> Result<Arc<Cluster>, String> {
+        let expect = policy.expect;
+        let catalog = sm.catalog();
+        let config = openraft::Config {
+            cluster_name: me.datacenter.clone(),
+            heartbeat_interval: 250,
+            election_timeout_min: 1000,
+            election_timeout_max: 2000,
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(policy.snapshot_threshold),
+            max_in_snapshot_log_to_keep: policy.trailing_logs,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| e.to_string())?;
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(16)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let raft = Raft::new(
+            me.id,
+            Arc::new(config),
+            Network::new(client.clone()),
+            log,
+            sm,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let cluster = Arc::new(Cluster {
+            raft,
+            me: me.clone(),
+            expect,
+            known: Mutex::new(BTreeMap::new()),
+            last_contact: Mutex::new(None),
+            client,
+            catalog,
+        });
+        cluster.learn(me, true);
+        Ok(cluster)
+    }
+
+    fn learn(&self, info: PeerInfo, seen: bool) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = known.entry(info.id).or_insert(Known {
+            info: info.clone(),
+            last_seen: None,
+        });
+        entry.info = info;
+        if seen {
+            entry.last_seen = Some(Instant::now());
+        }
+    }
+
+    /// Every server this one knows of: itself, those it heard from, and the Raft members.
+    pub fn known(&self) -> Vec<(PeerInfo, bool)> {
+        let mut out: BTreeMap<NodeId, (PeerInfo, bool)> = BTreeMap::new();
+        let members = self.raft.metrics().borrow().membership_config.clone();
+        for (id, node) in members.nodes() {
+            out.insert(
+                *id,
+                (
+                    PeerInfo {
+                        id: *id,
+                        addr: node.addr.clone(),
+                        name: String::new(),
+                        datacenter: self.me.datacenter.clone(),
+                        server: true,
+                        http: String::new(),
+                        expect: 0,
+                        initialized: true,
+                    },
+                    false,
+                ),
+            );
+        }
+        let fresh = Duration::from_secs(10);
+        for (id, k) in self.known.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            let alive = *id == self.me.id || k.last_seen.is_some_and(|t| t.elapsed() < fresh);
+            out.insert(*id, (k.info.clone(), alive));
+        }
+        if let Some((_, alive)) = out.get_mut(&self.me.id) {
+            *alive = true;
+        }
+        out.into_values().collect()
+    }
+
+    pub fn info(&self) -> PeerInfo {
+        let mut me = self.me.clone();
+        me.initialized = self.initialized();
+        me
+    }
+
+    pub fn initialized(&self) -> bool {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .next()
+            .is_some()
+    }
+
+    pub fn leader(&self) -> Option<(NodeId, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        let addr = m.membership_config.membership().get_node(&id)?.addr.clone();
+        Some((id, addr))
+    }
+
+    pub fn voters(&self) -> Vec<NodeId> {
+        let m = self.raft.metrics().borrow().membership_config.clone();
+        m.membership().voter_ids().collect()
+    }
+
+    /// Voters' addresses, as `/v1/status/peers` lists them.
+    pub fn peers(&self) -> Vec<String> {
+        let m = self.raft.metrics().borrow().membership_config.clone();
+        let mut out: Vec<String> = m
+            .membership()
+            .voter_ids()
+            .filter_map(|id| m.membership().get_node(&id).map(|n| n.addr.clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The `raft` part of `/v1/agent/self`'s `Stats`.
+    pub fn stats(&self) -> serde_json::Value {
+        let m = self.raft.metrics().borrow().clone();
+        let idx = |l: Option<LogId<NodeId>>| l.map(|l| l.index).unwrap_or(0).to_string();
+        serde_json::json!({
+            "state": format!("{:?}", m.state),
+            "term": m.current_term.to_string(),
+            "last_log_index": m.last_log_index.unwrap_or(0).to_string(),
+            "applied_index": idx(m.last_applied),
+            "last_snapshot_index": idx(m.snapshot),
+            "purged_index": idx(m.purged),
+            "num_peers": self.peers().len().saturating_sub(1).to_string(),
+        })
+    }
+
+    /// Milliseconds since the leader was last heard from (0 on the leader itself).
+    pub fn last_contact_ms(&self) -> u64 {
+        match self.leader() {
+            Some((id, _)) if id == self.me.id => 0,
+            _ => self
+                .last_contact
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .map(|t| t.elapsed().as_millis() as u64)
+                .unwrap_or(0),
+        }
+    }
+
+    /// `/v1/operator/raft/configuration`.
+    pub fn configuration(&self) -> serde_json::Value {
+        let m = self.raft.metrics().borrow().clone();
+        let names: BTreeMap<NodeId, String> = self
+            .known()
+            .into_iter()
+            .map(|(p, _)| (p.id, p.name))
+            .collect();
+        let mem = m.membership_config.membership();
+        let servers: Vec<serde_json::Value> = mem
+            .nodes()
+            .map(|(id, node)| {
+                serde_json::json!({
+                    "ID": format!("{id:016x}"),
+                    "Node": names.get(id).cloned().unwrap_or_default(),
+                    "Address": node.addr,
+                    "Leader": m.current_leader == Some(*id),
+                    "Voter": mem.voter_ids().any(|v| v == *id),
+                    "ProtocolVersion": "3",
+                    "LastIndex": m.last_log_index.unwrap_or(0),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "Servers": servers,
+            "Index": m.membership_config.log_id().map(|l| l.index).unwrap_or(0),
+        })
+    }
+
+    /// Commits a command through the leader; on a server, answers once it is applied here too.
+    pub async fn write(&self, cmd: Command) -> Result<Outcome, String> {
+        let written = self.write_indexed(cmd).await?;
+        if self.me.server {
+            self.wait_applied(written.index).await;
+        }
+        Ok(written.outcome)
+    }
+
+    /// Where this agent sends what it cannot do itself: the leader from a server, a live server
+    /// from a client.
+    /// A client tries its servers in turn (`attempt`), so a dead one is passed over.
+    fn upstream(&self, attempt: usize) -> Option<String> {
+        if self.me.server {
+            return self.leader().map(|(_, addr)| addr);
+        }
+        let servers = self.servers();
+        servers
+            .get(attempt % servers.len().max(1))
+            .map(|p| p.addr.clone())
+    }
+
+    /// The servers this agent knows to be alive (a client's way to the cluster).
+    pub fn servers(&self) -> Vec<PeerInfo> {
+        self.known()
+            .into_iter()
+            .filter(|(p, alive)| *alive && p.server && p.id != self.me.id)
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Commits a command: on the leader through Raft, elsewhere forwarded (`/raft/write`).
+    pub async fn write_indexed(&self, cmd: Command) -> Result<Written, String> {
+        let deadline = Instant::now() + LEADER_WAIT;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let leader_here = self.me.server && self.leader().map(|(id, _)| id) == Some(self.me.id);
+            if leader_here {
+                match self.raft.client_write(cmd.clone()).await {
+                    Ok(resp) => {
+                        return Ok(Written {
+                            index: resp.log_id.index,
+                            outcome: resp.data.0.unwrap_or(Outcome::Done(true)),
+                        })
+                    }
+                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            } else if let Some(addr) = self.upstream(attempt) {
+                match post::<_, Result<Written, String>>(
+                    &self.client,
+                    &addr,
+                    "/raft/write",
+                    &cmd,
+                    RPC_TIMEOUT,
+                )
+                .await
+                {
+                    Ok(Ok(w)) => return Ok(w),
+                    Ok(Err(e)) if e == NO_LEADER || e == NO_SERVERS => {}
+                    Ok(Err(e)) => return Err(e),
+                    // Never sent: safe to try again (elsewhere).
+                    Err(e) if !e.sent => tracing::debug!("forwarding a write to {addr}: {e}"),
+                    // Sent, answer lost: it may have been applied; retrying could apply it twice.
+                    Err(e) => return Err(format!("forwarding the write to {addr}: {e}")),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(if self.me.server {
+                    NO_LEADER
+                } else {
+                    NO_SERVERS
+                }
+                .into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The leader's read index: once this server has applied it, a read here is linearizable.
+    pub async fn read_index_here(&self) -> Result<u64, String> {
+        match self.raft.ensure_linearizable().await {
+            Ok(id) => Ok(id.map(|l| l.index).unwrap_or(0)),
+            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => {
+                Err(NO_LEADER.into())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Waits until a read here sees every write acknowledged before it started.
+    pub async fn barrier(&self) -> Result<(), String> {
+        if !self.me.server {
+            return Ok(());
+        }
+        let deadline = Instant::now() + LEADER_WAIT;
+        loop {
+            match self.leader() {
+                Some((id, _)) if id == self.me.id => match self.read_index_here().await {
+                    Ok(index) => return self.caught_up(index).await,
+                    Err(e) if e == NO_LEADER => {}
+                    Err(e) => return Err(e),
+                },
+                Some((_, addr)) => {
+                    match post::<_, Result<u64, String>>(
+                        &self.client,
+                        &addr,
+                        "/raft/read-index",
+                        &(),
+                        RPC_TIMEOUT,
+                    )
+                    .await
+                    {
+                        Ok(Ok(index)) => return self.caught_up(index).await,
+                        Ok(Err(e)) if e == NO_LEADER => {}
+                        Ok(Err(e)) => return Err(e),
+                        Err(e) => tracing::debug!("read index from {addr}: {e}"),
+                    }
+                }
+                None => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(NO_LEADER.into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn caught_up(&self, index: u64) -> Result<(), String> {
+        if self.wait_applied(index).await {
+            Ok(())
+        } else {
+            Err(format!(
+                "this server did not catch up with the leader's index {index} in time"
+            ))
+        }
+    }
+
+    /// Waits until this server has applied `index`; false if it did not in time.
+    async fn wait_applied(&self, index: u64) -> bool {
+        self.raft
+            .wait(Some(RPC_TIMEOUT))
+            .applied_index_at_least(Some(index), "read index")
+            .await
+            .is_ok()
+    }
+
+    /// A node's services and checks as the catalog has them now: read here on a server (after
+    /// the barrier), asked of a server by a client agent.
+    pub async fn node_state(&self, node: &str) -> Result<NodeState, String> {
+        if self.me.server {
+            self.barrier().await?;
+            return Ok(self
+                .catalog
+                .read(|s| (s.services_on(node), s.checks_on(node))));
+        }
+        let deadline = Instant::now() + LEADER_WAIT;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(addr) = self.upstream(attempt) {
+                let name = node.to_string();
+                match post::<_, Result<NodeState, String>>(
+                    &self.client,
+                    &addr,
+                    "/raft/node",
+                    &name,
+                    RPC_TIMEOUT,
+                )
+                .await
+                {
+                    Ok(r) => return r,
+                    Err(e) => tracing::debug!("node state from {addr}: {e}"),
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(NO_SERVERS.into());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits up to `timeout` for a leader.
+    pub async fn wait_leader(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.leader().is_some() || (!self.me.server && !self.servers().is_empty()) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Joins the server at `addr` (HOST[:PORT], 8300 by default): both learn of each other and
+    /// of the servers the other knows.
+    pub async fn join(&self, addr: &str) -> Result<(), String> {
+        let addr = if addr.contains(':') {
+            addr.to_string()
+        } else {
+            format!("{addr}:8300")
+        };
+        let reply: Result<JoinReply, String> =
+            post(&self.client, &addr, "/raft/join", &self.info(), RPC_TIMEOUT).await?;
+        let reply = reply?;
+        if reply.me.datacenter != self.me.datacenter {
+            return Err(format!(
+                "cannot join {addr}: it is in datacenter {:?}, this agent in {:?} (one datacenter per cluster)",
+                reply.me.datacenter, self.me.datacenter
+            ));
+        }
+        let mut peer = reply.me;
+        peer.addr = addr;
+        self.learn(peer, true);
+        for p in reply.known {
+            if p.id != self.me.id {
+                self.learn(p, false);
+            }
+        }
+        Ok(())
+    }
+
+    /// The server side of `/raft/join`.
+    pub fn joined_by(&self, peer: PeerInfo) -> Result<JoinReply, String> {
+        if peer.datacenter != self.me.datacenter {
+            return Err(format!(
+                "cannot join: this server is in datacenter {:?}, the agent joining in {:?} (one datacenter per cluster)",
+                self.me.datacenter, peer.datacenter
+            ));
+        }
+        if peer.id == self.me.id {
+            return Err("cannot join: that is this server".into());
+        }
+        self.learn(peer, true);
+        Ok(JoinReply {
+            me: self.info(),
+            known: self.known().into_iter().map(|(p, _)| p).collect(),
+        })
+    }
+
+    /// Records that the leader spoke (for `X-Consul-LastContact`).
+    pub fn contacted(&self) {
+        *self.last_contact.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+    }
+
+    /// Runs discovery until shutdown: `-join` once, `-retry-join` until it works, then keeps
+    /// exchanging what each server knows, bootstraps when `-bootstrap-expect` servers know each
+    /// other, and, on the leader, adds every known server to the cluster.
+    pub async fn run(
+        self: Arc<Self>,
+        retry_join: Vec<String>,
+        single: bool,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let mut pending = retry_join;
+        loop {
+            if single && !self.raft.is_initialized().await.unwrap_or(true) {
+                let members = BTreeMap::from([(self.me.id, BasicNode::new(self.me.addr.clone()))]);
+                if let Err(e) = self.raft.initialize(members).await {
+                    tracing::debug!("initialize: {e}");
+                }
+            }
+            let mut still = Vec::new();
+            for addr in pending {
+                if let Err(e) = self.join(&addr).await {
+                    tracing::warn!("retry-join {addr}: {e}");
+                    still.push(addr);
+                } else {
+                    tracing::info!("joined {addr}");
+                }
+            }
+            pending = still;
+            // Exchange what we know with every known server.
+            for (peer, _) in self.known() {
+                if peer.id != self.me.id && peer.server {
+                    if let Err(e) = self.join(&peer.addr).await {
+                        tracing::debug!("refresh {}: {e}", peer.addr);
+                    }
+                }
+            }
+            self.bootstrap().await;
+            self.add_known().await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    async fn bootstrap(&self) {
+        if self.expect < 2 || self.initialized() {
+            return;
+        }
+        let known = self.known();
+        let servers: Vec<&PeerInfo> = known
+            .iter()
+            .filter(|(p, alive)| *alive && p.server)
+            .map(|(p, _)| p)
+            .collect();
+        if servers.iter().any(|p| p.initialized) || servers.len() < self.expect as usize {
+            return;
+        }
+        if servers.iter().map(|p| p.id).min() != Some(self.me.id) {
+            return;
+        }
+        let members: BTreeMap<NodeId, BasicNode> = servers
+            .iter()
+            .map(|p| (p.id, BasicNode::new(p.addr.clone())))
+            .collect();
+        tracing::info!("bootstrapping the cluster with {} servers", members.len());
+        if let Err(e) = self.raft.initialize(members).await {
+            tracing::warn!("bootstrap: {e}");
+        }
+    }
+
+    /// On the leader: every live server known but not yet a voter becomes one.
+    async fn add_known(&self) {
+        if self.leader().map(|(id, _)| id) != Some(self.me.id) {
+            return;
+        }
+        let members = self.raft.metrics().borrow().membership_config.clone();
+        let voters: std::collections::BTreeSet<NodeId> = members.membership().voter_ids().collect();
+        // A member back on another address (a restart on a new port): record where it is now.
+        let moved: BTreeMap<NodeId, BasicNode> = self
+            .known()
+            .into_iter()
+            .filter(|(p, alive)| {
+                *alive
+                    && members
+                        .membership()
+                        .get_node(&p.id)
+                        .is_some_and(|n| n.addr != p.addr)
+            })
+            .map(|(p, _)| (p.id, BasicNode::new(p.addr)))
+            .collect();
+        if !moved.is_empty() {
+            let change = openraft::ChangeMembers::SetNodes(moved);
+            if let Err(e) = self.raft.change_membership(change, false).await {
+                tracing::warn!("updating addresses: {e}");
+            }
+            return;
+        }
+        for (peer, alive) in self.known() {
+            if !alive || !peer.server || voters.contains(&peer.id) {
+                continue;
+            }
+            tracing::info!("adding server {} ({})", peer.name, peer.addr);
+            let add = self
+                .raft
+                .add_learner(peer.id, BasicNode::new(peer.addr.clone()), true);
+            match tokio::time::timeout(Duration::from_secs(10), add).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("add learner {}: {e}", peer.addr);
+                    continue;
+                }
+                Err(_) => continue,
+            }
+            let mut ids = voters.clone();
+            ids.insert(peer.id);
+            if let Err(e) = self.raft.change_membership(ids, false).await {
+                tracing::warn!("change membership: {e}");
+            }
+            return;
+        }
+    }
+
+    /// Answers a request on the server port.
+    pub async fn handle_rpc(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, (u16, String)> {
+        fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, (u16, String)> {
+            serde_json::from_slice(body).map_err(|e| (400, e.to_string()))
+        }
+        fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, (u16, String)> {
+            serde_json::to_vec(v).map_err(|e| (500, e.to_string()))
+        }
+        match path {
+            "/raft/append" => {
+                let req: AppendEntriesRequest<TypeConfig> = decode(body)?;
+                let r = self.raft.append_entries(req).await;
+                if r.is_ok() {
+                    self.contacted();
+                }
+                encode(&r)
+            }
+            "/raft/vote" => encode(&self.raft.vote(decode(body)?).await),
+            "/raft/snapshot" => {
+                let r = self.raft.install_snapshot(decode(body)?).await;
+                if r.is_ok() {
+                    self.contacted();
+                }
+                encode(&r)
+            }
+            "/raft/join" => encode(&self.joined_by(decode(body)?)),
+            "/raft/info" => encode(&self.info()),
+            "/raft/write" => {
+                if !self.me.server {
+                    return Err((400, "not a server".into()));
+                }
+                encode(&self.write_indexed(decode(body)?).await)
+            }
+            "/raft/read-index" => encode(&self.read_index_here().await),
+            "/raft/node" => {
+                if !self.me.server {
+                    return Err((400, "not a server".into()));
+                }
+                let node: String = decode(body)?;
+                encode(&self.node_state(&node).await)
+            }
+            _ => Err((404, format!("no such endpoint: {path}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh in-memory store for each of openraft's storage tests.
+    struct Fresh;
+
+    impl openraft::testing::StoreBuilder<TypeConfig, LogStore, StateMachine, ()> for Fresh {
+        async fn build(&self) -> Result<((), LogStore, StateMachine), StoreError> {
+            let db = open_db(None).map_err(|e| io_err(std::io::Error::other(e)))?;
+            let sm =
+                StateMachine::open(db.clone()).map_err(|e| io_err(std::io::Error::other(e)))?;
+            Ok(((), LogStore::new(db), sm))
+        }
+    }
+
+    #[test]
+    fn the_storage_passes_openraft_conformance_suite() {
+        openraft::testing::Suite::test_all(Fresh).unwrap();
+    }
+
+    #[test]
+    fn the_log_and_snapshots_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let db = open_db(Some(dir.path())).unwrap();
+            let mut log = LogStore::new(db.clone());
+            let vote = Vote::new(3, 7);
+            log.save_vote(&vote).await.unwrap();
+            let mut sm = StateMachine::open(db.clone()).unwrap();
+            let cmd = Command::KvSet {
+                key: "k".into(),
+                value: b"v".to_vec(),
+                flags: 0,
+                cas: None,
+            };
+            let entry = Entry::<TypeConfig> {
+                log_id: LogId::new(openraft::CommittedLeaderId::new(3, 7), 5),
+                payload: EntryPayload::Normal(cmd),
+            };
+            sm.apply(vec![entry]).await.unwrap();
+            let mut builder = sm.get_snapshot_builder().await;
+            builder.build_snapshot().await.unwrap();
+            drop((log, sm, db, builder));
+
+            let db = open_db(Some(dir.path())).unwrap();
+            let mut log = LogStore::new(db.clone());
+            assert_eq!(log.read_vote().await.unwrap(), Some(vote));
+            let mut sm = StateMachine::open(db).unwrap();
+            let (applied, _) = sm.applied_state().await.unwrap();
+            assert_eq!(applied.map(|l| l.index), Some(5));
+            let (value, index) = sm.catalog().read(|s| {
+                let (e, i) = s.kv_get("k");
+                (e.map(|e| e.value), i)
+            });
+            assert!(value.is_some());
+            assert_eq!(index, 5);
+        });
+    }
+}
