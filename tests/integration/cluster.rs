@@ -369,8 +369,11 @@ fn a_client_agent_registers_a_service_that_shows_on_all_servers() {
         let services = client.get("/v1/agent/services").json();
         (services["web"]["Port"] == 8080).then_some(())
     });
-    let checks = client.get("/v1/agent/checks").json();
-    assert_eq!(checks["service:web"]["Status"], "passing", "{checks}");
+    // Its check comes back too (restored just after the service), with the status it had.
+    eventually(10, "the client's check back, passing", || {
+        let checks = client.get("/v1/agent/checks").json();
+        (checks["service:web"]["Status"] == "passing").then_some(())
+    });
 }
 
 #[test]
@@ -484,4 +487,59 @@ fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
     formed(&[&a, &b], 3);
     let keys: Json = b.get("/v1/kv/many/?keys").json();
     assert_eq!(keys.as_array().unwrap().len(), 120);
+}
+
+#[test]
+fn a_minority_left_alone_refuses_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = server(dir.path(), "s1", 3, 0, &[]);
+    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
+    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    formed(&[&a, &b, &c], 3);
+    assert_eq!(c.put("/v1/kv/before", "1").text(), "true");
+    // Two of three servers stop: the one left is a minority and must not accept writes.
+    drop(a);
+    drop(b);
+    let r = c.put("/v1/kv/after", "1");
+    assert_eq!((r.status, r.text().as_str()), (500, "No cluster leader"));
+    // It still answers stale reads from what it has, saying it knows no leader.
+    let r = c.get("/v1/kv/before?stale&raw");
+    assert_eq!((r.status, r.text().as_str()), (200, "1"));
+    assert_eq!(r.header("X-Consul-KnownLeader"), Some("false"));
+    assert_eq!(c.get("/v1/kv/after?stale").status, 404);
+}
+
+#[test]
+fn a_client_agent_started_before_the_servers_joins_them_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let first = format!("127.0.0.1:{port}");
+    let data = dir.path().join("client");
+    let client = Agent::start(&[
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        data.to_str().unwrap(),
+        "-http-port",
+        "0",
+        "-node",
+        "early",
+        "-retry-join",
+        &first,
+    ]);
+    std::thread::sleep(Duration::from_millis(500));
+    let a = server(dir.path(), "s1", 3, port, &[]);
+    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
+    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    formed(&[&a, &b, &c], 3);
+    let body = json!({"Name": "early-web", "Port": 9090});
+    eventually(30, "the client reaching the servers", || {
+        (client.put("/v1/agent/service/register", &body.to_string()).status == 200).then_some(())
+    });
+    for s in [&a, &b, &c] {
+        eventually(15, "the client's service on every server", || {
+            let v = s.get("/v1/catalog/service/early-web").json();
+            (v[0]["Node"] == "early").then_some(())
+        });
+    }
 }
