@@ -512,7 +512,11 @@ fn a_minority_left_alone_refuses_writes() {
 #[test]
 fn a_client_agent_started_before_the_servers_joins_them_later() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let first = format!("127.0.0.1:{port}");
     let data = dir.path().join("client");
     let client = Agent::start(&[
@@ -534,7 +538,11 @@ fn a_client_agent_started_before_the_servers_joins_them_later() {
     formed(&[&a, &b, &c], 3);
     let body = json!({"Name": "early-web", "Port": 9090});
     eventually(30, "the client reaching the servers", || {
-        (client.put("/v1/agent/service/register", &body.to_string()).status == 200).then_some(())
+        (client
+            .put("/v1/agent/service/register", &body.to_string())
+            .status
+            == 200)
+            .then_some(())
     });
     for s in [&a, &b, &c] {
         eventually(15, "the client's service on every server", || {
