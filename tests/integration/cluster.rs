@@ -512,11 +512,7 @@ fn a_minority_left_alone_refuses_writes() {
 #[test]
 fn a_client_agent_started_before_the_servers_joins_them_later() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let first = format!("127.0.0.1:{port}");
     let data = dir.path().join("client");
     let client = Agent::start(&[

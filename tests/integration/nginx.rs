@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{eventually, request, Agent, Backend};
+use crate::support::{eventually, free_port, request, Agent, Backend};
 
 fn nginx() -> &'static str {
     for path in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
@@ -29,14 +29,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Where each request through nginx landed (the backend's body), or the status for errors.

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::support::{eventually, request, Agent};
+use crate::support::{eventually, free_port, request, Agent};
 
 const IMAGE: &str = "ctmpl-test:latest";
 
@@ -677,14 +677,6 @@ impl Proxy {
     fn restore(&self) {
         self.down.store(false, Ordering::SeqCst);
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]

@@ -265,12 +265,7 @@ fn the_child_exit_code_becomes_ours() {
 
 #[test]
 fn the_file_survives_an_agent_restart_and_ctmpl_recovers() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = crate::support::free_port().to_string();
     let first = Agent::start(&["-dev", "-http-port", &port]);
     register(&first, json!({"Name": "web", "Port": 8001}));
     let (_dir, src, dest, _) = setup(UPSTREAMS);

@@ -39,11 +39,16 @@ impl Agent {
             .expect("start ctmpl agent");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
+        let mut seen = Vec::new();
         let (addr, rpc) = loop {
             let line = lines.next().and_then(Result::ok).unwrap_or_else(|| {
                 let status = child.wait();
-                panic!("agent exited before listening: {status:?}")
+                panic!(
+                    "agent {args:?} exited before listening: {status:?}\n{}",
+                    seen.join("\n")
+                )
             });
+            seen.push(line.clone());
             if let Some(rest) = line.split("HTTP API on ").nth(1) {
                 let rpc = line.split("server RPC on ").nth(1).unwrap_or_default();
                 break (
@@ -86,12 +91,19 @@ impl Agent {
     }
 }
 
-/// A port free right now, for an agent that must come back on the same one.
+/// A port free right now, for an agent that must come back on the same one. It is taken below
+/// Linux's ephemeral range (32768 and up), where the `:0` binds of tests running in parallel
+/// never land, so nobody else takes it between a stop and a restart.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let start = 20_000 + (std::process::id() % 5_000) as u16;
+    loop {
+        let port = start + NEXT.fetch_add(1, Ordering::Relaxed) % 10_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 fn terminate(child: &Child) {

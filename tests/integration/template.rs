@@ -237,12 +237,7 @@ fn the_seed_template_renders_the_seed_config() {
 #[test]
 fn the_watcher_follows_changes_and_an_index_going_backwards() {
     // A fixed port, so a second agent can take the first one's place.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-        .to_string();
+    let port = crate::support::free_port().to_string();
     let first = Agent::start(&["-dev", "-http-port", &port]);
     for i in 0..30 {
         first.put(&format!("/v1/kv/filler/{i}"), "x");
