@@ -852,15 +852,19 @@ impl Cluster {
             attempt += 1;
             let leader_here = self.me.server && self.leader().map(|(id, _)| id) == Some(self.me.id);
             if leader_here {
-                match self.raft.client_write(cmd.clone()).await {
-                    Ok(resp) => {
+                // A leader cut off from its quorum waits forever for a commit: bound it by the
+                // same hold as a missing leader (the write may still commit later, as in Consul).
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, self.raft.client_write(cmd.clone())).await {
+                    Err(_) => return Err(NO_LEADER.to_string()),
+                    Ok(Ok(resp)) => {
                         return Ok(Written {
                             index: resp.log_id.index,
                             outcome: resp.data.0.unwrap_or(Outcome::Done(true)),
                         })
                     }
-                    Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {}
-                    Err(e) => return Err(e.to_string()),
+                    Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_)))) => {}
+                    Ok(Err(e)) => return Err(e.to_string()),
                 }
             } else if let Some(addr) = self.upstream(attempt) {
                 match post::<_, Result<Written, String>>(
