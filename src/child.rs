@@ -231,10 +231,6 @@ impl Supervisor {
         Ok(Supervisor { opts, child })
     }
 
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
     /// After a render: the reload signal (after a random splay), or a restart.
     pub async fn reload(&mut self) -> Result<(), String> {
         tokio::time::sleep(self.opts.splay.mul_f64(crate::random_fraction())).await;

@@ -68,10 +68,6 @@ impl Client {
         })
     }
 
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-
     /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
     /// carry Consul's text.
     pub async fn get(

@@ -146,14 +146,6 @@ impl Watcher {
         });
     }
 
-    pub fn is_watching(&self, key: &str) -> bool {
-        self.views.contains_key(key)
-    }
-
-    pub fn count(&self) -> usize {
-        self.views.len()
-    }
-
     pub fn stop_all(&mut self) {
         for (_, cancel) in self.views.drain() {
             cancel.cancel();

@@ -671,7 +671,11 @@ fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
         return Ok(id.trim().to_string());
     }
     let id = crate::uuid();
-    store::write_atomically(&path, id.as_bytes())?;
+    let opts = crate::renderer::RenderOptions {
+        perms: Some(0o644),
+        ..Default::default()
+    };
+    crate::renderer::render(&path, id.as_bytes(), &opts)?;
     Ok(id)
 }
 

@@ -1,25 +1,12 @@
 //! The catalog and the way to change it: every write is a Raft command (`raft::Cluster::write`,
 //! forwarded to the leader when this server is not it), applied to the catalog at its log index
-//! on every server. Also the small file helper the agent uses for its own files.
+//! on every server.
 
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
 use super::catalog::{Catalog, Command, Outcome};
 use super::raft::{self, Cluster, LogStore, PeerInfo, Policy, StateMachine};
-
-/// Writes a file so that a reader or a crash sees the old or the new contents, never a mix.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = path.with_extension("tmp");
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
-    let mut f = File::create(&tmp).map_err(err)?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(err)?;
-    fs::rename(&tmp, path).map_err(err)?;
-    File::open(dir).and_then(|d| d.sync_all()).map_err(err)
-}
 
 /// The catalog and the way to change it.
 #[derive(Clone)]

@@ -106,11 +106,6 @@ impl Template {
         self.trees.get(name)
     }
 
-    /// Whether a template of that name has been defined.
-    pub fn has_template(&self, name: &str) -> bool {
-        self.trees.contains_key(name)
-    }
-
     /// Executes this template with `data` as dot, appending to `out`. On an error, `out` holds
     /// what was written before it, as Go's writer would.
     pub fn execute(&self, out: &mut Vec<u8>, data: &Value) -> Result<(), ExecError> {

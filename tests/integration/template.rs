@@ -11,11 +11,12 @@ use serde_json::json;
 use crate::support::{eventually, Agent};
 
 /// Renders `template` once against `agent`, returning what `-dry` printed after `> `.
-fn render(agent: &Agent, template: &str) -> String {
+/// Runs `ctmpl -once -dry` with `template` against `agent`.
+fn run_once(agent: &Agent, template: &str) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.ctmpl");
     std::fs::write(&path, template).unwrap();
-    let out = crate::ctmpl()
+    crate::ctmpl()
         .args([
             "-consul-addr",
             &agent.addr,
@@ -25,7 +26,12 @@ fn render(agent: &Agent, template: &str) -> String {
             "-dry",
         ])
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// What `-dry` printed after its `> ` line, for a run that must succeed.
+fn render(agent: &Agent, template: &str) -> String {
+    let out = run_once(agent, template);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -263,7 +269,6 @@ fn the_watcher_follows_changes_and_an_index_going_backwards() {
 #[test]
 fn bad_arguments_and_unsupported_functions_are_errors() {
     let agent = Agent::dev();
-    let dir = tempfile::tempdir().unwrap();
     for (template, message) in [
         (
             r#"{{service "web|bogus"}}"#,
@@ -277,19 +282,7 @@ fn bad_arguments_and_unsupported_functions_are_errors() {
         (r#"{{key "a@b@c"}}"#, "kv.block: invalid format"),
         ("{{nope}}", "function \"nope\" not defined"),
     ] {
-        let path = dir.path().join("bad.ctmpl");
-        std::fs::write(&path, template).unwrap();
-        let out = crate::ctmpl()
-            .args([
-                "-consul-addr",
-                &agent.addr,
-                "-template",
-                path.to_str().unwrap(),
-                "-once",
-                "-dry",
-            ])
-            .output()
-            .unwrap();
+        let out = run_once(&agent, template);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{template}");
         assert!(err.contains(message), "{template}: {err}");
