@@ -245,7 +245,7 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         waiters(env_usize("WAITERS", 10_000)).await;
-        let writes = env_usize("WRITES", 2_000);
+        let writes = env_usize("WRITES", 20_000);
         register_throughput(1, writes / 4).await;
         register_throughput(64, writes).await;
     });

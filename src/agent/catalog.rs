@@ -33,6 +33,16 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// About how many bytes the command takes in the log (a batch's size limit).
+    pub fn approximate_size(&self) -> usize {
+        match self {
+            Command::KvSet { key, value, .. } => 64 + key.len() + value.len(),
+            _ => 512,
+        }
+    }
+}
+
 /// A catalog registration: a node, optionally one of its services and some checks.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct Register {
@@ -118,8 +128,10 @@ pub struct Applied {
 }
 
 impl State {
+    /// Applies one command at `index`. The commands of one Raft entry share its index, so
+    /// `index` may equal the last one applied, never go below it.
     pub fn apply(&mut self, index: u64, cmd: &Command) -> Applied {
-        debug_assert!(index > self.index, "commands apply in index order");
+        debug_assert!(index >= self.index, "commands apply in index order");
         self.index = index;
         let mut changes = Changes::default();
         let outcome = match cmd {
@@ -719,21 +731,31 @@ impl Catalog {
     }
 
     /// Applies a command at `index` and wakes exactly the readers whose topics it changed.
-    pub fn apply(&self, index: u64, cmd: &Command) -> Outcome {
+    /// Applies the commands of one Raft entry, in order, at its index; wakes the readers they
+    /// concern once.
+    pub fn apply(&self, index: u64, cmds: &[Command]) -> Vec<Outcome> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        let applied = state.apply(index, cmd);
-        if !applied.changed.is_empty() {
+        let mut changed = Changes::default();
+        let mut outcomes = Vec::with_capacity(cmds.len());
+        for cmd in cmds {
+            let applied = state.apply(index, cmd);
+            for topic in applied.changed {
+                changed.add(topic);
+            }
+            outcomes.push(applied.outcome);
+        }
+        if !changed.topics.is_empty() {
             let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
             let list = std::mem::take(&mut waiters.list);
             for (topic, tx) in list {
-                if applied.changed.iter().any(|c| topic.woken_by(c)) {
+                if changed.topics.iter().any(|c| topic.woken_by(c)) {
                     let _ = tx.send(());
                 } else {
                     waiters.list.push((topic, tx));
                 }
             }
         }
-        applied.outcome
+        outcomes
     }
 
     /// Replaces the whole state (a Raft snapshot installed) and wakes every reader.

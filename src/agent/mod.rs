@@ -10,6 +10,7 @@ pub mod commands;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod journal;
 pub mod raft;
 pub mod server;
 pub mod store;

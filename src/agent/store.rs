@@ -23,9 +23,10 @@ impl Store {
         policy: Policy,
     ) -> Result<Store, String> {
         let db = raft::open_db(data_dir)?;
-        let sm = StateMachine::open(db.clone())?;
+        let log = LogStore::open(db.clone(), data_dir)?;
+        let sm = StateMachine::open(db)?;
         let catalog = sm.catalog();
-        let cluster = Cluster::start(me, policy, LogStore::new(db), sm).await?;
+        let cluster = Cluster::start(me, policy, log, sm).await?;
         Ok(Store { catalog, cluster })
     }
 

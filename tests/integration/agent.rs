@@ -638,6 +638,41 @@ fn a_persistent_server_keeps_its_data_across_restarts() {
 }
 
 #[test]
+fn a_server_killed_outright_keeps_every_acknowledged_write() {
+    // SIGKILL leaves the newest writes only in the log's journal (redb makes them durable at
+    // its next checkpoint): the restarted server replays them. 1,500 writes cross a checkpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let args = [
+        "-server",
+        "-bootstrap-expect=1",
+        "-data-dir",
+        data,
+        "-http-port",
+        "0",
+    ];
+    let agent = Agent::start(&args);
+    for i in 0..1500 {
+        assert_eq!(
+            agent.put(&format!("/v1/kv/k/{i}"), &i.to_string()).text(),
+            "true"
+        );
+    }
+    assert_eq!(agent.put("/v1/kv/k/7", "changed").text(), "true");
+    assert_eq!(agent.delete("/v1/kv/k/8").text(), "true");
+    agent.kill();
+
+    let agent = Agent::start(&args);
+    let keys: Vec<String> = serde_json::from_value(agent.get("/v1/kv/k/?keys").json()).unwrap();
+    assert_eq!(keys.len(), 1499);
+    assert_eq!(agent.get("/v1/kv/k/1499?raw").text(), "1499");
+    assert_eq!(agent.get("/v1/kv/k/7?raw").text(), "changed");
+    assert_eq!(agent.get("/v1/kv/k/8").status, 404);
+    assert_eq!(agent.put("/v1/kv/after", "1").text(), "true");
+}
+
+#[test]
 fn shutdown_answers_open_blocking_queries() {
     let agent = Agent::dev();
     let index = agent.get("/v1/catalog/services").index();
