@@ -38,6 +38,24 @@ impl AgentProc {
         AgentProc { child, addr }
     }
 
+    /// CPU time (user + system) the agent has used so far.
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let fields: Vec<&str> = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields
+            .get(11..13)
+            .map(|f| f.iter().filter_map(|v| v.parse::<u64>().ok()).sum())
+            .unwrap_or(0);
+        // /proc counts in USER_HZ, 100 a second on Linux.
+        Duration::from_millis(ticks * 10)
+    }
+
     fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
@@ -162,6 +180,7 @@ async fn waiters(count: usize) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let rss_held = agent.rss_kib();
+    let cpu_before = agent.cpu();
     let changed = Instant::now();
     client
         .put(format!("{base}/v1/kv/bench/key"))
@@ -170,11 +189,16 @@ async fn waiters(count: usize) {
         .await
         .expect("change");
     let mut answered = Vec::with_capacity(count);
+    // Connections stay open until every waiter has its answer: closing them would add the
+    // agent's teardown work to what is measured (real clients keep them for the next query).
+    let mut streams = Vec::with_capacity(count);
     for t in tasks {
         let (at, stream) = t.await.expect("waiter");
         answered.push(at - changed);
-        drop(stream);
+        streams.push(stream);
     }
+    let cpu_used = agent.cpu() - cpu_before;
+    drop(streams);
     answered.sort();
     let fanout = answered[count - 1];
     println!(
@@ -182,6 +206,11 @@ async fn waiters(count: usize) {
         answered[0].as_secs_f64() * 1e3,
         answered[count / 2].as_secs_f64() * 1e3,
         answered[count * 99 / 100].as_secs_f64() * 1e3
+    );
+    println!(
+        "  agent CPU while answering: {:.0} ms ({:.1} us per answer)",
+        cpu_used.as_secs_f64() * 1e3,
+        cpu_used.as_secs_f64() * 1e6 / count as f64
     );
     println!(
         "blocking queries: {count} held; agent RSS {:.1} MiB idle, {:.1} MiB holding them; \

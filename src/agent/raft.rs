@@ -743,6 +743,7 @@ pub struct Cluster {
 /// How long a write or consistent read waits for a leader before "No cluster leader".
 const LEADER_WAIT: Duration = Duration::from_secs(7);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
 
 pub const NO_LEADER: &str = "No cluster leader";
 pub const NO_SERVERS: &str = "No known Consul servers";
@@ -781,7 +782,7 @@ impl Cluster {
             cluster_name: me.datacenter.clone(),
             heartbeat_interval: 250,
             election_timeout_min: 1000,
-            election_timeout_max: 2000,
+            election_timeout_max: ELECTION_TIMEOUT_MAX_MS,
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(policy.snapshot_threshold),
             max_in_snapshot_log_to_keep: policy.trailing_logs,
             ..Default::default()
@@ -873,10 +874,19 @@ impl Cluster {
             .is_some()
     }
 
+    /// The leader this server knows of. A leader that has heard from no quorum for longer
+    /// than an election timeout is none: the others may have elected another (openraft 0.9
+    /// does not step such a leader down; Consul's does).
     pub fn leader(&self) -> Option<(NodeId, String)> {
         let m = self.raft.metrics().borrow().clone();
         let id = m.current_leader?;
-        let addr = m.membership_config.membership().get_node(&id)?.addr.clone();
+        let membership = m.membership_config.membership();
+        let lone_voter = membership.voter_ids().count() <= 1;
+        let cut_off = m.millis_since_quorum_ack.unwrap_or(0) > ELECTION_TIMEOUT_MAX_MS;
+        if id == self.me.id && cut_off && !lone_voter {
+            return None;
+        }
+        let addr = membership.get_node(&id)?.addr.clone();
         Some((id, addr))
     }
 

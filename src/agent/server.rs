@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Method;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -134,16 +134,30 @@ async fn read_request(
     }
 }
 
-/// Reads more bytes into `buf`; false at end of stream.
+/// Reads more bytes into `buf`; false at end of stream. The buffer grows only once bytes are
+/// there to read: an idle keep-alive connection holds none.
 async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Result<bool, Reply> {
-    let start = buf.len();
-    buf.resize(start + 4096, 0);
-    let n = stream
-        .read(&mut buf[start..])
-        .await
-        .map_err(|e| bad_request(&e.to_string()))?;
-    buf.truncate(start + n);
-    Ok(n > 0)
+    loop {
+        stream
+            .readable()
+            .await
+            .map_err(|e| bad_request(&e.to_string()))?;
+        let start = buf.len();
+        buf.resize(start + 4096, 0);
+        match stream.try_read(&mut buf[start..]) {
+            Ok(n) => {
+                buf.truncate(start + n);
+                return Ok(n > 0);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                buf.truncate(start);
+                if buf.is_empty() {
+                    *buf = Vec::new();
+                }
+            }
+            Err(e) => return Err(bad_request(&e.to_string())),
+        }
+    }
 }
 
 fn bad_request(msg: &str) -> Reply {

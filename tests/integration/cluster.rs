@@ -452,14 +452,16 @@ fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
     for i in 0..120 {
         assert_eq!(a.put(&format!("/v1/kv/many/{i}"), "v").text(), "true");
     }
-    let stats = a.get("/v1/agent/self").json()["Stats"]["raft"].clone();
-    let snap: u64 = stats["last_snapshot_index"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let purged: u64 = stats["purged_index"].as_str().unwrap().parse().unwrap();
-    assert!(snap > 100 && purged > 50, "{stats}");
+    // The purge follows the snapshot once no replication is using the entries; with s3 down,
+    // that is at the leader's next failed attempt to reach it (every half second).
+    let raft_stat = |s: &Agent, name: &str| -> u64 {
+        let stats = s.get("/v1/agent/self").json()["Stats"]["raft"].clone();
+        stats[name].as_str().unwrap().parse().unwrap()
+    };
+    eventually(10, "a snapshot past 100 and the log purged past 50", || {
+        (raft_stat(&a, "last_snapshot_index") > 100 && raft_stat(&a, "purged_index") > 50)
+            .then_some(())
+    });
     // Back with its old data dir: the entries it misses are gone from the log, so the leader
     // sends a snapshot.
     let c = server_with(dir.path(), "s3", 3, ports[2], &join, &extra);
@@ -491,16 +493,25 @@ fn a_minority_left_alone_refuses_writes() {
     let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
     formed(&[&a, &b, &c], 3);
     assert_eq!(c.put("/v1/kv/before", "1").text(), "true");
-    // Two of three servers stop: the one left is a minority and must not accept writes.
-    drop(a);
-    drop(b);
-    let r = c.put("/v1/kv/after", "1");
+    // The leader's two followers stop: the leader is left a minority of one.
+    let leader = a.get("/v1/status/leader").json();
+    let mut servers = vec![a, b, c];
+    let at = servers
+        .iter()
+        .position(|s| leader == s.rpc.as_str())
+        .expect("the leader is one of the three");
+    let left = servers.swap_remove(at);
+    drop(servers);
+    let r = left.put("/v1/kv/after", "1");
     assert_eq!((r.status, r.text().as_str()), (500, "No cluster leader"));
-    // It still answers stale reads from what it has. (A former leader keeps saying
-    // KnownLeader: true: openraft does not step a leader down on a lost quorum.)
-    let r = c.get("/v1/kv/before?stale&raw");
+    // Having heard from no quorum for longer than an election timeout, it no longer calls
+    // itself the leader.
+    assert_eq!(left.get("/v1/status/leader").json(), "");
+    // It still answers stale reads from what it has, saying it knows no leader.
+    let r = left.get("/v1/kv/before?stale&raw");
     assert_eq!((r.status, r.text().as_str()), (200, "1"));
-    assert_eq!(c.get("/v1/kv/after?stale").status, 404);
+    assert_eq!(r.header("X-Consul-KnownLeader"), Some("false"));
+    assert_eq!(left.get("/v1/kv/after?stale").status, 404);
 }
 
 #[test]
