@@ -163,6 +163,7 @@ pub struct Journal {
     file: Option<(File, PathBuf)>,
     records: usize,
     bytes: u64,
+    checkpoint_every: usize,
 }
 
 impl Journal {
@@ -174,6 +175,7 @@ impl Journal {
                 file: None,
                 records: 0,
                 bytes: 0,
+                checkpoint_every: CHECKPOINT_RECORDS,
             });
         };
         let path = dir.join("log.journal");
@@ -210,6 +212,7 @@ impl Journal {
             file: Some((file, path.clone())),
             records: 0,
             bytes: data.len() as u64,
+            checkpoint_every: CHECKPOINT_RECORDS,
         };
         journal.restart().map_err(|e| fail(&e))?;
         Ok(journal)
@@ -233,10 +236,17 @@ impl Journal {
         op.apply(&txn).map_err(|e| e.to_string())?;
         txn.commit().map_err(|e| e.to_string())?;
         self.records += 1;
-        if self.records >= CHECKPOINT_RECORDS || self.bytes >= CHECKPOINT_BYTES {
+        if self.records >= self.checkpoint_every || self.bytes >= CHECKPOINT_BYTES {
             self.checkpoint(db)?;
         }
         Ok(())
+    }
+
+    /// Checkpoints every `records` records instead (tests that cross many checkpoints).
+    #[cfg(test)]
+    pub fn checkpoint_every(mut self, records: usize) -> Journal {
+        self.checkpoint_every = records;
+        self
     }
 
     /// Makes everything applied so far durable in redb and empties the journal.

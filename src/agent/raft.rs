@@ -1407,9 +1407,34 @@ mod tests {
         }
     }
 
+    /// A fresh store in a data dir (kept as long as the test's guard), whose journal
+    /// checkpoints every other record: appends, truncations and purges straddle checkpoints.
+    struct OnDisk;
+
+    impl openraft::testing::StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir>
+        for OnDisk
+    {
+        async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StoreError> {
+            let fail = |e: String| io_err(std::io::Error::other(e));
+            let dir = tempfile::tempdir().map_err(io_err)?;
+            let db = open_db(Some(dir.path())).map_err(fail)?;
+            let sm = StateMachine::open(db.clone()).map_err(fail)?;
+            let journal = Journal::open(Some(&dir.path().join("raft")), &db)
+                .map_err(fail)?
+                .checkpoint_every(2);
+            let log = LogStore {
+                db,
+                journal: Arc::new(Mutex::new(journal)),
+                committed_saved: Arc::new(Mutex::new(None)),
+            };
+            Ok((dir, log, sm))
+        }
+    }
+
     #[test]
     fn the_storage_passes_openraft_conformance_suite() {
         openraft::testing::Suite::test_all(Fresh).unwrap();
+        openraft::testing::Suite::test_all(OnDisk).unwrap();
     }
 
     #[test]
