@@ -730,25 +730,22 @@ impl Catalog {
         self.read(|s| s.index)
     }
 
-    /// Applies a command at `index` and wakes exactly the readers whose topics it changed.
-    /// Applies the commands of one Raft entry, in order, at its index; wakes the readers they
-    /// concern once.
+    /// Applies the commands of one Raft entry, in order, at its index, and wakes exactly the
+    /// readers whose topics they changed, once.
     pub fn apply(&self, index: u64, cmds: &[Command]) -> Vec<Outcome> {
         let mut state = self.state.write().unwrap_or_else(|e| e.into_inner());
-        let mut changed = Changes::default();
+        let mut changed = std::collections::HashSet::new();
         let mut outcomes = Vec::with_capacity(cmds.len());
         for cmd in cmds {
             let applied = state.apply(index, cmd);
-            for topic in applied.changed {
-                changed.add(topic);
-            }
+            changed.extend(applied.changed);
             outcomes.push(applied.outcome);
         }
-        if !changed.topics.is_empty() {
+        if !changed.is_empty() {
             let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
             let list = std::mem::take(&mut waiters.list);
             for (topic, tx) in list {
-                if changed.topics.iter().any(|c| topic.woken_by(c)) {
+                if changed.iter().any(|c| topic.woken_by(c)) {
                     let _ = tx.send(());
                 } else {
                     waiters.list.push((topic, tx));
@@ -902,6 +899,42 @@ mod tests {
         };
         s.apply(5, &Command::Deregister(d));
         assert_eq!(s.catalog_service("web"), (vec![], 5));
+    }
+
+    #[test]
+    fn the_commands_of_one_entry_apply_in_order_at_its_index_and_wake_their_readers() {
+        let catalog = Catalog::new(State::default());
+        let set = |key: &str, cas| Command::KvSet {
+            key: key.into(),
+            value: b"v".to_vec(),
+            flags: 0,
+            cas,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            catalog.apply(1, &[set("a", None)]);
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            let waiter = catalog.wait_past(Topic::KvKey("a".into()), 1, deadline, |s| {
+                let (entry, index) = s.kv_get("a");
+                (entry.map(|e| e.modify_index), index)
+            });
+            let batch = [
+                set("a", Some(0)),
+                set("a", Some(1)),
+                set("b", None),
+                set("a", Some(1)),
+            ];
+            let outcomes = catalog.apply(7, &batch);
+            // Each command sees the ones before it: the second cas matches the first write's
+            // index, the last no longer does, since the second moved it to 7.
+            let (yes, no) = (Outcome::Done(true), Outcome::Done(false));
+            assert_eq!(outcomes, [no.clone(), yes.clone(), yes, no]);
+            assert_eq!(waiter.await, (Some(7), 7));
+            assert_eq!(catalog.read(|s| s.kv_get("b").1), 7);
+        });
     }
 
     #[test]

@@ -706,7 +706,6 @@ async fn propose_batches(raft: Raft, mut queue: mpsc::UnboundedReceiver<Proposal
         }
         let (cmds, answers): (Vec<Command>, Vec<_>) =
             batch.into_iter().map(|p| (p.cmd, p.answer)).unzip();
-
         match raft.client_write(cmds).await {
             Ok(resp) => {
                 let index = resp.log_id.index;
