@@ -40,7 +40,20 @@ impl Ctmpl {
 }
 
 impl Drop for Ctmpl {
+    /// Stops ctmpl as a user would (SIGTERM), so that it stops its `-exec` child too; SIGKILL
+    /// only if it has not exited within 5 s. (A SIGKILLed ctmpl leaves its child running.)
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        self.signal("TERM");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
