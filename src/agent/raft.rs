@@ -1697,6 +1697,13 @@ mod log_model_tests {
                             drop(log);
                             log = open(dir.path(), every);
                         }
+                        9 if rng.below(2) == 0 => {
+                            // A snapshot installed past the end of the log: purged past it.
+                            let id = entry(term, last + 1 + rng.below(3)).log_id;
+                            model.clear();
+                            purged = Some(id);
+                            log.purge(id).await.unwrap();
+                        }
                         _ => {}
                     }
                     let all = log.try_get_log_entries(..).await.unwrap();

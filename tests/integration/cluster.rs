@@ -482,7 +482,27 @@ fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
     let b = server_with(dir.path(), "s2", 3, ports[1], &join, &extra);
     formed(&[&a, &b], 3);
     let keys: Json = b.get("/v1/kv/many/?keys").json();
-    assert_eq!(keys.as_array().unwrap().len(), 120);
+    let count = keys.as_array().map_or(0, Vec::len);
+    if count != 120 {
+        // Enough to tell a lost write from a read served too early, should this ever fail.
+        let missing: Vec<usize> = (0..120)
+            .filter(|i| {
+                !keys
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k == &format!("many/{i}"))
+            })
+            .collect();
+        let stats = |s: &Agent| s.get("/v1/agent/self").json()["Stats"]["raft"].clone();
+        let again = b.get("/v1/kv/many/?keys").json();
+        panic!(
+            "{count} keys on s2, missing {missing:?}; a moment later {}; s1 {}; s2 {}",
+            again.as_array().map_or(0, Vec::len),
+            stats(&a),
+            stats(&b)
+        );
+    }
 }
 
 #[test]
