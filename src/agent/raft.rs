@@ -1191,9 +1191,13 @@ impl Cluster {
     }
 
     /// The leader's read index: once this server has applied it, a read here is linearizable.
+    /// It is at least the leader's last log index when the read arrived: a leader that comes
+    /// back from its data dir still leading its term starts from the committed index it saved,
+    /// a hint that may lag what it had committed, and openraft's read index goes no higher.
     pub async fn read_index_here(&self) -> Result<u64, String> {
+        let last_log = self.raft.metrics().borrow().last_log_index.unwrap_or(0);
         match self.raft.ensure_linearizable().await {
-            Ok(id) => Ok(id.map(|l| l.index).unwrap_or(0)),
+            Ok(id) => Ok(id.map_or(0, |l| l.index).max(last_log)),
             Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => {
                 Err(NO_LEADER.into())
             }
