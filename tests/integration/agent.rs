@@ -593,12 +593,9 @@ fn agent_self_members_and_status_answer_like_consul() {
     assert_eq!(health[0]["Output"], "Agent alive and reachable");
 }
 
-#[test]
-fn a_persistent_server_keeps_its_data_across_restarts() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data = data.to_str().unwrap();
-    let args = [
+/// A single persistent server keeping its data in `data`.
+fn single_server(data: &str) -> [&str; 8] {
+    [
         "-server",
         "-bootstrap-expect=1",
         "-data-dir",
@@ -607,7 +604,14 @@ fn a_persistent_server_keeps_its_data_across_restarts() {
         "0",
         "-node",
         "n1",
-    ];
+    ]
+}
+
+#[test]
+fn a_persistent_server_keeps_its_data_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = single_server(data.to_str().unwrap());
     let agent = Agent::start(&args);
     register(
         &agent,
@@ -643,15 +647,7 @@ fn a_server_killed_outright_keeps_every_acknowledged_write() {
     // its next checkpoint): the restarted server replays them. 1,500 writes cross a checkpoint.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let data = data.to_str().unwrap();
-    let args = [
-        "-server",
-        "-bootstrap-expect=1",
-        "-data-dir",
-        data,
-        "-http-port",
-        "0",
-    ];
+    let args = single_server(data.to_str().unwrap());
     let agent = Agent::start(&args);
     for i in 0..1500 {
         assert_eq!(
