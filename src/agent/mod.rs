@@ -750,7 +750,7 @@ impl Running {
     pub async fn stop(self) {
         self.shutdown.cancel();
         let _ = self.server.await;
-        let _ = self.agent.store.cluster.raft.shutdown().await;
+        self.agent.store.cluster.shutdown().await;
     }
 }
 

@@ -37,6 +37,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::catalog::{Catalog, Command, Outcome, State};
 use super::journal::{Journal, Op};
@@ -178,11 +179,7 @@ impl Tail {
             ops.push(Op::Truncate(since));
         }
         if let Some(log_id) = self.purged {
-            let last_purged = serde_json::to_vec(&Some(log_id)).map_err(json_err)?;
-            ops.push(Op::Purge {
-                upto: log_id.index,
-                last_purged,
-            });
+            ops.push(purge_op(log_id)?);
         }
         let put = self.entries.iter().map(|(i, (_, b))| (*i, b.clone()));
         ops.push(Op::Put(put.collect()));
@@ -195,6 +192,29 @@ enum TailOp {
     Put(Vec<(Entry<TypeConfig>, Vec<u8>)>),
     Truncate(u64),
     Purge(LogId<NodeId>),
+}
+
+impl TailOp {
+    /// The change as the journal records it.
+    fn journaled(&self) -> Result<Op, StoreError> {
+        Ok(match self {
+            TailOp::Put(entries) => Op::Put(
+                entries
+                    .iter()
+                    .map(|(e, b)| (e.log_id.index, b.clone()))
+                    .collect(),
+            ),
+            TailOp::Truncate(since) => Op::Truncate(*since),
+            TailOp::Purge(log_id) => purge_op(*log_id)?,
+        })
+    }
+}
+
+fn purge_op(log_id: LogId<NodeId>) -> Result<Op, StoreError> {
+    Ok(Op::Purge {
+        upto: log_id.index,
+        last_purged: serde_json::to_vec(&Some(log_id)).map_err(json_err)?,
+    })
 }
 
 /// How often the committed index is written down (a hint: Raft can do without it).
@@ -218,9 +238,9 @@ impl LogStore {
     }
 
     /// Journals a change, then makes it part of the log here; checkpoints when due.
-    fn write(&self, op: &Op, change: TailOp) -> Result<(), StoreError> {
+    fn write(&self, change: TailOp) -> Result<(), StoreError> {
         let mut journal = self.journal.lock().unwrap_or_else(|e| e.into_inner());
-        let due = journal.append(op).map_err(other_err)?;
+        let due = journal.append(&change.journaled()?).map_err(other_err)?;
         let mut tail = self.tail.write().unwrap_or_else(|e| e.into_inner());
         tail.apply(&change);
         if due {
@@ -237,14 +257,12 @@ impl LogStore {
 
     /// Appends entries to the log, durably.
     fn put(&self, entries: impl IntoIterator<Item = Entry<TypeConfig>>) -> Result<(), StoreError> {
-        let mut put = Vec::new();
-        let mut decoded = Vec::new();
+        let mut encoded = Vec::new();
         for e in entries {
             let bytes = serde_json::to_vec(&e).map_err(json_err)?;
-            put.push((e.log_id.index, bytes.clone()));
-            decoded.push((e, bytes));
+            encoded.push((e, bytes));
         }
-        self.write(&Op::Put(put), TailOp::Put(decoded))
+        self.write(TailOp::Put(encoded))
     }
 
     /// The log's last entry below index `below` that redb holds and the tail does not hide.
@@ -372,17 +390,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId<NodeId>) -> Result<(), StoreError> {
-        let op = Op::Truncate(log_id.index);
-        self.write(&op, TailOp::Truncate(log_id.index))
+        self.write(TailOp::Truncate(log_id.index))
     }
 
     async fn purge(&mut self, log_id: LogId<NodeId>) -> Result<(), StoreError> {
-        let last_purged = serde_json::to_vec(&Some(log_id)).map_err(json_err)?;
-        let op = Op::Purge {
-            upto: log_id.index,
-            last_purged,
-        };
-        self.write(&op, TailOp::Purge(log_id))
+        self.write(TailOp::Purge(log_id))
     }
 }
 
@@ -825,14 +837,17 @@ const MAX_BATCH_BYTES: usize = 1 << 20;
 /// entry, so a burst of writes costs one log write (one fsync) and one AppendEntries per
 /// follower instead of one per write. openraft 0.9 writes each `client_write` to the log on
 /// its own, waiting for the fsync before taking the next. One entry at a time is in flight.
-/// It ends with the Raft node (`Raft::shutdown`, after the agent's shutdown has let the
+/// It ends with the Raft node (`Cluster::shutdown`, after the agent's shutdown has let the
 /// requests in flight finish).
-async fn propose_batches(raft: Raft, mut queue: mpsc::UnboundedReceiver<Proposal>) {
-    let mut metrics = raft.metrics();
+async fn propose_batches(
+    raft: Raft,
+    mut queue: mpsc::UnboundedReceiver<Proposal>,
+    stopped: CancellationToken,
+) {
     loop {
         let first = tokio::select! {
             p = queue.recv() => match p { Some(p) => p, None => return },
-            _ = async { while metrics.changed().await.is_ok() {} } => return,
+            _ = stopped.cancelled() => return,
         };
         let mut bytes = first.cmd.approximate_size();
         let mut batch = vec![first];
@@ -874,6 +889,7 @@ pub struct Cluster {
     pub client: reqwest::Client,
     catalog: Arc<Catalog>,
     proposals: mpsc::UnboundedSender<Proposal>,
+    stopped: CancellationToken,
 }
 
 /// How long a write or consistent read waits for a leader before "No cluster leader".
@@ -933,7 +949,8 @@ impl Cluster {
             .await
             .map_err(|e| e.to_string())?;
         let (proposals, queue) = mpsc::unbounded_channel();
-        tokio::spawn(propose_batches(raft.clone(), queue));
+        let stopped = CancellationToken::new();
+        tokio::spawn(propose_batches(raft.clone(), queue, stopped.clone()));
         let cluster = Arc::new(Cluster {
             raft,
             me: me.clone(),
@@ -943,9 +960,16 @@ impl Cluster {
             client,
             catalog,
             proposals,
+            stopped,
         });
         cluster.learn(me, true);
         Ok(cluster)
+    }
+
+    /// Stops the Raft node and the proposer in front of it.
+    pub async fn shutdown(&self) {
+        self.stopped.cancel();
+        let _ = self.raft.shutdown().await;
     }
 
     fn learn(&self, info: PeerInfo, seen: bool) {

@@ -49,6 +49,14 @@ fn server_with(
 }
 
 /// A client agent (no `-server`) that `-retry-join`s `join`.
+/// Servers s1 (on `port`, 0 for any), s2 and s3, the last two joining s1, expecting three.
+fn three_joined(dir: &Path, port: u16) -> [Agent; 3] {
+    let a = server(dir, "s1", 3, port, &[]);
+    let b = server(dir, "s2", 3, 0, &[("-join", &a.rpc)]);
+    let c = server(dir, "s3", 3, 0, &[("-join", &a.rpc)]);
+    [a, b, c]
+}
+
 fn client_agent(data: &Path, name: &str, join: &str) -> Agent {
     Agent::start(&[
         "-bind",
@@ -246,9 +254,7 @@ fn five_servers_by_join_lose_two_and_keep_going() {
 #[test]
 fn ctmpl_watching_a_follower_sees_changes_made_on_the_leader() {
     let dir = tempfile::tempdir().unwrap();
-    let a = server(dir.path(), "s1", 3, 0, &[]);
-    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
-    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    let [a, b, c] = three_joined(dir.path(), 0);
     let all = [&a, &b, &c];
     let l = formed(&all, 3);
     let follower = all[(l + 1) % 3];
@@ -307,9 +313,7 @@ fn three_servers_started_at_once_with_retry_join_form_one_cluster() {
 #[test]
 fn a_client_agent_registers_a_service_that_shows_on_all_servers() {
     let dir = tempfile::tempdir().unwrap();
-    let a = server(dir.path(), "s1", 3, 0, &[]);
-    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
-    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    let [a, b, c] = three_joined(dir.path(), 0);
     let all = [&a, &b, &c];
     formed(&all, 3);
     let data = dir.path().join("client");
@@ -508,9 +512,7 @@ fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
 #[test]
 fn a_minority_left_alone_refuses_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let a = server(dir.path(), "s1", 3, 0, &[]);
-    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
-    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    let [a, b, c] = three_joined(dir.path(), 0);
     formed(&[&a, &b, &c], 3);
     assert_eq!(c.put("/v1/kv/before", "1").text(), "true");
     // The leader's two followers stop: the leader is left a minority of one.
@@ -542,9 +544,7 @@ fn a_client_agent_started_before_the_servers_joins_them_later() {
     let data = dir.path().join("client");
     let client = client_agent(&data, "early", &first);
     std::thread::sleep(Duration::from_millis(500));
-    let a = server(dir.path(), "s1", 3, port, &[]);
-    let b = server(dir.path(), "s2", 3, 0, &[("-join", &a.rpc)]);
-    let c = server(dir.path(), "s3", 3, 0, &[("-join", &a.rpc)]);
+    let [a, b, c] = three_joined(dir.path(), port);
     formed(&[&a, &b, &c], 3);
     let body = json!({"Name": "early-web", "Port": 9090});
     eventually(30, "the client reaching the servers", || {
