@@ -8,7 +8,7 @@ pub mod client;
 pub mod config;
 pub mod dependency;
 pub mod duration;
-pub mod gotmpl;
+pub use gotmpl;
 pub mod registrator;
 pub mod render;
 pub mod renderer;

@@ -1479,7 +1479,7 @@ static IS_NOT_PRINT32: [u16; 112] = [
 #[allow(clippy::approx_constant)] // Go's examples print 3.14159
 mod tests {
     use super::*;
-    use crate::gotmpl::value::{Arity, Func, FuncError, RecordType};
+    use crate::value::{Arity, Func, FuncError, RecordType};
     use std::any::Any;
 
     // Expected strings below come from Go 1.23 (fmt.Sprintf, fmt.Sprint, strconv), with Go's

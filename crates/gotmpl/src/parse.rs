@@ -989,7 +989,7 @@ fn pow2(e: i32) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use crate::gotmpl::FuncMap;
+    use crate::FuncMap;
 
     fn parse_err(text: &str) -> String {
         match parse("t", text.as_bytes(), "", "", &FuncMap::new()) {
