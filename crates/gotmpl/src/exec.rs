@@ -4,9 +4,9 @@
 use super::funcs::{Builtin, FuncRef, Param};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
-use super::printf;
 use super::value::{Arity, Ctx, Func, FuncError, Value};
 use super::{MissingKey, Template};
+use crate::fmt;
 
 /// Go's limit on nested template invocations.
 pub const MAX_EXEC_DEPTH: usize = 100_000;
@@ -124,7 +124,7 @@ pub fn execute(
     let Some(tree) = tmpl.tree(name) else {
         return Err(ExecError(format!(
             "template: {name}: {} is an incomplete or empty template",
-            printf::quote(name)
+            fmt::quote(name)
         )));
     };
     let data = normalize(data.clone());
@@ -153,7 +153,7 @@ fn normalize(v: Value) -> Value {
 
 impl<'t> State<'t, '_, '_, '_> {
     fn errorf(&self, msg: impl std::fmt::Display) -> ExecError {
-        let name = printf::quote(&self.tree.name);
+        let name = fmt::quote(&self.tree.name);
         if let At::None = self.at {
             return ExecError(format!("template: {}: {msg}", self.tree.name));
         }
@@ -248,7 +248,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Func(_) => {
                 return Err(self.errorf(format!("can't print {node} of type {}", v.type_name())))
             }
-            v => printf::write_value(self.out, v),
+            v => fmt::write_value(self.out, v),
         }
         Ok(())
     }
@@ -299,7 +299,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Int(_) | Value::Uint(_) | Value::Byte(_) => self.range_integer(r, mark, &val)?,
             Value::Missing | Value::Nil => false,
             v => {
-                let shown = printf::sprint(std::slice::from_ref(v));
+                let shown = fmt::sprint(std::slice::from_ref(v));
                 return Err(self.errorf(format!("range can't iterate over {shown}")));
             }
         };
@@ -315,7 +315,7 @@ impl<'t> State<'t, '_, '_, '_> {
     /// Go 1.24's range over an integer: 0..n, the value is both index and element.
     fn range_integer(&mut self, r: &'t Branch, mark: usize, val: &Value) -> Result<bool> {
         if r.pipe.decl.len() > 1 {
-            let shown = printf::sprint(std::slice::from_ref(val));
+            let shown = fmt::sprint(std::slice::from_ref(val));
             return Err(self.errorf(format!(
                 "can't use {shown} to iterate over more than one variable"
             )));
@@ -382,7 +382,7 @@ impl<'t> State<'t, '_, '_, '_> {
     ) -> Result<()> {
         self.at = At::Node(node);
         let Some(tree) = self.tmpl.tree(name) else {
-            return Err(self.errorf(format!("template {} not defined", printf::quote(name))));
+            return Err(self.errorf(format!("template {} not defined", fmt::quote(name))));
         };
         if self.depth >= MAX_EXEC_DEPTH {
             return Err(self.errorf(format!(
@@ -589,10 +589,9 @@ impl<'t> State<'t, '_, '_, '_> {
         match &value {
             Value::Missing => {
                 if self.tmpl.missing_key == MissingKey::Error {
-                    return Err(self.errorf(format!(
-                        "nil data; no entry for key {}",
-                        printf::quote(name)
-                    )));
+                    return Err(
+                        self.errorf(format!("nil data; no entry for key {}", fmt::quote(name)))
+                    );
                 }
                 return Ok(Dot::plain(Value::Missing));
             }
@@ -644,10 +643,8 @@ impl<'t> State<'t, '_, '_, '_> {
                             boxed: true,
                         },
                         MissingKey::Error => {
-                            return Err(self.errorf(format!(
-                                "map has no entry for key {}",
-                                printf::quote(name)
-                            )))
+                            return Err(self
+                                .errorf(format!("map has no entry for key {}", fmt::quote(name))))
                         }
                     },
                 });

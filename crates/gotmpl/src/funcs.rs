@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::gostr::{self, GoStr, GoString, Rune, Sink};
-use super::printf;
 use super::value::{Func, Value};
+use crate::fmt;
 
 /// The functions a template may call, besides Go's builtins (which they may override).
 #[derive(Clone, Default)]
@@ -131,11 +131,11 @@ impl Builtin {
             Le => Value::Bool(le(&args[0], &args[1])?),
             Gt => Value::Bool(!le(&args[0], &args[1])?),
             Ge => Value::Bool(!lt(&args[0], &args[1])?),
-            Print => printf::sprint(args),
-            Println => printf::sprintln(args),
+            Print => fmt::sprint(args),
+            Println => fmt::sprintln(args),
             Printf => {
                 let format = args[0].as_go_str().unwrap_or(GoStr::Utf8(""));
-                printf::sprintf(format, &args[1..])
+                fmt::sprintf(format, &args[1..])
             }
             Html => escape(args, html_escape),
             Js => escape(args, js_escape),
@@ -362,7 +362,7 @@ fn eq_composite(a: &Value, b: &Value) -> Result<bool, String> {
             Value::from(b.type_name()),
             b.clone(),
         ];
-        let msg = printf::sprintf("non-comparable types %s: %v, %s: %v", &args);
+        let msg = fmt::sprintf("non-comparable types %s: %v, %s: %v", &args);
         return Err(msg.to_string());
     }
     if ka == invalid || kb == invalid {
@@ -372,7 +372,7 @@ fn eq_composite(a: &Value, b: &Value) -> Result<bool, String> {
         (Value::Record(x), Value::Record(y)) if x.ty.is_pointer() => Ok(Arc::ptr_eq(x, y)),
         (Value::Func(_), _) | (Value::List(_), _) | (Value::Map(_), _) | (Value::Record(_), _) => {
             let args = [b.clone(), Value::from(b.type_name())];
-            Err(printf::sprintf("non-comparable type %s: %v", &args).to_string())
+            Err(fmt::sprintf("non-comparable type %s: %v", &args).to_string())
         }
         _ => Ok(false),
     }
@@ -423,7 +423,7 @@ fn escape(args: &[Value], escaper: impl Fn(GoStr<'_>, &mut GoString)) -> Value {
         })
         .collect();
     let mut printed = GoString::default();
-    printf::fprint(&mut printed, &printable);
+    fmt::fprint(&mut printed, &printable);
     let s = printed.as_go_str();
     let mut out = GoString::with_capacity(s.len());
     escaper(s, &mut out);
@@ -470,7 +470,7 @@ pub fn js_escape(s: GoStr<'_>, out: &mut impl Sink) {
         } else {
             let rune = gostr::decode_rune(&b[i..]);
             match rune {
-                Rune::Char(r) if !printf::is_print(r) => {
+                Rune::Char(r) if !fmt::is_print(r) => {
                     out.push_fmt(format_args!("\\u{:04X}", r as u32))
                 }
                 _ => out.push_go(s.slice(i, i + rune.width())),

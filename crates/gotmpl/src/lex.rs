@@ -657,7 +657,7 @@ fn format_unicode_opt(c: Option<char>) -> String {
 
 /// Go's `%q` of a string, for lexer and parser messages.
 pub fn go_quote(s: &str) -> String {
-    super::printf::quote(s)
+    crate::fmt::quote(s)
 }
 
 /// One unit of an interpreted literal: a character, or the byte of a `\x` or octal escape,

@@ -3,13 +3,16 @@
 //! context.
 
 pub mod exec;
+pub mod fmt;
 pub mod funcs;
 pub mod gostr;
 pub mod lex;
 pub mod node;
 pub mod parse;
-pub mod printf;
 pub mod value;
+
+/// The old name of [`fmt`](self::fmt), kept so that `gotmpl::printf::…` paths still work.
+pub use self::fmt as printf;
 
 use std::any::Any;
 use std::collections::HashMap;

@@ -255,7 +255,7 @@ impl Display for Node {
             Node::Range(b) => write!(f, "{{{{range {b}"),
             Node::With(b) => write!(f, "{{{{with {b}"),
             Node::Template { name, pipe, .. } => {
-                let name = super::printf::quote(name);
+                let name = crate::fmt::quote(name);
                 match pipe {
                     Some(p) => write!(f, "{{{{template {name} {p}}}}}"),
                     None => write!(f, "{{{{template {name}}}}}"),

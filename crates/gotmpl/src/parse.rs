@@ -8,8 +8,8 @@ use super::funcs::FuncMap;
 use super::gostr::{GoStr, Rune};
 use super::lex::{self, Item, ItemType};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe, Variable};
-use super::printf::{quote, quote_go};
 use super::value::Value;
+use crate::fmt::{quote, quote_go};
 
 /// One parsed template: its name, the file it came from and its root.
 #[derive(Debug)]

@@ -317,7 +317,7 @@ impl Value {
     /// U+FFFD.
     pub fn to_go_string(&self) -> String {
         let mut out = String::new();
-        super::printf::write_value(&mut out, self);
+        crate::fmt::write_value(&mut out, self);
         out
     }
 }
