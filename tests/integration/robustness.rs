@@ -142,7 +142,7 @@ fn random_and_mutated_templates_never_panic() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x9E37_79B9_7F4A_7C15);
-    let dir = crate::repo_path("tests/golden");
+    let dir = crate::repo_path("crates/gotmpl/tests/golden");
     let mut corpus: Vec<Vec<u8>> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
