@@ -1,8 +1,8 @@
-//! Using ctmpl as a library: a Go template with a function of your own.
+//! gotmpl as a library: a Go template with a function of your own, and JSON data.
 //!
-//! `cargo run --example library`
+//! `cargo run -p gotmpl --example library`
 
-use ctmpl::gotmpl::{Arity, Func, FuncMap, Template, Value};
+use gotmpl::{Arity, Func, FuncMap, Template, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut funcs = FuncMap::new();
