@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use redb::{Database, WriteTransaction};
 
-use super::raft::{LOGS, META};
+use super::{LOGS, META};
 
 /// Records between checkpoints (durable redb commits that empty the journal).
 const CHECKPOINT_RECORDS: usize = 1024;
@@ -334,7 +334,7 @@ mod tests {
         ];
         let dir = tempfile::tempdir().unwrap();
         let raft = dir.path().join("raft");
-        let db = super::super::raft::open_db(Some(dir.path())).unwrap();
+        let db = super::super::open_db(Some(dir.path())).unwrap();
         // What a killed process leaves: records redb never made durable, and a torn one.
         let mut data: Vec<u8> = ops().iter().flat_map(Op::record).collect();
         data.extend_from_slice(&Op::Truncate(2).record()[..5]);
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn a_checkpoint_falls_due_every_so_many_records() {
         let dir = tempfile::tempdir().unwrap();
-        let db = super::super::raft::open_db(Some(dir.path())).unwrap();
+        let db = super::super::open_db(Some(dir.path())).unwrap();
         let raft = dir.path().join("raft");
         let mut journal = Journal::open(Some(&raft), &db).unwrap().checkpoint_every(3);
         let op = Op::Put(vec![(1, vec![1; 10])]);
