@@ -1,6 +1,7 @@
 //! A small Docker Engine API client on reqwest: HTTP/1.1 over the engine's unix socket
 //! (`ClientBuilder::unix_socket`), or plain TCP for `DOCKER_HOST=tcp://…`, and the `/events`
-//! stream read chunk by chunk as it comes (one JSON object per event).
+//! stream read chunk by chunk as it comes (one JSON object per event). reqwest is already the
+//! Consul client, and the 0.12.28 locked here connects over a unix socket: no HTTP of our own.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
