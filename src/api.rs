@@ -335,49 +335,36 @@ pub struct QueryMeta {
     pub last_contact_ms: u64,
 }
 
-/// Base64 with padding (Go's `encoding/base64.StdEncoding`), `null` for an empty value.
+/// Base64 as Go's `encoding/json` has `[]byte` (`encoding/base64.StdEncoding`), `null` for an
+/// empty value: the standard alphabet, padding required, line breaks skipped, and nonzero bits
+/// left over in the last character accepted (StdEncoding is not `Strict()`).
 pub mod base64_value {
+    use base64::alphabet::STANDARD;
+    use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+    use base64::engine::DecodePaddingMode;
+    use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const GO_STD_ENCODING: GeneralPurpose = GeneralPurpose::new(
+        &STANDARD,
+        GeneralPurposeConfig::new()
+            .with_encode_padding(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical)
+            .with_decode_allow_trailing_bits(true),
+    );
 
     pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
+        GO_STD_ENCODING.encode(bytes)
     }
 
     pub fn decode(s: &str) -> Result<Vec<u8>, String> {
-        let s = s.trim_end_matches('=');
-        let mut out = Vec::with_capacity(s.len() * 3 / 4);
-        let (mut acc, mut bits) = (0u32, 0);
-        for c in s.bytes() {
-            let v = ALPHABET
-                .iter()
-                .position(|&a| a == c)
-                .ok_or("illegal base64 data")? as u32;
-            acc = acc << 6 | v;
-            bits += 6;
-            if bits >= 8 {
-                bits -= 8;
-                out.push((acc >> bits) as u8);
-            }
-        }
-        Ok(out)
+        // Go's decoder drops '\r' and '\n' wherever they are.
+        let decoded = if s.contains(['\r', '\n']) {
+            GO_STD_ENCODING.decode(s.replace(['\r', '\n'], ""))
+        } else {
+            GO_STD_ENCODING.decode(s)
+        };
+        decoded.map_err(|e| format!("illegal base64 data: {e}"))
     }
 
     pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
@@ -405,6 +392,37 @@ mod tests {
             assert_eq!(base64_value::decode(&e).unwrap(), s.as_bytes());
         }
         assert_eq!(base64_value::encode(b"hello"), "aGVsbG8=");
+    }
+
+    /// What Go's `base64.StdEncoding` (and so Consul's JSON decoding of a KV value) refuses.
+    #[test]
+    fn base64_refuses_what_go_refuses() {
+        for bad in [
+            "A",
+            "QQ",
+            "QQ=",
+            "QQ===",
+            "aGVsbG8",
+            "aGV sbG8=",
+            "aGVsbG8=QQ==",
+            "a-_b",
+        ] {
+            assert!(base64_value::decode(bad).is_err(), "{bad:?}");
+            let json = format!(r#"{{"Key":"k","Value":"{bad}"}}"#);
+            assert!(serde_json::from_str::<DirEntry>(&json).is_err(), "{bad:?}");
+        }
+        // Go skips line breaks, and takes leftover bits in the last character as zeros.
+        assert_eq!(base64_value::decode("aGVs\r\nbG8=").unwrap(), b"hello");
+        assert_eq!(base64_value::decode("QR==").unwrap(), b"A");
+        let pair: DirEntry = serde_json::from_str(r#"{"Key":"k","Value":"aGVsbG8="}"#).unwrap();
+        assert_eq!(pair.value.as_deref(), Some(&b"hello"[..]));
+        let back = serde_json::to_value(&pair).unwrap();
+        assert_eq!(back["Value"], "aGVsbG8=");
+        let empty: DirEntry = serde_json::from_str(r#"{"Key":"k","Value":null}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&empty).unwrap()["Value"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]

@@ -16,34 +16,18 @@ pub mod runner;
 pub mod template;
 pub mod watch;
 
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
-/// A random number in [0, 1), from the OS-seeded hasher keys (no RNG dependency needed).
+/// A random number in [0, 1), from the OS's random source.
 pub fn random_fraction() -> f64 {
-    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+    // 53 random bits: every f64 in [0, 1) that is a multiple of 2^-53, equally likely.
+    let bits = getrandom::u64().expect("the OS random source failed");
+    (bits >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn random_u64() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
-    h.finish()
-}
-
-/// A random (version 4) UUID.
+/// A random (version 4) UUID, from the OS's random source.
 pub fn uuid() -> String {
-    let (a, b) = (random_u64(), random_u64());
-    let b = (b & !(0xc000 << 48)) | (0x8000 << 48);
-    let a = (a & !0xf000) | 0x4000;
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A stable hash of a value, for content hashes.
@@ -51,4 +35,30 @@ pub fn hash_of<T: Hash>(v: &T) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     v.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn random_fractions_are_in_the_unit_interval_and_vary() {
+        let draws: Vec<f64> = (0..64).map(|_| super::random_fraction()).collect();
+        assert!(draws.iter().all(|f| (0.0..1.0).contains(f)));
+        assert!(draws.windows(2).any(|w| w[0] != w[1]));
+    }
+
+    #[test]
+    fn uuids_are_version_4_and_distinct() {
+        let (a, b) = (super::uuid(), super::uuid());
+        assert_ne!(a, b);
+        for id in [&a, &b] {
+            let parsed = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(parsed.get_version_num(), 4);
+            assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+            assert_eq!(
+                *id,
+                parsed.hyphenated().to_string(),
+                "lower-case, hyphenated"
+            );
+        }
+    }
 }

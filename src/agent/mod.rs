@@ -10,7 +10,6 @@ pub mod commands;
 pub mod decode;
 pub mod filter;
 pub mod http;
-pub mod journal;
 pub mod raft;
 pub mod server;
 pub mod store;

@@ -1,13 +1,13 @@
-//! A small Docker Engine API client: HTTP/1.1 over the engine's unix socket (or plain TCP for
-//! `DOCKER_HOST=tcp://…`), one connection per request, and the `/events` stream (chunked,
-//! one JSON object per event).
+//! A small Docker Engine API client on reqwest: HTTP/1.1 over the engine's unix socket
+//! (`ClientBuilder::unix_socket`), or plain TCP for `DOCKER_HOST=tcp://…`, and the `/events`
+//! stream read chunk by chunk as it comes (one JSON object per event). reqwest is already the
+//! Consul client, and the 0.12.28 locked here connects over a unix socket: no HTTP of our own.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Where the engine listens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,15 +47,14 @@ impl std::fmt::Display for Endpoint {
     }
 }
 
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
 /// How long a plain request may take (the event stream has no limit).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Debug)]
 pub struct Docker {
     endpoint: Endpoint,
+    /// The client for the endpoint (or why none could be built, told by every request).
+    client: Result<reqwest::Client, String>,
 }
 
 /// A container as `GET /containers/{id}/json` describes it (the fields registrator reads).
@@ -173,106 +172,68 @@ impl std::fmt::Display for Error {
 
 impl Docker {
     pub fn new(endpoint: Endpoint) -> Docker {
-        Docker { endpoint }
+        let builder = reqwest::Client::builder()
+            .user_agent("ctmpl-registrator")
+            .no_proxy();
+        let builder = match &endpoint {
+            Endpoint::Unix(path) => builder.unix_socket(path.as_path()),
+            Endpoint::Tcp(_) => builder,
+        };
+        let client = builder
+            .build()
+            .map_err(|e| format!("a client for {endpoint}: {}", describe(&e)));
+        Docker { endpoint, client }
     }
 
     pub fn endpoint(&self) -> &Endpoint {
         &self.endpoint
     }
 
-    async fn connect(&self) -> Result<Box<dyn Stream>, Error> {
-        let err =
-            |e: std::io::Error| Error::Connection(format!("connect to {}: {e}", self.endpoint));
-        Ok(match &self.endpoint {
-            Endpoint::Unix(p) => Box::new(tokio::net::UnixStream::connect(p).await.map_err(err)?),
-            Endpoint::Tcp(a) => Box::new(tokio::net::TcpStream::connect(a).await.map_err(err)?),
-        })
+    /// Sends `GET path`; the response's body is left to read.
+    async fn send(
+        &self,
+        path: &str,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, Error> {
+        let client = self
+            .client
+            .as_ref()
+            .map_err(|e| Error::Connection(e.clone()))?;
+        // Over the unix socket the host is only the `Host` header's.
+        let url = match &self.endpoint {
+            Endpoint::Unix(_) => format!("http://docker{path}"),
+            Endpoint::Tcp(addr) => format!("http://{addr}{path}"),
+        };
+        let mut request = client.get(url);
+        if let Some(timeout) = timeout {
+            request = request.timeout(timeout);
+        }
+        request.send().await.map_err(|e| self.failed(path, &e))
     }
 
-    /// Sends `GET path` and returns the status, the headers' transfer mode and the stream
-    /// positioned at the body (with what was read past the head).
-    async fn send(&self, path: &str) -> Result<(u16, Body), Error> {
-        let mut stream = self.connect().await?;
-        let head = format!(
-            "GET {path} HTTP/1.1\r\nHost: docker\r\nUser-Agent: ctmpl-registrator\r\nConnection: close\r\n\r\n"
-        );
-        let io = |e: std::io::Error| Error::Connection(format!("GET {path}: {e}"));
-        stream.write_all(head.as_bytes()).await.map_err(io)?;
-        let mut buf = Vec::with_capacity(4096);
-        loop {
-            let mut chunk = [0u8; 4096];
-            let n = stream.read(&mut chunk).await.map_err(io)?;
-            if n == 0 {
-                return Err(Error::Connection(format!(
-                    "GET {path}: connection closed before the response"
-                )));
-            }
-            buf.extend_from_slice(&chunk[..n]);
-            let mut headers = [httparse::EMPTY_HEADER; 64];
-            let mut resp = httparse::Response::new(&mut headers);
-            match resp.parse(&buf) {
-                Ok(httparse::Status::Complete(len)) => {
-                    let status = resp.code.unwrap_or(0);
-                    let mut chunked = false;
-                    let mut length = None;
-                    for h in resp.headers.iter() {
-                        let value = String::from_utf8_lossy(h.value);
-                        if h.name.eq_ignore_ascii_case("transfer-encoding") {
-                            chunked = value.to_ascii_lowercase().contains("chunked");
-                        } else if h.name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse::<usize>().ok();
-                        }
-                    }
-                    let rest = buf[len..].to_vec();
-                    let mode = if chunked {
-                        Mode::Chunked(Dechunker::default())
-                    } else if let Some(n) = length {
-                        Mode::Length(n)
-                    } else {
-                        Mode::Eof
-                    };
-                    let mut body = Body {
-                        stream,
-                        mode,
-                        raw: Vec::new(),
-                        out: Vec::new(),
-                        done: false,
-                    };
-                    body.feed(&rest)?;
-                    return Ok((status, body));
-                }
-                Ok(httparse::Status::Partial) => {
-                    if buf.len() > 64 * 1024 {
-                        return Err(Error::Connection(format!(
-                            "GET {path}: response head too large"
-                        )));
-                    }
-                }
-                Err(e) => {
-                    return Err(Error::Connection(format!("GET {path}: bad response: {e}")));
-                }
-            }
-        }
+    fn failed(&self, path: &str, e: &reqwest::Error) -> Error {
+        Error::Connection(if e.is_connect() {
+            format!("connect to {}: {}", self.endpoint, describe(e))
+        } else if e.is_timeout() {
+            format!("GET {path}: timed out")
+        } else {
+            format!("GET {path}: {}", describe(e))
+        })
     }
 
     /// `GET path`: the whole body of a 2xx answer.
     async fn get(&self, path: &str) -> Result<Vec<u8>, Error> {
-        let fetch = async {
-            let (status, mut body) = self.send(path).await?;
-            let bytes = body.read_all().await?;
-            if !(200..300).contains(&status) {
-                let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .ok()
-                    .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
-                    .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
-                return Err(Error::Status(status, message));
-            }
-            Ok(bytes)
-        };
-        match tokio::time::timeout(REQUEST_TIMEOUT, fetch).await {
-            Ok(r) => r,
-            Err(_) => Err(Error::Connection(format!("GET {path}: timed out"))),
+        let resp = self.send(path, Some(REQUEST_TIMEOUT)).await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(|e| self.failed(path, &e))?;
+        if !(200..300).contains(&status) {
+            let message = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(String::from))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
+            return Err(Error::Status(status, message));
         }
+        Ok(bytes.to_vec())
     }
 
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, path: &str) -> Result<T, Error> {
@@ -307,146 +268,41 @@ impl Docker {
         }
     }
 
-    /// Opens the container event stream.
+    /// Opens the container event stream (only its opening is bounded in time).
     pub async fn events(&self) -> Result<Events, Error> {
         let filters =
             form_urlencoded::byte_serialize(br#"{"type":["container"]}"#).collect::<String>();
         let path = format!("/events?filters={filters}");
-        let (status, body) = tokio::time::timeout(REQUEST_TIMEOUT, self.send(&path))
+        let resp = tokio::time::timeout(REQUEST_TIMEOUT, self.send(&path, None))
             .await
             .map_err(|_| Error::Connection(format!("GET {path}: timed out")))??;
+        let status = resp.status().as_u16();
         if !(200..300).contains(&status) {
             return Err(Error::Status(status, "event stream refused".into()));
         }
         Ok(Events {
-            body,
+            resp,
             buf: Vec::new(),
         })
     }
 }
 
-enum Mode {
-    Length(usize),
-    Chunked(Dechunker),
-    Eof,
-}
-
-/// A response body being read.
-struct Body {
-    stream: Box<dyn Stream>,
-    mode: Mode,
-    /// Decoded body bytes not yet handed out.
-    out: Vec<u8>,
-    raw: Vec<u8>,
-    done: bool,
-}
-
-impl Body {
-    fn feed(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        match &mut self.mode {
-            Mode::Length(left) => {
-                let take = bytes.len().min(*left);
-                self.out.extend_from_slice(&bytes[..take]);
-                *left -= take;
-                self.done = *left == 0;
-            }
-            Mode::Chunked(d) => {
-                self.raw.extend_from_slice(bytes);
-                self.done = d.decode(&mut self.raw, &mut self.out)?;
-            }
-            Mode::Eof => self.out.extend_from_slice(bytes),
-        }
-        Ok(())
+/// An error with its causes: reqwest's own message names the URL, its causes say what broke.
+fn describe(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
     }
-
-    /// Reads more of the body; false at its end.
-    async fn fill(&mut self) -> Result<bool, Error> {
-        if self.done {
-            return Ok(false);
-        }
-        let mut chunk = [0u8; 8192];
-        let n = self
-            .stream
-            .read(&mut chunk)
-            .await
-            .map_err(|e| Error::Connection(format!("reading from Docker: {e}")))?;
-        if n == 0 {
-            self.done = true;
-            return match self.mode {
-                Mode::Eof => Ok(false),
-                _ => Err(Error::Connection("Docker closed the connection".into())),
-            };
-        }
-        self.feed(&chunk[..n])?;
-        Ok(true)
-    }
-
-    async fn read_all(&mut self) -> Result<Vec<u8>, Error> {
-        while self.fill().await? {}
-        Ok(std::mem::take(&mut self.out))
-    }
-}
-
-/// Incremental `Transfer-Encoding: chunked` decoding.
-#[derive(Default)]
-struct Dechunker {
-    /// Bytes left in the current chunk's data.
-    left: usize,
-    /// Expecting the CRLF after a chunk's data.
-    crlf: bool,
-    /// The last chunk was read.
-    finished: bool,
-}
-
-impl Dechunker {
-    /// Moves the decodable part of `raw` to `out`; true once the last chunk was read.
-    fn decode(&mut self, raw: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<bool, Error> {
-        if self.finished {
-            return Ok(true);
-        }
-        let mut pos = 0;
-        let result = loop {
-            if self.left > 0 {
-                let take = self.left.min(raw.len() - pos);
-                out.extend_from_slice(&raw[pos..pos + take]);
-                pos += take;
-                self.left -= take;
-                if self.left > 0 {
-                    break Ok(false);
-                }
-                self.crlf = true;
-            }
-            if self.crlf {
-                if raw.len() - pos < 2 {
-                    break Ok(false);
-                }
-                pos += 2;
-                self.crlf = false;
-            }
-            let Some(end) = raw[pos..].windows(2).position(|w| w == b"\r\n") else {
-                break Ok(false);
-            };
-            let line = String::from_utf8_lossy(&raw[pos..pos + end]).into_owned();
-            let size = line.split(';').next().unwrap_or("").trim();
-            let size = match usize::from_str_radix(size, 16) {
-                Ok(s) => s,
-                Err(_) => break Err(Error::Connection(format!("bad chunk size {line:?}"))),
-            };
-            pos += end + 2;
-            if size == 0 {
-                self.finished = true;
-                break Ok(true);
-            }
-            self.left = size;
-        };
-        raw.drain(..pos);
-        result
-    }
+    out
 }
 
 /// The event stream: `next` yields each container event as it comes.
 pub struct Events {
-    body: Body,
+    resp: reqwest::Response,
+    /// Body bytes not yet decoded into events.
     buf: Vec<u8>,
 }
 
@@ -454,7 +310,6 @@ impl Events {
     /// The next event; an error when the stream ends or breaks.
     pub async fn next(&mut self) -> Result<Event, Error> {
         loop {
-            self.buf.append(&mut self.body.out);
             let mut iter = serde_json::Deserializer::from_slice(&self.buf).into_iter::<Event>();
             match iter.next() {
                 Some(Ok(event)) => {
@@ -467,8 +322,15 @@ impl Events {
                 }
                 _ => {}
             }
-            if !self.body.fill().await? {
-                return Err(Error::Connection("Docker closed the event stream".into()));
+            match self.resp.chunk().await {
+                Ok(Some(chunk)) => self.buf.extend_from_slice(&chunk),
+                Ok(None) => return Err(Error::Connection("Docker closed the event stream".into())),
+                Err(e) => {
+                    return Err(Error::Connection(format!(
+                        "reading from Docker: {}",
+                        describe(&e)
+                    )))
+                }
             }
         }
     }
@@ -477,6 +339,7 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn docker_host() {
@@ -489,21 +352,6 @@ mod tests {
             Endpoint::Tcp("127.0.0.1:2375".into())
         );
         assert!(Endpoint::parse("npipe:////./pipe/docker_engine").is_err());
-    }
-
-    #[test]
-    fn dechunks_in_pieces() {
-        let wire = b"5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\n\r\n";
-        for split in 0..wire.len() {
-            let mut d = Dechunker::default();
-            let (mut raw, mut out) = (Vec::new(), Vec::new());
-            raw.extend_from_slice(&wire[..split]);
-            let first = d.decode(&mut raw, &mut out).unwrap();
-            raw.extend_from_slice(&wire[split..]);
-            let done = d.decode(&mut raw, &mut out).unwrap();
-            assert!(done, "split {split} (first pass: {first})");
-            assert_eq!(out, b"hello, world", "split {split}");
-        }
     }
 
     #[tokio::test]
@@ -545,5 +393,63 @@ mod tests {
             events.next().await.is_err(),
             "the end of the stream is an error"
         );
+    }
+
+    /// A fake engine answering each request by its path, one connection per request.
+    async fn fake_engine(sock: &std::path::Path) {
+        let listener = tokio::net::UnixListener::bind(sock).unwrap();
+        tokio::spawn(async move {
+            loop {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut req = Vec::new();
+                while !req.ends_with(b"\r\n\r\n") {
+                    let mut b = [0u8; 1];
+                    if s.read(&mut b).await.unwrap() == 0 {
+                        break;
+                    }
+                    req.push(b[0]);
+                }
+                let req = String::from_utf8_lossy(&req).into_owned();
+                assert!(
+                    req.to_ascii_lowercase()
+                        .contains("user-agent: ctmpl-registrator"),
+                    "{req}"
+                );
+                let path = req.split(' ').nth(1).unwrap_or_default().to_string();
+                let (status, body) = match path.as_str() {
+                    "/containers/abc/json" => ("200 OK", r#"{"Id":"abc","Name":"/web"}"#),
+                    "/containers/nope/json" => {
+                        ("404 Not Found", r#"{"message":"No such container: nope"}"#)
+                    }
+                    _ => ("500 Internal Server Error", r#"{"message":"boom"}"#),
+                };
+                let wire = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                s.write_all(wire.as_bytes()).await.unwrap();
+            }
+        });
+    }
+
+    #[tokio::test]
+    async fn requests_to_a_fake_engine() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("docker.sock");
+        fake_engine(&sock).await;
+        let docker = Docker::new(Endpoint::Unix(sock));
+        let web = docker.inspect("abc").await.unwrap().unwrap();
+        assert_eq!((web.id.as_str(), web.name.as_str()), ("abc", "/web"));
+        assert!(docker.inspect("nope").await.unwrap().is_none());
+        match docker.ping().await {
+            Err(Error::Status(500, m)) => assert_eq!(m, "boom"),
+            other => panic!("{other:?}"),
+        }
+        let gone = Docker::new(Endpoint::Unix(dir.path().join("none.sock")));
+        match gone.ping().await {
+            Err(Error::Connection(m)) => assert!(m.starts_with("connect to unix://"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }
