@@ -1,5 +1,5 @@
-//! ctmpl: a consul-template re-implementation. `gotmpl` is the Go text/template engine, `render`
-//! the `ctmpl render` command, `cli` Go's flag rules.
+//! ctmpl: a consul-template re-implementation. `gotmpl` is the Go text/template engine, `cli`
+//! the command line (one module per command, over Go's flag rules).
 pub mod agent;
 pub mod api;
 pub mod child;
@@ -10,7 +10,6 @@ pub mod dependency;
 pub mod duration;
 pub use gotmpl;
 pub mod registrator;
-pub mod render;
 pub mod renderer;
 pub mod runner;
 pub mod template;

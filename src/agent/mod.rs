@@ -1,12 +1,12 @@
-//! `ctmpl agent`: a Consul-compatible agent. It owns its configuration (Consul's flags and JSON
-//! config files), its node in the catalog, the HTTP and server-port listeners and shutdown. The
-//! catalog lives in `catalog` (state machine), replicated by `raft` (openraft, redb, the server
-//! port's RPCs, discovery and bootstrap) behind `store` (the write path); `checks` runs local
-//! health checks; `commands` is `ctmpl join` and `ctmpl members`.
+//! `ctmpl agent`: a Consul-compatible agent. It owns its node in the catalog, the HTTP and
+//! server-port listeners and shutdown; `config` is what it was asked to run as (filled from the
+//! command line by `cli::agent`, which also runs the process around it). The catalog lives in
+//! `catalog` (state machine), replicated by `raft` (openraft, redb, the server port's RPCs,
+//! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks.
 
 pub mod catalog;
 pub mod checks;
-pub mod commands;
+pub mod config;
 pub mod decode;
 pub mod filter;
 pub mod http;
@@ -15,7 +15,6 @@ pub mod server;
 pub mod store;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,319 +22,13 @@ use serde_json::{json, Value as Json};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{HealthCheck, Member, Node, NodeService, PASSING};
-use crate::cli::{self, FlagKind};
 use catalog::{Command, Register};
 use checks::{Local, LocalCheck};
+pub use config::Config;
 use store::Store;
 
 /// The Consul version we answer as.
 pub const CONSUL_VERSION: &str = "1.18.0";
-
-/// How the agent was asked to run.
-#[derive(Clone, Debug)]
-pub struct Config {
-    pub dev: bool,
-    pub server: bool,
-    pub bootstrap_expect: u32,
-    pub bind: String,
-    pub client: String,
-    pub advertise: String,
-    pub node: String,
-    pub datacenter: String,
-    pub data_dir: Option<PathBuf>,
-    pub http_port: u16,
-    pub server_port: u16,
-    pub log_file: Option<PathBuf>,
-    pub log_level: String,
-    pub pid_file: Option<PathBuf>,
-    pub ui: bool,
-    pub ui_content_path: String,
-    pub join: Vec<String>,
-    pub retry_join: Vec<String>,
-    /// Service definitions from config files, registered at start.
-    pub services: Vec<Json>,
-    /// Consul's `raft_snapshot_threshold`: log entries between snapshots.
-    pub raft_snapshot_threshold: u64,
-    /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
-    pub raft_trailing_logs: u64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            dev: false,
-            server: false,
-            bootstrap_expect: 0,
-            bind: "0.0.0.0".into(),
-            client: "127.0.0.1".into(),
-            advertise: String::new(),
-            node: hostname(),
-            datacenter: "dc1".into(),
-            data_dir: None,
-            http_port: 8500,
-            server_port: 8300,
-            log_file: None,
-            log_level: "info".into(),
-            pid_file: None,
-            ui: false,
-            ui_content_path: "/ui/".into(),
-            join: Vec::new(),
-            retry_join: Vec::new(),
-            services: Vec::new(),
-            raft_snapshot_threshold: 16384,
-            raft_trailing_logs: 10240,
-        }
-    }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-const FLAGS: &[(&str, FlagKind)] = &[
-    ("dev", FlagKind::Bool),
-    ("server", FlagKind::Bool),
-    ("bootstrap", FlagKind::Bool),
-    ("bootstrap-expect", FlagKind::Value),
-    ("bind", FlagKind::Value),
-    ("client", FlagKind::Value),
-    ("advertise", FlagKind::Value),
-    ("node", FlagKind::Value),
-    ("datacenter", FlagKind::Value),
-    ("data-dir", FlagKind::Value),
-    ("http-port", FlagKind::Value),
-    ("server-port", FlagKind::Value),
-    ("log-file", FlagKind::Value),
-    ("log-level", FlagKind::Value),
-    ("pid-file", FlagKind::Value),
-    ("ui", FlagKind::Bool),
-    ("ui-content-path", FlagKind::Value),
-    ("config-file", FlagKind::Value),
-    ("config-dir", FlagKind::Value),
-    ("join", FlagKind::Value),
-    ("retry-join", FlagKind::Value),
-];
-
-impl Config {
-    /// `ctmpl -dev`'s embedded agent: `agent -dev` on `port`, with the seed's example service.
-    pub fn embedded(port: u16) -> Config {
-        let mut c = Config {
-            dev: true,
-            server: true,
-            bootstrap_expect: 1,
-            bind: "127.0.0.1".into(),
-            http_port: port,
-            server_port: 0,
-            ..Config::default()
-        };
-        c.services.push(json!({
-            "name": "nginx", "port": 8080, "tags": ["web"],
-            "checks": [{"http": "http://127.0.0.1:8080/", "interval": "5s"}]
-        }));
-        let _ = c.validate();
-        c
-    }
-
-    /// Consul's flags, over config files, over defaults.
-    pub fn from_args(args: &[String]) -> Result<Config, String> {
-        let flags = cli::parse(args, FLAGS).map_err(|e| e.0)?;
-        if let Some(extra) = flags.args.first() {
-            return Err(format!("unexpected argument: {extra}"));
-        }
-        let mut c = Config::default();
-        for file in config_files(flags.all("config-file"), flags.all("config-dir"))? {
-            c.apply_file(&file)?;
-        }
-        let port = |name: &str, v: &str| {
-            v.parse::<u16>()
-                .map_err(|_| format!("invalid value {v:?} for flag -{name}"))
-        };
-        if flags.flag("dev") {
-            c.dev = true;
-            c.server = true;
-            c.bootstrap_expect = 1;
-            c.bind = "127.0.0.1".into();
-            c.ui = true;
-        }
-        if flags.flag("server") {
-            c.server = true;
-        }
-        if flags.flag("bootstrap") {
-            c.bootstrap_expect = 1;
-        }
-        if let Some(v) = flags.get("bootstrap-expect") {
-            c.bootstrap_expect = v
-                .parse()
-                .map_err(|_| format!("invalid value {v:?} for flag -bootstrap-expect"))?;
-        }
-        for (name, field) in [
-            ("bind", &mut c.bind),
-            ("client", &mut c.client),
-            ("advertise", &mut c.advertise),
-            ("node", &mut c.node),
-            ("datacenter", &mut c.datacenter),
-            ("log-level", &mut c.log_level),
-            ("ui-content-path", &mut c.ui_content_path),
-        ] {
-            if let Some(v) = flags.get(name) {
-                *field = v.to_string();
-            }
-        }
-        if let Some(v) = flags.get("http-port") {
-            c.http_port = port("http-port", v)?;
-        }
-        if let Some(v) = flags.get("server-port") {
-            c.server_port = port("server-port", v)?;
-        }
-        if let Some(v) = flags.get("data-dir") {
-            c.data_dir = Some(PathBuf::from(v));
-        }
-        if let Some(v) = flags.get("log-file") {
-            c.log_file = Some(PathBuf::from(v));
-        }
-        if let Some(v) = flags.get("pid-file") {
-            c.pid_file = Some(PathBuf::from(v));
-        }
-        if flags.flag("ui") {
-            c.ui = true;
-        }
-        c.join.extend(flags.all("join").iter().cloned());
-        c.retry_join.extend(flags.all("retry-join").iter().cloned());
-        c.validate()?;
-        Ok(c)
-    }
-
-    fn validate(&mut self) -> Result<(), String> {
-        if self.dev {
-            self.data_dir = None;
-        } else if self.data_dir.is_none() {
-            return Err(
-                "data_dir cannot be empty (use -data-dir, or -dev for an in-memory agent)".into(),
-            );
-        }
-        if self.bootstrap_expect > 0 && !self.server {
-            return Err("'bootstrap_expect > 0' requires 'server = true'".into());
-        }
-        // `-client` may list several addresses; we listen on the first.
-        self.client = self
-            .client
-            .split_whitespace()
-            .next()
-            .unwrap_or("127.0.0.1")
-            .to_string();
-        if self.advertise.is_empty() {
-            // As Consul: bound to every address, advertise the private IPv4 one (loopback on a
-            // machine without one).
-            self.advertise = if self.bind == "0.0.0.0" {
-                crate::template::helpers::private_ip().unwrap_or_else(|| "127.0.0.1".into())
-            } else {
-                self.bind.clone()
-            };
-        }
-        if self.node.is_empty() {
-            return Err("node name cannot be empty".into());
-        }
-        Ok(())
-    }
-
-    /// One JSON config file: Consul's keys for what we support, service definitions.
-    fn apply_file(&mut self, path: &std::path::Path) -> Result<(), String> {
-        let at = |e: String| format!("{}: {e}", path.display());
-        let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-        let Json::Object(obj) =
-            serde_json::from_str::<Json>(&text).map_err(|e| at(e.to_string()))?
-        else {
-            return Err(at("a config file must hold a JSON object".into()));
-        };
-        for (key, value) in obj {
-            let str_value = || {
-                value
-                    .as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| at(format!("{key}: expected a string")))
-            };
-            match key.as_str() {
-                "service" => self.services.push(value),
-                "services" => match value {
-                    Json::Array(items) => self.services.extend(items),
-                    _ => return Err(at("services: expected a list".into())),
-                },
-                "datacenter" => self.datacenter = str_value()?,
-                "node_name" => self.node = str_value()?,
-                "data_dir" => self.data_dir = Some(PathBuf::from(str_value()?)),
-                "bind_addr" => self.bind = str_value()?,
-                "client_addr" => self.client = str_value()?,
-                "advertise_addr" => self.advertise = str_value()?,
-                "log_level" => self.log_level = str_value()?,
-                "log_file" => self.log_file = Some(PathBuf::from(str_value()?)),
-                "pid_file" => self.pid_file = Some(PathBuf::from(str_value()?)),
-                "server" => {
-                    self.server = value
-                        .as_bool()
-                        .ok_or_else(|| at("server: expected a bool".into()))?
-                }
-                "bootstrap_expect" => {
-                    self.bootstrap_expect = value
-                        .as_u64()
-                        .ok_or_else(|| at("bootstrap_expect: expected a number".into()))?
-                        as u32
-                }
-                "ui" => self.ui = value.as_bool().unwrap_or(false),
-                "raft_snapshot_threshold" => {
-                    self.raft_snapshot_threshold = value
-                        .as_u64()
-                        .filter(|n| *n > 0)
-                        .ok_or_else(|| at("raft_snapshot_threshold: expected a number".into()))?
-                }
-                "raft_trailing_logs" => {
-                    self.raft_trailing_logs = value
-                        .as_u64()
-                        .ok_or_else(|| at("raft_trailing_logs: expected a number".into()))?
-                }
-                "ui_config" => {
-                    self.ui = value
-                        .get("enabled")
-                        .and_then(Json::as_bool)
-                        .unwrap_or(self.ui)
-                }
-                "ports" => {
-                    if let Some(p) = value.get("http").and_then(Json::as_u64) {
-                        self.http_port = p as u16;
-                    }
-                    if let Some(p) = value.get("server").and_then(Json::as_u64) {
-                        self.server_port = p as u16;
-                    }
-                }
-                "retry_join" | "start_join" => {
-                    let list: Vec<String> =
-                        serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;
-                    self.retry_join.extend(list);
-                }
-                _ => return Err(at(format!("unknown configuration key {key:?}"))),
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `-config-file`s in order, then each `-config-dir`'s `*.json` files alphabetically.
-fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, String> {
-    let mut out: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
-    for dir in dirs {
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| format!("{dir}: {e}"))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        found.sort();
-        out.extend(found);
-    }
-    Ok(out)
-}
 
 /// A running agent: what the HTTP handlers reach.
 pub struct Agent {
@@ -679,52 +372,6 @@ fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
     Ok(id)
 }
 
-/// Runs `ctmpl agent ARGS` until SIGINT, SIGTERM or `/v1/agent/leave`.
-pub fn run(args: &[String]) -> Result<(), String> {
-    let config = Config::from_args(args)?;
-    init_logging(&config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(serve(config))
-}
-
-fn init_logging(config: &Config) -> Result<(), String> {
-    let level = match config.log_level.to_ascii_lowercase().as_str() {
-        "trace" => "trace",
-        "debug" => "debug",
-        "warn" => "warn",
-        "err" | "error" => "error",
-        _ => "info",
-    };
-    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false);
-    match &config.log_file {
-        Some(path) => {
-            let path = if path.is_dir() || path.to_string_lossy().ends_with('/') {
-                std::fs::create_dir_all(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                path.join("ctmpl.log")
-            } else {
-                path.clone()
-            };
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(Arc::new(file)).init();
-        }
-        None => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr)
-            .init(),
-    }
-    Ok(())
-}
-
 /// Lifts the open-files limit to its hard maximum (Go's runtime does this for Consul): every
 /// blocking query holds a connection.
 fn raise_open_files_limit() {
@@ -736,7 +383,7 @@ fn raise_open_files_limit() {
     }
 }
 
-/// An agent serving its HTTP API in this process (ctmpl's `-dev`, tests, the CLI below).
+/// An agent serving its HTTP API in this process (ctmpl's `-dev`, tests, `ctmpl agent`).
 pub struct Running {
     pub agent: Arc<Agent>,
     pub addr: SocketAddr,
@@ -799,46 +446,4 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
         shutdown,
         server,
     })
-}
-
-async fn serve(config: Config) -> Result<(), String> {
-    let pid_file = config.pid_file.clone();
-    if let Some(p) = &pid_file {
-        std::fs::write(p, std::process::id().to_string())
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-    }
-    let running = start(config).await?;
-    // Tests and scripts read this line to learn the port when it was 0.
-    eprintln!(
-        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}, server RPC on {}",
-        running.addr,
-        running.agent.config.node,
-        running.agent.config.datacenter,
-        running.agent.server_addr()
-    );
-    tracing::info!(bound = %running.addr, "agent started");
-    tokio::spawn(watch_signals(running.shutdown.clone()));
-    running.shutdown.cancelled().await;
-    running.stop().await;
-    if let Some(p) = &pid_file {
-        let _ = std::fs::remove_file(p);
-    }
-    eprintln!("==> ctmpl agent stopped");
-    Ok(())
-}
-
-async fn watch_signals(shutdown: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-        _ = shutdown.cancelled() => return,
-    }
-    shutdown.cancel();
 }

@@ -7,6 +7,9 @@
 //! refreshes and the Consul watch. Each event re-inspects its container and moves Consul to
 //! what the container's state asks for, so a burst of events (kill, die, stop, destroy) or one
 //! seen late cannot leave a wrong registration behind.
+//!
+//! The command line (flags, the registry URI, exit codes) is `cli::registrator`'s; this module
+//! starts at [`serve`] with its [`Options`].
 
 pub mod docker;
 pub mod service;
@@ -17,33 +20,9 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use tokio::sync::mpsc;
 
-use crate::cli::{self, FlagKind};
 use crate::client::{path_escape, Client, ClientConfig};
 use docker::{Container, Docker, Endpoint};
 use service::{Model, Service};
-
-const USAGE: &str = "Usage: ctmpl registrator [options] <registry URI>
-
-  <registry URI>    consul://HOST:PORT (consul-tls://HOST:PORT with the `tls` feature)
-
-  -ip IP                 address of the ports published on this host (default: this host's
-                         name, resolved)
-  -internal              register exposed ports and the container's address, not the
-                         published ones
-  -explicit              only containers with SERVICE_NAME set
-  -useIpFromLabel LABEL  take the address from this container label
-  -tags TAGS             tags added to every service (comma separated)
-  -resync SECONDS        resynchronize everything this often (0: never)
-  -deregister MODE       \"always\" (default) or \"on-success\": keep the services of a container
-                         that failed (exited non-zero, not by a signal) until it is removed
-  -cleanup               remove services of this host's containers that no longer run
-  -retry-attempts N      attempts to reach Consul and Docker at start (-1: forever; default 0)
-  -retry-interval MS     between attempts, and how often Consul is watched (default 2000)
-  -ttl SECONDS           give every service a TTL check of this length...
-  -ttl-refresh SECONDS   ...passed this often (both or neither; -ttl greater)
-  -docker-socket PATH    the Docker engine's socket (default: DOCKER_HOST, else
-                         /var/run/docker.sock)
-";
 
 /// What `-deregister` says about a container that stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +31,7 @@ pub enum Deregister {
     OnSuccess,
 }
 
+/// What registrator was asked to do.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub consul: ClientConfig,
@@ -63,160 +43,6 @@ pub struct Options {
     pub retry_attempts: i64,
     pub retry_interval: Duration,
     pub ttl_refresh: u64,
-}
-
-/// Runs `ctmpl registrator ARGS` until SIGINT or SIGTERM. Errors carry registrator's exit codes:
-/// 2 for usage, 1 for the rest; `-h` prints the usage and succeeds.
-pub fn run(args: &[String]) -> Result<(), (i32, String)> {
-    if args
-        .iter()
-        .take_while(|a| a.starts_with('-') && *a != "--")
-        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "--h"))
-    {
-        eprint!("{USAGE}");
-        return Ok(());
-    }
-    let opts = parse(args).map_err(|e| (2, format!("{e}\n\n{USAGE}")))?;
-    let opts = opts.map_err(|e| (1, e))?;
-    init_logging();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| (1, e.to_string()))?;
-    runtime.block_on(serve(opts)).map_err(|e| (1, e))
-}
-
-fn init_logging() {
-    // RUST_LOG=ctmpl=debug adds each event's handling time.
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ctmpl=info,warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Flags as registrator's Go `flag` set reads them. The outer error is a usage error (exit 2),
-/// the inner one a bad combination (exit 1, as registrator's `assert`).
-pub fn parse(args: &[String]) -> Result<Result<Options, String>, String> {
-    use FlagKind::{Bool, Value};
-    let spec = [
-        ("ip", Value),
-        ("internal", Bool),
-        ("explicit", Bool),
-        ("useIpFromLabel", Value),
-        ("ttl-refresh", Value),
-        ("ttl", Value),
-        ("tags", Value),
-        ("resync", Value),
-        ("deregister", Value),
-        ("retry-attempts", Value),
-        ("retry-interval", Value),
-        ("cleanup", Bool),
-        ("docker-socket", Value),
-    ];
-    let p = cli::parse(args, &spec).map_err(|e| e.to_string())?;
-    let int = |name: &str, default: i64| -> Result<i64, String> {
-        match p.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse::<i64>()
-                .map_err(|_| format!("invalid value {v:?} for flag -{name}: parse error")),
-        }
-    };
-    let resync = int("resync", 0)?;
-    let ttl = int("ttl", 0)?;
-    let ttl_refresh = int("ttl-refresh", 0)?;
-    let retry_attempts = int("retry-attempts", 0)?;
-    let retry_interval = int("retry-interval", 2000)?;
-    let uri = match p.args.as_slice() {
-        [uri] => uri.clone(),
-        [] => return Err("Missing required argument for registry URI.".into()),
-        [_, extra @ ..] => {
-            return Err(format!(
-                "Extra unparsed arguments:\n  {}\nOptions should come before the registry URI argument.",
-                extra.join(" ")
-            ))
-        }
-    };
-    Ok((|| {
-        if (ttl == 0) != (ttl_refresh == 0) {
-            return Err("-ttl and -ttl-refresh must be specified together or not at all".into());
-        }
-        if ttl > 0 && ttl <= ttl_refresh {
-            return Err("-ttl must be greater than -ttl-refresh".into());
-        }
-        if ttl < 0 || ttl_refresh < 0 || resync < 0 {
-            return Err("-ttl, -ttl-refresh and -resync cannot be negative".into());
-        }
-        if retry_interval <= 0 {
-            return Err("-retry-interval must be greater than 0".into());
-        }
-        let deregister = match p.get("deregister").unwrap_or("always") {
-            "always" => Deregister::Always,
-            "on-success" => Deregister::OnSuccess,
-            _ => return Err("-deregister must be \"always\" or \"on-success\"".into()),
-        };
-        let docker = match p.get("docker-socket") {
-            Some(path) => Endpoint::Unix(path.into()),
-            None => match std::env::var("DOCKER_HOST") {
-                Ok(h) if !h.is_empty() => Endpoint::parse(&h)?,
-                _ => Endpoint::Unix("/var/run/docker.sock".into()),
-            },
-        };
-        Ok(Options {
-            consul: consul_config(&uri)?,
-            docker,
-            model: Model {
-                host_ip: p.get("ip").unwrap_or("").to_string(),
-                internal: p.flag("internal"),
-                explicit: p.flag("explicit"),
-                use_ip_from_label: p.get("useIpFromLabel").unwrap_or("").to_string(),
-                force_tags: p.get("tags").unwrap_or("").to_string(),
-                ttl: ttl as u64,
-                hostname: hostname(),
-                host_address: String::new(),
-            },
-            resync: resync as u64,
-            deregister,
-            cleanup: p.flag("cleanup"),
-            retry_attempts,
-            retry_interval: Duration::from_millis(retry_interval as u64),
-            ttl_refresh: ttl_refresh as u64,
-        })
-    })())
-}
-
-/// `consul://HOST:PORT` → the Consul client's settings (`CONSUL_HTTP_ADDR` when HOST is empty,
-/// `CONSUL_HTTP_TOKEN` for the token).
-fn consul_config(uri: &str) -> Result<ClientConfig, String> {
-    let mut config = ClientConfig::from_env();
-    let (scheme, rest) = uri
-        .split_once("://")
-        .or_else(|| uri.split_once(':'))
-        .ok_or_else(|| format!("bad adapter uri: {uri}"))?;
-    let host = rest.split(['/', '?']).next().unwrap_or("");
-    if rest.contains('?') {
-        return Err(format!(
-            "{uri}: URI options (such as ?prefix=) are not supported"
-        ));
-    }
-    match scheme {
-        "consul" if !host.is_empty() => config.address = host.to_string(),
-        "consul" => {}
-        "consul-tls" if !host.is_empty() => config.address = format!("https://{host}"),
-        "consul-unix" => return Err(format!("{uri}: consul-unix is not supported")),
-        _ => return Err(format!("unrecognized adapter: {uri}")),
-    }
-    Ok(config)
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default()
 }
 
 /// This host's address: its name resolved, IPv4 first (Go's `net.ResolveIPAddr("ip", …)`).
@@ -316,7 +142,8 @@ where
     }
 }
 
-async fn serve(mut opts: Options) -> Result<(), String> {
+/// Keeps Consul in step with the containers until SIGINT or SIGTERM (or a fatal error).
+pub async fn serve(mut opts: Options) -> Result<(), String> {
     let consul = Client::new(&opts.consul)?;
     if !opts.model.host_ip.is_empty() {
         tracing::info!("Forcing host IP to {}", opts.model.host_ip);
@@ -825,69 +652,5 @@ impl Bridge {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn flags() {
-        let o = parse(&args(&[
-            "-ip",
-            "10.1.1.1",
-            "-internal",
-            "-tags",
-            "a,b",
-            "-resync=30",
-            "-deregister",
-            "on-success",
-            "-cleanup",
-            "-retry-attempts",
-            "-1",
-            "-ttl",
-            "30",
-            "-ttl-refresh",
-            "10",
-            "-docker-socket",
-            "/tmp/docker.sock",
-            "consul://127.0.0.1:8501",
-        ]))
-        .unwrap()
-        .unwrap();
-        assert_eq!(o.consul.address, "127.0.0.1:8501");
-        assert_eq!(o.docker, Endpoint::Unix("/tmp/docker.sock".into()));
-        assert_eq!(
-            (o.model.host_ip.as_str(), o.model.internal),
-            ("10.1.1.1", true)
-        );
-        assert_eq!((o.resync, o.cleanup, o.retry_attempts), (30, true, -1));
-        assert_eq!((o.model.ttl, o.ttl_refresh), (30, 10));
-        assert_eq!(o.deregister, Deregister::OnSuccess);
-        assert_eq!(o.retry_interval, Duration::from_millis(2000));
-
-        assert!(parse(&args(&[])).is_err(), "the URI is required");
-        assert!(
-            parse(&args(&["consul://a:1", "-ip", "x"])).is_err(),
-            "flags first"
-        );
-        assert!(parse(&args(&["-resync", "x", "consul://a:1"])).is_err());
-        for bad in [
-            &["-ttl", "10", "consul://a:1"][..],
-            &["-ttl", "10", "-ttl-refresh", "10", "consul://a:1"],
-            &["-deregister", "never", "consul://a:1"],
-            &["-retry-interval", "0", "consul://a:1"],
-            &["etcd://a:1"],
-            &["consul://a:1?prefix=x"],
-        ] {
-            assert!(parse(&args(bad)).unwrap().is_err(), "{bad:?}");
-        }
-        let tls = parse(&args(&["consul-tls://c:8501"])).unwrap().unwrap();
-        assert_eq!(tls.consul.address, "https://c:8501");
     }
 }

@@ -1,67 +1,14 @@
-//! `ctmpl join` and `ctmpl members`: Consul's CLI commands of the same names, talking to an
-//! agent's HTTP API (`-http-addr`, `CONSUL_HTTP_ADDR`, 127.0.0.1:8500 by default).
+//! `ctmpl members [-http-addr=HOST:PORT]`: Consul's `members` command, `GET /v1/agent/members`
+//! printed as the table `consul members` prints.
 
 use serde_json::Value as Json;
 
-use crate::cli::{self, FlagKind};
-
-fn http_addr(flag: Option<&str>) -> String {
-    let addr = flag
-        .map(str::to_string)
-        .or_else(|| std::env::var("CONSUL_HTTP_ADDR").ok())
-        .unwrap_or_else(|| "127.0.0.1:8500".into());
-    if addr.contains("://") {
-        addr.trim_end_matches('/').to_string()
-    } else {
-        format!("http://{addr}")
-    }
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())
-}
-
-/// `ctmpl join [-http-addr=HOST:PORT] ADDR...`: one `PUT /v1/agent/join/ADDR` per address.
-pub fn join(args: &[String]) -> Result<(), String> {
-    let flags = cli::parse(args, &[("http-addr", FlagKind::Value)]).map_err(|e| e.0)?;
-    if flags.args.is_empty() {
-        return Err("At least one address to join must be specified.".into());
-    }
-    let base = http_addr(flags.get("http-addr"));
-    let client = reqwest::Client::new();
-    let joined = runtime()?.block_on(async {
-        let mut joined = 0;
-        for addr in &flags.args {
-            let url = format!("{base}/v1/agent/join/{addr}");
-            let result = match client.put(&url).send().await {
-                Ok(r) if r.status().is_success() => Ok(()),
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let body = r.text().await.unwrap_or_default();
-                    Err(format!("Unexpected response code: {status} ({body})"))
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok(()) => joined += 1,
-                Err(e) => eprintln!("Error joining address '{addr}': {e}"),
-            }
-        }
-        joined
-    });
-    if joined == 0 {
-        return Err("Failed to join any nodes.".into());
-    }
-    println!("Successfully joined cluster by contacting {joined} nodes.");
-    Ok(())
-}
+use super::flags::{self, FlagKind};
+use super::{http_addr, runtime};
 
 /// `ctmpl members [-http-addr=HOST:PORT]`: `GET /v1/agent/members` as `consul members` prints it.
-pub fn members(args: &[String]) -> Result<(), String> {
-    let flags = cli::parse(args, &[("http-addr", FlagKind::Value)]).map_err(|e| e.0)?;
+pub fn run(args: &[String]) -> Result<(), String> {
+    let flags = flags::parse(args, &[("http-addr", FlagKind::Value)]).map_err(|e| e.0)?;
     let base = http_addr(flags.get("http-addr"));
     let members: Json = runtime()?.block_on(async {
         let r = reqwest::get(format!("{base}/v1/agent/members"))

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::cli::{self, FlagKind};
+use super::flags::{self, FlagKind};
 use crate::gotmpl::{GoStr, MissingKey, Template, Value};
 
 const USAGE: &str = "usage: ctmpl render [--data FILE.json] [--missingkey default|zero|error] \
@@ -57,7 +57,7 @@ fn render(args: &[String]) -> Result<(), RenderError> {
         ("right-delim", FlagKind::Value),
     ];
     let usage = |m: String| RenderError::Usage(format!("{m}\n{USAGE}"));
-    let flags = cli::parse(args, &spec).map_err(|e| usage(e.0))?;
+    let flags = flags::parse(args, &spec).map_err(|e| usage(e.0))?;
     let [path] = flags.args.as_slice() else {
         return Err(usage("render takes exactly one TEMPLATE".into()));
     };
