@@ -728,23 +728,9 @@ fn config_files_register_services_at_start() {
     );
 }
 
-/// A virtualenv with py-consul, made once under `target/`.
+/// A virtualenv with py-consul, made once under the cargo target directory.
 fn py_consul() -> std::path::PathBuf {
-    let venv = crate::repo_path("target/pyconsul-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let ok = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status();
-        assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed");
-        let pip = std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "py-consul==1.8.0"])
-            .status()
-            .expect("run pip");
-        assert!(pip.success(), "pip install py-consul failed");
-    }
-    python
+    crate::support::python_venv("pyconsul-venv", &["py-consul==1.8.0"])
 }
 
 #[test]
