@@ -581,6 +581,9 @@ fn agent_self_members_and_status_answer_like_consul() {
     assert!(me["Config"]["NodeName"].is_string());
     assert_eq!(me["Config"]["Datacenter"], "dc1");
     assert_eq!(me["Config"]["Server"], true);
+    // Consul's version, which the API imitates, and ctmpl's own beside it.
+    assert_eq!(me["Config"]["Version"], "1.18.0");
+    assert_eq!(me["Config"]["CtmplVersion"], env!("CARGO_PKG_VERSION"));
     let members = agent.get("/v1/agent/members").json();
     assert_eq!(members[0]["Tags"]["role"], "consul");
     assert_eq!(members[0]["Status"], 1);
