@@ -37,9 +37,8 @@ fn systemd_units_verify() {
     let binary = env!("CARGO_BIN_EXE_ctmpl");
     let mut units = Vec::new();
     for name in ["ctmpl-agent.service", "ctmpl-nginx.service"] {
-        let text =
-            std::fs::read_to_string(crate::repo_path(&format!("packaging/systemd/{name}")))
-                .unwrap();
+        let text = std::fs::read_to_string(crate::repo_path(&format!("packaging/systemd/{name}")))
+            .unwrap();
         assert!(
             text.contains("ExecStart=/usr/bin/ctmpl "),
             "{name} runs /usr/bin/ctmpl"
@@ -51,7 +50,10 @@ fn systemd_units_verify() {
         units.push(path);
     }
     let sidecar = std::fs::read_to_string(&units[1]).unwrap();
-    assert!(sidecar.contains(" -config /etc/ctmpl/nginx.hcl\n"), "{sidecar}");
+    assert!(
+        sidecar.contains(" -config /etc/ctmpl/nginx.hcl\n"),
+        "{sidecar}"
+    );
     assert!(sidecar.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"));
 
     let out = Command::new(analyze)
@@ -95,10 +97,7 @@ fn packaged_configuration_runs() {
         (agent.get("/v1/status/leader").text().len() > 2).then_some(())
     });
     let body = r#"{"Name": "web", "Address": "127.0.0.1", "Port": 8080}"#;
-    assert_eq!(
-        agent.put("/v1/agent/service/register", body).status,
-        200
-    );
+    assert_eq!(agent.put("/v1/agent/service/register", body).status, 200);
 
     let hcl = dir.path().join("nginx.hcl");
     let text = std::fs::read_to_string(&hcl)
@@ -184,7 +183,12 @@ fn the_container_image_runs_the_agent_registrator_and_the_sidecar() {
     let _registrator = run_detached(
         &image,
         "pkg-registrator",
-        &["-v", &sock, "--network", &format!("container:{}", agent.name)],
+        &[
+            "-v",
+            &sock,
+            "--network",
+            &format!("container:{}", agent.name),
+        ],
         &["registrator", "-ip", "127.0.0.1", "consul://127.0.0.1:8500"],
     );
     eventually(30, "registrator registering the agent's container", || {
@@ -194,7 +198,8 @@ fn the_container_image_runs_the_agent_registrator_and_the_sidecar() {
             .as_object()?
             .values()
             .any(|s| {
-                s["ID"].as_str().is_some_and(|id| id.contains(&agent.name)) && s["Port"] == host_port
+                s["ID"].as_str().is_some_and(|id| id.contains(&agent.name))
+                    && s["Port"] == host_port
             })
             .then_some(())
     });

@@ -337,7 +337,8 @@ fn report(what: &str, d: Duration) {
 
 #[test]
 fn registrator_registers_ports_with_overrides_and_follows_events() {
-    let Some(_image) = engine("registrator_registers_ports_with_overrides_and_follows_events") else {
+    let Some(_image) = engine("registrator_registers_ports_with_overrides_and_follows_events")
+    else {
         return;
     };
     let host = hostname();
