@@ -5,13 +5,16 @@ Usage: ui_browser.py [CTMPL] [--screenshot docs/ui.png]
 
 CTMPL is the ctmpl binary (default: the CTMPL environment variable). The script starts
 `CTMPL agent -dev -http-port 0`, registers services and KV keys through the HTTP API and
-checks that the open page shows them, live, without reloading. It exits non-zero with a
-message on the first failure and always stops the agent and the browser.
+checks that the open page shows them, live, without reloading. The browser reaches the agent
+through a small proxy that can hold answers back, so that the loading state is seen for sure
+before the data. It exits non-zero with a message on the first failure and always stops the
+agent, the proxy and the browser.
 
 Needs the Debian packages chromium and chromium-driver, and Python's selenium.
 """
 
 import argparse
+import http.server
 import json
 import os
 import queue
@@ -95,6 +98,77 @@ def put_ok(addr, path, body):
     status, _ = api(addr, "PUT", path, body)
     if status != 200:
         raise Failure(f"PUT {path}: HTTP {status}")
+
+
+def ctmpl_version(binary):
+    """ctmpl's own version, as `ctmpl -v` prints it ("ctmpl v0.1.0" -> "0.1.0")."""
+    out = subprocess.run([binary, "-v"], capture_output=True, text=True, check=True).stdout
+    return out.split()[1].lstrip("v")
+
+
+# --- A proxy in front of the agent that holds answers to chosen paths until released. ------
+
+
+class HoldingProxy:
+    """Forwards every request to the agent; requests whose path starts with a held prefix
+    wait until release(prefix). Lets the test see what the page shows before an answer."""
+
+    def __init__(self, upstream, hold):
+        self.upstream = upstream
+        self.held = set(hold)
+        self.cond = threading.Condition()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def forward(self):
+                with proxy.cond:
+                    proxy.cond.wait_for(
+                        lambda: not any(self.path.startswith(p) for p in proxy.held),
+                        timeout=4 * WAIT_SECONDS)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                req = urllib.request.Request(f"http://{proxy.upstream}{self.path}", data=body,
+                                             method=self.command)
+                try:
+                    # Longer than a blocking query's wait=60s.
+                    with urllib.request.urlopen(req, timeout=90) as resp:
+                        status, headers, data = resp.status, resp.headers, resp.read()
+                except urllib.error.HTTPError as err:
+                    status, headers, data = err.code, err.headers, err.read()
+                except OSError:
+                    return  # the agent went away: the browser sees a dropped connection
+                try:
+                    self.send_response(status)
+                    for name in ("Content-Type", "X-Consul-Index", "Cache-Control"):
+                        if headers.get(name):
+                            self.send_header(name, headers[name])
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the browser gave up on this request
+
+            do_GET = do_PUT = do_DELETE = do_HEAD = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.addr = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def release(self, prefix):
+        with self.cond:
+            self.held.discard(prefix)
+            self.cond.notify_all()
+
+    def close(self):
+        with self.cond:
+            self.held.clear()
+            self.cond.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # --- The browser: headless Chromium through chromedriver. -----------------------------------
@@ -204,7 +278,7 @@ def step(message):
     print(f"[{time.monotonic() - START:6.2f}s] {message}", flush=True)
 
 
-def scenario(addr, page, screenshot):
+def scenario(addr, page, screenshot, proxy, version):
     driver = page.driver
 
     step("register web (passing TTL check) and db (critical TTL check)")
@@ -217,9 +291,30 @@ def scenario(addr, page, screenshot):
         "Check": {"TTL": "1h", "Status": "critical"},
     })
 
-    step("load /ui/")
-    driver.get(f"http://{addr}/ui/")
+    step("load /ui/ with the service list and instances held back: a loading state")
+    driver.get(f"http://{proxy.addr}/ui/")
     page.until("the datacenter dc1 in the header", lambda: page.text("#agent-dc") == "dc1")
+    page.until("the connection as live (the checks answered)",
+               lambda: page.find("#connection").get_attribute("data-state") == "live")
+    page.element("#services-summary [data-loading]", "the services view loading")
+    no_false_health(page, "before the service list")
+
+    step("the header shows ctmpl's version beside the Consul API's")
+    page.until(f"ctmpl {version} in the header",
+               lambda: page.text("#agent-ctmpl-version") == version)
+    page.until("Consul API 1.18.0 in the header", lambda: page.text("#agent-version") == "1.18.0")
+
+    step("the service list arrives, their instances still held: each card is loading")
+    proxy.release("/v1/catalog/services")
+    page.element('article[data-service="web"][data-status="loading"] [data-loading]',
+                 "web's card loading its instances")
+    page.element('article[data-service="db"][data-status="loading"]', "db's card loading")
+    if "loading instances" not in page.text("#services-summary"):
+        raise Failure(f"the summary does not say it is loading: {page.text('#services-summary')!r}")
+    no_false_health(page, "before the instances")
+
+    step("the instances arrive")
+    proxy.release("/v1/health/service/")
     page.element('article[data-service="web"][data-status="passing"]', "service web as passing")
     page.element('article[data-service="web"] li.check[data-status="passing"]',
                  "web's passing check")
@@ -288,6 +383,24 @@ def scenario(addr, page, screenshot):
     if api(addr, "GET", "/v1/kv/app/config/port")[0] != 404:
         raise Failure("app/config/port still exists after Delete")
 
+    step("Nodes: the node stays passing while db's service check is critical")
+    node = api(addr, "GET", "/v1/agent/self")[1]["Config"]["NodeName"]
+    card = f'article[data-node="{node}"]'
+    page.click('a.tab[data-view="nodes"]', "the Nodes tab")
+    page.element(f'{card} tr[data-check="service:db"][data-status="critical"]',
+                 "db's critical check listed on the node")
+    page.until("the node as passing despite db's critical check",
+               lambda: page.find(card).get_attribute("data-status") == "passing")
+    page.element(f'{card} [data-service-status="critical"]',
+                 "a note that a service check on the node is critical")
+
+    step("a critical node-level check turns the node critical, and back")
+    put_ok(addr, "/v1/agent/check/register",
+           {"ID": "disk", "Name": "disk space", "TTL": "1h", "Status": "critical"})
+    page.element(f'{card}[data-status="critical"]', "the node critical on its own check")
+    put_ok(addr, "/v1/agent/check/deregister/disk", "")
+    page.element(f'{card}[data-status="passing"]', "the node passing again")
+
     step("back to Services")
     page.click('a.tab[data-view="services"]', "the Services tab")
     for name in ("web", "db", "api"):
@@ -305,6 +418,16 @@ def scenario(addr, page, screenshot):
         if not driver.save_screenshot(screenshot):
             raise Failure(f"could not write the screenshot {screenshot}")
         step(f"screenshot written to {screenshot}")
+
+
+def no_false_health(page, when):
+    """While loading, nothing claims a health: no "0 of 0" instances, no state counts."""
+    text = page.text("#view-services")
+    for claim in ("0 of 0", "0 passing", "no instances"):
+        if claim in text:
+            raise Failure(f"{when}, the services view shows {claim!r}: {text!r}")
+    if page.find("#services-summary .badge") is not None:
+        raise Failure(f"{when}, the summary shows health counts: {page.text('#services-summary')!r}")
 
 
 def kv_value(addr, key):
@@ -336,14 +459,16 @@ def main():
         print("FAIL: give the ctmpl binary as the first argument or in CTMPL", file=sys.stderr)
         return 2
 
-    agent = driver = None
+    agent = driver = proxy = None
     passed = False
     try:
         find_browser()
+        version = ctmpl_version(args.ctmpl)
         agent, addr = start_agent(args.ctmpl)
-        step(f"agent on {addr}")
+        proxy = HoldingProxy(addr, hold=("/v1/catalog/services", "/v1/health/service/"))
+        step(f"agent on {addr}, ctmpl {version}; the browser goes through {proxy.addr}")
         driver = start_browser()
-        scenario(addr, Page(driver), args.screenshot)
+        scenario(addr, Page(driver), args.screenshot, proxy, version)
         passed = True
         step("all UI checks passed")
     except Failure as err:
@@ -359,6 +484,8 @@ def main():
                 driver.quit()
             except Exception:  # noqa: BLE001
                 pass
+        if proxy is not None:
+            proxy.close()
         if agent is not None:
             stop_agent(agent)
     return 0 if passed else 1

@@ -446,7 +446,10 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "self"] => {
             allow(req, GET)?;
-            req.json(&req.agent.self_info())
+            let mut info = req.agent.self_info();
+            // ctmpl's own version beside the Consul version the API imitates (Config.Version).
+            info["Config"]["CtmplVersion"] = env!("CARGO_PKG_VERSION").into();
+            req.json(&info)
         }
         ["agent", "members"] => {
             allow(req, GET)?;

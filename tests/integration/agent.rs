@@ -581,6 +581,9 @@ fn agent_self_members_and_status_answer_like_consul() {
     assert!(me["Config"]["NodeName"].is_string());
     assert_eq!(me["Config"]["Datacenter"], "dc1");
     assert_eq!(me["Config"]["Server"], true);
+    // Consul's version, which the API imitates, and ctmpl's own beside it.
+    assert_eq!(me["Config"]["Version"], "1.18.0");
+    assert_eq!(me["Config"]["CtmplVersion"], env!("CARGO_PKG_VERSION"));
     let members = agent.get("/v1/agent/members").json();
     assert_eq!(members[0]["Tags"]["role"], "consul");
     assert_eq!(members[0]["Status"], 1);
@@ -728,23 +731,9 @@ fn config_files_register_services_at_start() {
     );
 }
 
-/// A virtualenv with py-consul, made once under `target/`.
+/// A virtualenv with py-consul, made once under the cargo target directory.
 fn py_consul() -> std::path::PathBuf {
-    let venv = crate::repo_path("target/pyconsul-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let ok = std::process::Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status();
-        assert!(ok.is_ok_and(|s| s.success()), "python3 -m venv failed");
-        let pip = std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "py-consul==1.8.0"])
-            .status()
-            .expect("run pip");
-        assert!(pip.success(), "pip install py-consul failed");
-    }
-    python
+    crate::support::python_venv("pyconsul-venv", &["py-consul==1.8.0"])
 }
 
 #[test]

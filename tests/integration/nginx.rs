@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{eventually, free_port, request, Agent, Backend};
+use crate::support::{eventually, free_port, request, stop_child, Agent, Backend, Process};
 
 fn nginx() -> &'static str {
     for path in ["/usr/sbin/nginx", "/usr/bin/nginx"] {
@@ -20,14 +20,27 @@ fn nginx() -> &'static str {
     panic!("nginx is not installed (apt-get install -y nginx-light; .ci/run does this)");
 }
 
+/// nginx in the foreground (`daemon off`): this child is its master process.
 struct Nginx {
     child: Child,
 }
 
+impl Nginx {
+    /// Graceful shutdown, as `nginx -s quit` does: SIGQUIT to the master, which lets its
+    /// workers finish and exits after them. (A SIGKILLed master leaves its workers listening.)
+    /// True when nginx went by itself within 15 s.
+    fn quit(&mut self) -> bool {
+        stop_child(&mut self.child, "QUIT", 15).1
+    }
+}
+
 impl Drop for Nginx {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // On a test failure too; SIGTERM (fast shutdown, the master still waits for its
+        // workers) if a graceful quit hangs.
+        if !self.quit() {
+            eprintln!("nginx did not quit within 15 s and was killed");
+        }
     }
 }
 
@@ -89,12 +102,12 @@ fn nginx_follows_health_and_refuses_broken_renders() {
         ),
     )
     .unwrap();
-    let mut ctmpl = crate::ctmpl()
-        .args(["-config", &format!("{d}/ctmpl.hcl")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _ctmpl = Process::spawn(
+        crate::ctmpl()
+            .args(["-config", &format!("{d}/ctmpl.hcl")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let upstreams = dir.path().join("upstreams.conf");
     eventually(20, "first render", || {
         std::fs::read_to_string(&upstreams)
@@ -103,7 +116,7 @@ fn nginx_follows_health_and_refuses_broken_renders() {
     });
     // nginx starts after the first render (it must include the file); ctmpl's first write found
     // no nginx to reload, which it reports and survives.
-    let _nginx = Nginx {
+    let mut nginx_proc = Nginx {
         child: Command::new(nginx())
             .args([
                 "-p",
@@ -169,8 +182,14 @@ fn nginx_follows_health_and_refuses_broken_renders() {
         hits(&listen, 5).iter().all(|h| h.contains(&a.addr)),
         "nginx keeps serving"
     );
-    let _ = ctmpl.kill();
-    let _ = ctmpl.wait();
+
+    // Stopped gracefully, nginx leaves nothing behind: its master exited by itself, and no
+    // worker still listens on its port.
+    assert!(nginx_proc.quit(), "nginx quits on SIGQUIT");
+    assert!(
+        std::net::TcpStream::connect(&listen).is_err(),
+        "nothing listens on {listen} after nginx quit"
+    );
 }
 
 fn agent_passing(agent: &Agent) -> usize {

@@ -19,9 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value as Json;
 
-use crate::support::{eventually, free_port, request, Agent};
+use crate::support::{eventually, free_port, request, stop_child, Agent, Process};
 
-const IMAGE: &str = "ctmpl-test:latest";
+// The packaging tests (systemd units, the container image) share the Docker helpers here.
+#[path = "packaging.rs"]
+mod packaging;
 
 /// Where the tests tell `.ci/run` whether they ran against the engine.
 fn marker(line: &str) {
@@ -59,29 +61,72 @@ fn engine_missing() -> Option<String> {
     }
 }
 
-/// True when the engine is there and the test image is built; otherwise says why the test is
-/// skipped (straight to stderr, past the test harness's capture) and records it.
-fn engine(test: &str) -> bool {
-    static STATE: OnceLock<Result<(), String>> = OnceLock::new();
-    let state = STATE.get_or_init(|| match engine_missing() {
-        Some(why) => Err(why),
+/// True when the engine is there; otherwise says why the test is skipped (straight to stderr,
+/// past the test harness's capture) and records it.
+fn engine_up(test: &str) -> bool {
+    static STATE: OnceLock<Option<String>> = OnceLock::new();
+    match STATE.get_or_init(engine_missing) {
         None => {
-            build_image();
-            Ok(())
-        }
-    });
-    match state {
-        Ok(()) => {
             marker(&format!("ran {test}"));
             true
         }
-        Err(why) => {
+        Some(why) => {
             let _ = writeln!(
                 std::io::stderr(),
                 "SKIPPED {test}: needs a running Docker engine: {why}"
             );
             marker(&format!("skipped {test}: {why}"));
             false
+        }
+    }
+}
+
+/// The test image while a test uses it, when the engine is there (else `None`, the skip
+/// recorded). Keep it as the test's first local, so that it goes after the test's containers.
+fn engine(test: &str) -> Option<ImageUse> {
+    engine_up(test).then(ImageUse::acquire)
+}
+
+/// How many running tests use the test image. The first builds it, the last one out removes
+/// it, also when its test fails (on unwinding): no test run leaves an image behind.
+static IMAGE_USERS: Mutex<usize> = Mutex::new(0);
+
+struct ImageUse;
+
+impl ImageUse {
+    fn acquire() -> ImageUse {
+        let mut users = IMAGE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        if *users == 0 {
+            build_image();
+        }
+        *users += 1;
+        ImageUse
+    }
+}
+
+impl Drop for ImageUse {
+    fn drop(&mut self) {
+        let mut users = IMAGE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        *users -= 1;
+        if *users == 0 {
+            remove_image(&image());
+        }
+    }
+}
+
+/// Removes an image; says so on stderr when the engine refuses (a container still uses it).
+fn remove_image(tag: &str) {
+    match Command::new("docker").args(["image", "rm", tag]).output() {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "could not remove the image {tag}: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "docker image rm {tag}: {e}");
         }
     }
 }
@@ -100,31 +145,16 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Builds `ctmpl-test:latest` from our binary unless an image of this very binary exists.
+/// The test image: `ctmpl-test`, tagged with this test process's id, so that test runs in
+/// other checkouts at the same time neither use nor remove it. (Registrator names services
+/// after the image without its tag: `ctmpl-test`.)
+fn image() -> String {
+    format!("ctmpl-test:{}", std::process::id())
+}
+
+/// Builds the test image from our binary: `FROM scratch`, ctmpl and the libraries `ldd` lists.
 fn build_image() {
     let binary = PathBuf::from(env!("CARGO_BIN_EXE_ctmpl"));
-    let meta = std::fs::metadata(&binary).expect("ctmpl binary");
-    let stamp = format!(
-        "{}-{}",
-        meta.len(),
-        meta.modified()
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_nanos())
-    );
-    let existing = Command::new("docker")
-        .args([
-            "image",
-            "inspect",
-            "--format",
-            "{{index .Config.Labels \"ctmpl.binary\"}}",
-            IMAGE,
-        ])
-        .output()
-        .expect("docker image inspect");
-    if existing.status.success() && String::from_utf8_lossy(&existing.stdout).trim() == stamp {
-        return;
-    }
     let ctx = tempfile::tempdir().unwrap();
     std::fs::copy(&binary, ctx.path().join("ctmpl")).unwrap();
     let ldd = Command::new("ldd").arg(&binary).output().expect("ldd");
@@ -138,34 +168,13 @@ fn build_image() {
     }
     std::fs::write(
         ctx.path().join("Dockerfile"),
-        format!(
-            "FROM scratch\nCOPY . /\nLABEL ctmpl.binary=\"{stamp}\"\nEXPOSE 8080\nENTRYPOINT [\"/ctmpl\"]\nCMD [\"agent\", \"-dev\", \"-http-port\", \"8080\", \"-client\", \"0.0.0.0\"]\n"
-        ),
+        "FROM scratch\nCOPY . /\nEXPOSE 8080\nENTRYPOINT [\"/ctmpl\"]\nCMD [\"agent\", \"-dev\", \"-http-port\", \"8080\", \"-client\", \"0.0.0.0\"]\n",
     )
     .unwrap();
-    let old = Command::new("docker")
-        .args(["image", "inspect", "--format", "{{.Id}}", IMAGE])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let started = Instant::now();
-    docker(&[
-        "build",
-        "-q",
-        "-t",
-        IMAGE,
-        &ctx.path().display().to_string(),
-    ]);
-    // The image of an older binary, now untagged, is not kept around.
-    if let Some(old) = old {
-        let _ = Command::new("docker").args(["image", "rm", &old]).output();
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "built {IMAGE} in {:?}",
-        started.elapsed()
-    );
+    let tag = image();
+    docker(&["build", "-q", "-t", &tag, &ctx.path().display().to_string()]);
+    let _ = writeln!(std::io::stderr(), "built {tag} in {:?}", started.elapsed());
 }
 
 /// A container removed (with `docker rm -f`) when dropped.
@@ -184,12 +193,13 @@ fn unique(prefix: &str) -> String {
 }
 
 impl Ctr {
-    /// `docker run -d --name NAME ARGS… ctmpl-test [CMD…]`.
+    /// `docker run -d --name NAME ARGS… IMAGE [CMD…]`.
     fn run(prefix: &str, args: &[&str], cmd: &[&str]) -> Ctr {
         let name = unique(prefix);
         let mut all = vec!["run", "-d", "--name", &name];
         all.extend_from_slice(args);
-        all.push(IMAGE);
+        let image = image();
+        all.push(&image);
         all.extend_from_slice(cmd);
         docker(&all);
         Ctr { name }
@@ -284,8 +294,7 @@ impl Registrator {
 
 impl Drop for Registrator {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child, "TERM", 5);
     }
 }
 
@@ -328,9 +337,10 @@ fn report(what: &str, d: Duration) {
 
 #[test]
 fn registrator_registers_ports_with_overrides_and_follows_events() {
-    if !engine("registrator_registers_ports_with_overrides_and_follows_events") {
+    let Some(_image) = engine("registrator_registers_ports_with_overrides_and_follows_events")
+    else {
         return;
-    }
+    };
     let host = hostname();
     let agent = Agent::dev();
     let reg = Registrator::start(&["-ip", "127.0.0.1", "-tags", "dc-a", &uri(&agent)]);
@@ -491,9 +501,9 @@ fn registrator_registers_ports_with_overrides_and_follows_events() {
 
 #[test]
 fn registrator_restart_resyncs_with_cleanup_and_on_success() {
-    if !engine("registrator_restart_resyncs_with_cleanup_and_on_success") {
+    let Some(_image) = engine("registrator_restart_resyncs_with_cleanup_and_on_success") else {
         return;
-    }
+    };
     let host = hostname();
     let agent = Agent::dev();
     let flags = [
@@ -578,9 +588,9 @@ fn registrator_restart_resyncs_with_cleanup_and_on_success() {
 
 #[test]
 fn registrator_internal_addresses_and_ttl() {
-    if !engine("registrator_internal_addresses_and_ttl") {
+    let Some(_image) = engine("registrator_internal_addresses_and_ttl") else {
         return;
-    }
+    };
     let host = hostname();
     let agent = Agent::dev();
     // The Consul watch slowed right down, so that only the resync puts a service back.
@@ -681,9 +691,9 @@ impl Proxy {
 
 #[test]
 fn registrator_recovers_lost_docker_and_consul_connections() {
-    if !engine("registrator_recovers_lost_docker_and_consul_connections") {
+    let Some(_image) = engine("registrator_recovers_lost_docker_and_consul_connections") else {
         return;
-    }
+    };
     let host = hostname();
     let port = free_port().to_string();
     let agent = Agent::start(&["-dev", "-http-port", &port]);
@@ -737,28 +747,28 @@ fn registrator_recovers_lost_docker_and_consul_connections() {
 /// The seed's nginx template, rendered by ctmpl from what registrator registers.
 #[test]
 fn registrator_feeds_the_nginx_template() {
-    if !engine("registrator_feeds_the_nginx_template") {
+    let Some(_image) = engine("registrator_feeds_the_nginx_template") else {
         return;
-    }
+    };
     let agent = Agent::dev();
     let _reg = Registrator::start(&["-ip", "127.0.0.1", &uri(&agent)]);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("default.conf");
-    let mut ctmpl = crate::ctmpl()
-        .args([
-            "-consul-addr",
-            &agent.addr,
-            "-template",
-            &format!(
-                "{}:{}",
-                crate::repo_path("templates/nginx.conf.ctmpl").display(),
-                out.display()
-            ),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let _ctmpl = Process::spawn(
+        crate::ctmpl()
+            .args([
+                "-consul-addr",
+                &agent.addr,
+                "-template",
+                &format!(
+                    "{}:{}",
+                    crate::repo_path("templates/nginx.conf.ctmpl").display(),
+                    out.display()
+                ),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
     let app = unique("app");
     let env = format!("SERVICE_NAME={app}");
     let a = Ctr::run("upstream", &["-p", "8080", "-e", &env], &[]);
@@ -803,8 +813,6 @@ fn registrator_feeds_the_nginx_template() {
         let text = std::fs::read_to_string(&out).ok()?;
         upstream(&text, &app).is_none().then_some(())
     });
-    let _ = ctmpl.kill();
-    let _ = ctmpl.wait();
 }
 
 /// The `upstream NAME { … }` block of the rendered configuration.

@@ -3,6 +3,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
@@ -107,28 +108,93 @@ pub fn free_port() -> u16 {
 }
 
 fn terminate(child: &Child) {
-    // SAFETY-free: ask the OS through the kill command, as a user would.
+    signal(child, "TERM");
+}
+
+/// Sends a signal (`TERM`, `QUIT`, `HUP`…) through the kill command, as a user would.
+pub fn signal(child: &Child, sig: &str) {
     let _ = std::process::Command::new("kill")
-        .arg("-TERM")
+        .arg(format!("-{sig}"))
         .arg(child.id().to_string())
         .status();
 }
 
+/// Sends `sig` and waits up to `secs` for the process to exit; SIGKILL after that. The exit
+/// status, and whether the process went by itself (false: it had to be killed).
+pub fn stop_child(child: &mut Child, sig: &str, secs: u64) -> (std::process::ExitStatus, bool) {
+    if let Ok(Some(status)) = child.try_wait() {
+        return (status, true);
+    }
+    signal(child, sig);
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return (status, true);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    (child.wait().expect("wait for a killed child"), false)
+}
+
+/// A child process stopped as a user would when dropped, also when a test fails: SIGTERM (so
+/// that ctmpl stops the commands it started), SIGKILL only after 5 s.
+pub struct Process(pub Child);
+
+impl Process {
+    pub fn spawn(cmd: &mut std::process::Command) -> Process {
+        Process(cmd.spawn().unwrap_or_else(|e| panic!("start {cmd:?}: {e}")))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        stop_child(&mut self.0, "TERM", 5);
+    }
+}
+
+/// A directory for the tests' own tools (virtualenvs), under the cargo target directory that
+/// built them (`CARGO_TARGET_DIR`, or the workspace's `target/`), never the source tree.
+pub fn target_tmp(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+}
+
+/// A Python virtualenv with `packages` (pinned `name==version`), made once under the target
+/// directory; a stamp file names the packages, so a half-made or outdated venv is made again.
+/// Returns its python.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = target_tmp(name);
+    let python = venv.join("bin/python");
+    let stamp = venv.join(format!(".installed-{}", packages.join("+")));
+    if stamp.exists() {
+        return python;
+    }
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv", "--clear"])
+        .arg(&venv));
+    run(std::process::Command::new(venv.join("bin/pip"))
+        .args(["install", "-q", "--disable-pip-version-check"])
+        .args(packages));
+    std::fs::write(&stamp, "").expect("write the venv stamp");
+    python
+}
+
+/// Runs a command to completion; fails the test with its output unless it succeeds.
+pub fn run(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 impl Drop for Agent {
     fn drop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        terminate(&self.child);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_child(&mut self.child, "TERM", 5);
     }
 }
 

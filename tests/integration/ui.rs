@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::repo_path;
+use crate::support::python_venv;
 
 /// Selenium from PyPI; any 4.x speaks W3C WebDriver to Debian's chromium-driver.
 const SELENIUM: &str = "selenium==4.51.0";
@@ -35,43 +36,10 @@ fn require_browser() {
     );
 }
 
-/// A virtualenv with Selenium, made once under `target/`; a stamp file names the version, so
-/// a half-made or outdated venv is made again.
-fn selenium_python() -> PathBuf {
-    let venv = repo_path("target/ui-venv");
-    let python = venv.join("bin/python");
-    let stamp = venv.join(format!(".installed-{SELENIUM}"));
-    if stamp.exists() {
-        return python;
-    }
-    run(Command::new("python3")
-        .args(["-m", "venv", "--clear"])
-        .arg(&venv));
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "-q",
-        "--disable-pip-version-check",
-        SELENIUM,
-    ]));
-    std::fs::write(&stamp, "").expect("write the venv stamp");
-    python
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn the_web_ui_shows_services_nodes_and_kv_live_in_a_browser() {
     require_browser();
-    let python = selenium_python();
+    let python = python_venv("ui-venv", &[SELENIUM]);
     let script = repo_path("tests/ui_browser.py");
     let started = Instant::now();
     let out = Command::new(&python)

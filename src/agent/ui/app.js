@@ -59,12 +59,17 @@
     return el('ul', {class: 'tags', 'aria-label': 'Tags'}, tags.map((t) => el('li', {class: 'tag'}, t)));
   }
 
-  /** "3 passing · 1 critical" as badges, for a summary line. */
+  /** "3 passing · 1 critical" as badges, for a summary line; no badge for a count of 0. */
   function stateCounts(statuses) {
     const counts = {passing: 0, warning: 0, critical: 0};
     for (const s of statuses) counts[worst([s])] += 1;
-    return STATES.filter((s) => counts[s] > 0 || s === 'passing')
-      .map((s) => badge(s, `${counts[s]} ${s}`));
+    return STATES.filter((s) => counts[s] > 0).map((s) => badge(s, `${counts[s]} ${s}`));
+  }
+
+  /** What a view shows until its first answers arrive: no counts, no colours. */
+  function loading(what) {
+    return el('p', {class: 'loading', 'data-loading': 'true', role: 'status'},
+      el('span', {class: 'spinner', 'aria-hidden': 'true'}), `Loading ${what}…`);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -320,9 +325,11 @@
     watches: [],
 
     start() {
+      this.render();
       this.watches = [
         new Watch('/v1/catalog/services', (names) => {
           this.names = names || {};
+          this.render(); // the names at once; a new service's card loads its instances
           this.refresh();
         }).start(),
         new Watch('/v1/health/state/any', (checks, index) => {
@@ -348,12 +355,13 @@
           return [name, {entries: answer.data || [], index: answer.index}];
         } catch (err) {
           console.warn(`ctmpl ui: instances of ${name}: ${err.message}`);
-          return [name, this.instances.get(name) || {entries: [], index: 0, failed: true}];
+          // What was shown before, else nothing: an instance list never known stays loading.
+          return [name, this.instances.get(name) || null, true];
         }
       });
-      this.instances = new Map(results);
+      this.instances = new Map(results.filter(([, r]) => r !== null).map(([n, r]) => [n, r]));
       this.render();
-      if (results.some(([, r]) => r.failed)) setTimeout(() => this.refresh(), 3000);
+      if (results.some(([, , failed]) => failed)) setTimeout(() => this.refresh(), 3000);
     },
 
     /**
@@ -367,22 +375,30 @@
     },
 
     render() {
-      if (this.names === null) return;
+      if (this.names === null) {
+        $('services-summary').replaceChildren(loading('services'));
+        $('services-list').replaceChildren();
+        return;
+      }
       const filter = $('services-filter').value;
       const rows = Object.keys(this.names).sort().map((name) => {
-        const result = this.instances.get(name) || {entries: [], index: 0};
+        const result = this.instances.get(name);
+        // Not answered yet: the card says it is loading instead of "0 of 0".
+        if (!result) return {name, tags: this.names[name] || [], instances: null};
         const instances = result.entries.map((entry) => {
           const checks = this.checksFor(entry, result.index);
           return {entry, checks, status: worst(checks.map((c) => c.Status))};
         });
         return {name, tags: this.names[name] || [], instances};
       });
-      const all = rows.flatMap((r) => r.instances);
+      const all = rows.flatMap((r) => r.instances || []);
+      const pending = rows.some((r) => r.instances === null);
       $('services-summary').replaceChildren(
-        el('span', {}, plural(rows.length, 'service'), ' · ', plural(all.length, 'instance')),
-        ...stateCounts(all.map((i) => i.status)));
+        el('span', {}, plural(rows.length, 'service'), ' · ',
+          pending ? 'loading instances…' : plural(all.length, 'instance')),
+        ...(pending ? [] : stateCounts(all.map((i) => i.status))));
       const visible = rows.filter((r) => matches(filter, r.name, r.tags,
-        r.instances.map((i) => i.entry.Node.Node)));
+        (r.instances || []).map((i) => i.entry.Node.Node)));
       const list = $('services-list');
       if (visible.length === 0) {
         list.replaceChildren(el('p', {class: 'empty'},
@@ -393,17 +409,28 @@
     },
 
     card({name, tags, instances}) {
+      const headingId = `service-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      if (instances === null) {
+        return el('article', {class: 'card service', 'data-service': name,
+          'data-status': 'loading', 'aria-labelledby': headingId, 'aria-busy': 'true'},
+        el('header', {class: 'card-head'},
+          el('h2', {id: headingId, class: 'card-title'}, name),
+          badge('loading', 'loading'),
+          el('div', {class: 'card-tags'}, tags.length ? tagList(tags) : null)),
+        loading('instances'));
+      }
       const status = instances.length ? worst(instances.map((i) => i.status)) : 'unknown';
       const passing = instances.filter((i) => i.status === 'passing').length;
-      const headingId = `service-${name.replace(/[^A-Za-z0-9_-]/g, '_')}`;
       return el('article', {class: 'card service', 'data-service': name,
         'data-status': status, 'aria-labelledby': headingId},
       el('header', {class: 'card-head'},
         el('h2', {id: headingId, class: 'card-title'}, name),
         badge(status, instances.length ? status : 'no instances'),
-        el('span', {class: 'muted'}, `${passing} of ${plural(instances.length, 'instance')} passing`),
+        instances.length ?
+          el('span', {class: 'muted'}, `${passing} of ${plural(instances.length, 'instance')} passing`) :
+          null,
         el('div', {class: 'card-tags'}, tags.length ? tagList(tags) : null)),
-      instances.length === 0 ? el('p', {class: 'empty'}, 'Loading instances…') :
+      instances.length === 0 ? el('p', {class: 'empty'}, 'No instance registered.') :
         el('table', {class: 'table instances'},
           el('thead', {}, el('tr', {},
             el('th', {scope: 'col'}, 'Node'),
@@ -432,10 +459,11 @@
 
   const nodes = {
     list: null,
-    checks: [],
+    checks: null,
     watches: [],
 
     start() {
+      this.render();
       this.watches = [
         new Watch('/v1/catalog/nodes', (list) => {
           this.list = list || [];
@@ -454,11 +482,20 @@
     },
 
     render() {
-      if (this.list === null) return;
+      if (this.list === null || this.checks === null) {
+        $('nodes-summary').replaceChildren(loading('nodes'));
+        $('nodes-list').replaceChildren();
+        return;
+      }
       const filter = $('nodes-filter').value;
       const rows = [...this.list].sort((a, b) => a.Node.localeCompare(b.Node)).map((node) => {
         const checks = this.checks.filter((c) => c.Node === node.Node);
-        return {node, checks, status: worst(checks.map((c) => c.Status))};
+        // A node's health is its node-level checks only (no ServiceID), as in Consul: a
+        // failing service check is the service's problem, not the node's.
+        const nodeChecks = checks.filter((c) => !c.ServiceID);
+        const serviceChecks = checks.filter((c) => c.ServiceID);
+        return {node, checks, status: worst(nodeChecks.map((c) => c.Status)),
+          services: serviceChecks.length ? worst(serviceChecks.map((c) => c.Status)) : null};
       });
       $('nodes-summary').replaceChildren(
         el('span', {}, plural(rows.length, 'node')), ...stateCounts(rows.map((r) => r.status)));
@@ -473,12 +510,15 @@
       return [...checks].sort((a, b) => rank(a) - rank(b) || a.CheckID.localeCompare(b.CheckID));
     },
 
-    card({node, checks, status}) {
+    card({node, checks, status, services}) {
       const serviceNames = [...new Set(checks.map((c) => c.ServiceName).filter(Boolean))].sort();
       return el('article', {class: 'card node', 'data-node': node.Node, 'data-status': status},
         el('header', {class: 'card-head'},
           el('h2', {class: 'card-title'}, node.Node),
-          badge(status),
+          badge(status, `node ${status}`),
+          services && services !== 'passing' ?
+            el('span', {class: `service-health service-health-${services}`,
+              'data-service-status': services}, `a service check is ${services}`) : null,
           el('span', {class: 'mono muted'}, node.Address),
           el('span', {class: 'muted'}, node.Datacenter)),
         el('table', {class: 'table node-checks'},
@@ -797,6 +837,7 @@
       $('agent-dc').textContent = config.Datacenter || '—';
       $('agent-node').textContent = config.NodeName || '—';
       $('agent-version').textContent = config.Version || '—';
+      $('agent-ctmpl-version').textContent = config.CtmplVersion || '—';
     } catch (err) {
       setTimeout(loadAgent, 5000);
     }
