@@ -115,7 +115,7 @@ impl Config {
             // As Consul: bound to every address, advertise the private IPv4 one (loopback on a
             // machine without one).
             self.advertise = if self.bind == "0.0.0.0" {
-                crate::template::helpers::private_ip().unwrap_or_else(|| "127.0.0.1".into())
+                crate::template::funcs::private_ip().unwrap_or_else(|| "127.0.0.1".into())
             } else {
                 self.bind.clone()
             };
