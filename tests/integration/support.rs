@@ -231,17 +231,29 @@ impl Response {
 
 /// One HTTP/1.1 request with `Connection: close`.
 pub fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> Response {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    exchange(addr, method, path, body).unwrap_or_else(|e| panic!("{method} {addr}{path}: {e}"))
+}
+
+/// `request` for a server that may not be up yet: `None` when the connection fails or is reset
+/// (Docker's port proxy accepts, then resets while the container's server is still starting).
+pub fn try_request(addr: &str, method: &str, path: &str, body: &[u8]) -> Option<Response> {
+    exchange(addr, method, path, body).ok()
+}
+
+fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<Response> {
+    let mut s = TcpStream::connect(addr)?;
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    s.write_all(head.as_bytes())
-        .and_then(|_| s.write_all(body))
-        .expect("send request");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    parse_response(&raw)
+    s.read_to_end(&mut raw)?;
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(std::io::Error::other("closed before a whole response head"));
+    }
+    Ok(parse_response(&raw))
 }
 
 fn parse_response(raw: &[u8]) -> Response {
