@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
-use crate::client::{Client, ClientConfig};
+use crate::consul::client::{Client, ClientConfig};
 use crate::renderer::{self, RenderOptions};
 use crate::template::{Brain, Template, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::{Command, Deregister, Register};
 use super::store::Store;
-use crate::api::{HealthCheck, Node, NodeService, CRITICAL, PASSING, WARNING};
+use crate::consul::api::{HealthCheck, Node, NodeService, CRITICAL, PASSING, WARNING};
 use crate::duration;
 
 /// Consul's cap on captured check output.

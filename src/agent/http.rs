@@ -16,7 +16,7 @@ use super::checks::AgentError;
 use super::decode;
 use super::filter::Filter;
 use super::Agent;
-use crate::api::{self, AgentService, CRITICAL, PASSING, WARNING};
+use crate::consul::api::{self, AgentService, CRITICAL, PASSING, WARNING};
 
 /// Consul's `kv_max_value_size`.
 const KV_MAX_VALUE: usize = 512 * 1024;

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde_json::{json, Value as Json};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{HealthCheck, Member, Node, NodeService, PASSING};
+use crate::consul::api::{HealthCheck, Member, Node, NodeService, PASSING};
 use catalog::{Command, Register};
 use checks::{Local, LocalCheck};
 pub use config::Config;
@@ -299,7 +299,7 @@ impl Agent {
     pub fn member(&self) -> Member {
         let c = &self.config;
         let raft_id = format!("{:016x}", self.store.cluster.me.id);
-        let mut tags: crate::api::Map = [
+        let mut tags: crate::consul::api::Map = [
             ("role", if c.server { "consul" } else { "node" }),
             ("dc", c.datacenter.as_str()),
             ("id", raft_id.as_str()),

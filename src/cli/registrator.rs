@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::flags::{self, FlagKind, Parsed};
-use crate::client::ClientConfig;
+use crate::consul::client::ClientConfig;
 use crate::registrator::docker::Endpoint;
 use crate::registrator::service::Model;
 use crate::registrator::{serve, Deregister, Options};

@@ -49,7 +49,10 @@ pub struct JoinReply {
 }
 
 /// A node's services and checks.
-pub type NodeState = (Vec<crate::api::NodeService>, Vec<crate::api::HealthCheck>);
+pub type NodeState = (
+    Vec<crate::consul::api::NodeService>,
+    Vec<crate::consul::api::HealthCheck>,
+);
 
 /// A write forwarded to the leader, answered with its log index.
 #[derive(Serialize, Deserialize)]

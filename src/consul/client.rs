@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::api::QueryMeta;
+use crate::consul::api::QueryMeta;
 
 /// How to reach Consul.
 #[derive(Clone, Debug)]
