@@ -462,6 +462,7 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "leave"] => {
             allow(req, PUT)?;
+            tracing::info!("agent: Requesting shutdown (/v1/agent/leave)");
             req.agent.shutdown.cancel();
             Ok(Reply::empty())
         }

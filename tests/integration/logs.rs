@@ -312,3 +312,16 @@ fn a_once_run_says_what_it_is_still_waiting_for() {
         file_lines(&log, r#"(cli) receiving signal "terminated": stopping"#).pop()
     });
 }
+
+#[test]
+fn a_leave_request_is_logged() {
+    let agent = Agent::dev();
+    assert_eq!(agent.put("/v1/agent/leave", "").status, 200);
+    let (status, log) = agent.stop_with_log();
+    assert!(status.success());
+    assert!(
+        log.contains("agent: Requesting shutdown (/v1/agent/leave)"),
+        "{log}"
+    );
+    assert!(log.contains("agent: Graceful exit completed"), "{log}");
+}
