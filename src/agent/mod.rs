@@ -2,8 +2,10 @@
 //! server-port listeners and shutdown; `config` is what it was asked to run as (filled from the
 //! command line by `cli::agent`, which also runs the process around it). The catalog lives in
 //! `catalog` (state machine), replicated by `raft` (openraft, redb, the server port's RPCs,
-//! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks.
+//! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks;
+//! `banner` is the start-up banner.
 
+pub mod banner;
 pub mod catalog;
 pub mod checks;
 pub mod config;

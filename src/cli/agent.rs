@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use super::flags::{self, FlagKind, Parsed};
-use crate::agent::{self, Config};
+use crate::agent::{self, banner, Config};
 
 const FLAGS: &[(&str, FlagKind)] = &[
     ("dev", FlagKind::Bool),
@@ -127,15 +127,73 @@ fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, Strin
 /// Runs `ctmpl agent ARGS` until SIGINT, SIGTERM or `/v1/agent/leave`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let config = parse(args)?;
-    init_logging(&config)?;
+    let gate = init_logging(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(serve(config))
+    let result = runtime.block_on(serve(config, &gate));
+    gate.open();
+    result
 }
 
-fn init_logging(config: &Config) -> Result<(), String> {
+/// Holds log lines back until the banner is out, as Consul's gated writer does: what the agent
+/// logs while starting (its first election, say) follows the banner instead of preceding it.
+#[derive(Clone)]
+struct Gate(Arc<std::sync::Mutex<GateState>>);
+
+struct GateState {
+    open: bool,
+    held: Vec<u8>,
+    out: Box<dyn std::io::Write + Send>,
+}
+
+impl Gate {
+    fn new(out: Box<dyn std::io::Write + Send>) -> Gate {
+        Gate(Arc::new(std::sync::Mutex::new(GateState {
+            open: false,
+            held: Vec::new(),
+            out,
+        })))
+    }
+
+    /// Lets the held lines out, and every line after them straight through.
+    fn open(&self) {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !st.open {
+            st.open = true;
+            let held = std::mem::take(&mut st.held);
+            let _ = st.out.write_all(&held);
+            let _ = st.out.flush();
+        }
+    }
+}
+
+impl std::io::Write for Gate {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if st.open {
+            st.out.write_all(buf)?;
+        } else {
+            st.held.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        st.out.flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Gate {
+    type Writer = Gate;
+    fn make_writer(&'a self) -> Gate {
+        self.clone()
+    }
+}
+
+fn init_logging(config: &Config) -> Result<Gate, String> {
     let level = match config.log_level.to_ascii_lowercase().as_str() {
         "trace" => "trace",
         "debug" => "debug",
@@ -143,7 +201,11 @@ fn init_logging(config: &Config) -> Result<(), String> {
         "err" | "error" => "error",
         _ => "info",
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+    // openraft's own lines repeat for as long as a peer is down (four every heartbeat): the
+    // agent says what happened itself (`agent::events`), so they show only at trace.
+    let openraft = if level == "trace" { "warn" } else { "off" };
+    let filter =
+        tracing_subscriber::EnvFilter::new(format!("ctmpl={level},openraft={openraft},warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -160,38 +222,39 @@ fn init_logging(config: &Config) -> Result<(), String> {
                 .append(true)
                 .open(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(Arc::new(file)).init();
+            let gate = Gate::new(Box::new(file));
+            builder.with_ansi(false).with_writer(gate.clone()).init();
+            Ok(gate)
         }
-        None => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr)
-            .init(),
+        None => {
+            let gate = Gate::new(Box::new(std::io::stderr()));
+            builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(gate.clone())
+                .init();
+            Ok(gate)
+        }
     }
-    Ok(())
 }
 
-async fn serve(config: Config) -> Result<(), String> {
+async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
     let pid_file = config.pid_file.clone();
     if let Some(p) = &pid_file {
         std::fs::write(p, std::process::id().to_string())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let running = agent::start(config).await?;
-    // Tests and scripts read this line to learn the port when it was 0.
-    eprintln!(
-        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}, server RPC on {}",
-        running.addr,
-        running.agent.config.node,
-        running.agent.config.datacenter,
-        running.agent.server_addr()
-    );
-    tracing::info!(bound = %running.addr, "agent started");
+    // Tests and scripts read the banner's `==> ctmpl agent running: HTTP API on ADDR` line to
+    // learn the port when it was 0.
+    eprint!("{}", banner::render(&banner::Facts::of(&running)));
+    gate.open();
     tokio::spawn(watch_signals(running.shutdown.clone()));
     running.shutdown.cancelled().await;
     running.stop().await;
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
+    tracing::info!("agent: Graceful exit completed");
     eprintln!("==> ctmpl agent stopped");
     Ok(())
 }
@@ -204,10 +267,12 @@ async fn watch_signals(shutdown: CancellationToken) {
     ) else {
         return;
     };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+    let sig = tokio::select! {
+        _ = int.recv() => nix::sys::signal::Signal::SIGINT,
+        _ = term.recv() => nix::sys::signal::Signal::SIGTERM,
         _ = shutdown.cancelled() => return,
-    }
+    };
+    tracing::info!("agent: Caught signal: {}", crate::child::signal_name(sig));
+    tracing::info!("agent: Gracefully shutting down agent...");
     shutdown.cancel();
 }

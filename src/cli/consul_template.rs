@@ -313,8 +313,24 @@ async fn watch_signals(
         } else {
             Control::Forward(sig)
         };
+        log_signal(sig, control);
         if tx.send(control).is_err() {
             return;
+        }
+    }
+}
+
+/// Says which signal arrived and what it does, in Go's names for signals (as consul-template's
+/// `(cli) receiving signal "terminated"`).
+fn log_signal(sig: nix::sys::signal::Signal, control: Control) {
+    let name = crate::child::signal_name(sig);
+    match control {
+        Control::Reload => tracing::info!("(cli) receiving signal {name:?}: reloading"),
+        Control::Stop | Control::Kill => {
+            tracing::info!("(cli) receiving signal {name:?}: stopping")
+        }
+        Control::Forward(_) => {
+            tracing::info!("(cli) receiving signal {name:?}: forwarding it to the child")
         }
     }
 }
@@ -328,7 +344,10 @@ fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<(), Strin
         "warn" | "warning" => "warn",
         other => return Err(format!("invalid log level {other:?}")),
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+    // The embedded agent's Raft: openraft's own lines only at trace (see `cli::agent`).
+    let openraft = if level == "trace" { "warn" } else { "off" };
+    let filter =
+        tracing_subscriber::EnvFilter::new(format!("ctmpl={level},openraft={openraft},warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
