@@ -12,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod interfaces;
 pub mod raft;
 pub mod server;
 pub mod store;
@@ -402,6 +403,20 @@ impl Running {
     }
 }
 
+/// A failed listen on `addr`; when the port is taken, which port it is and the `flag` that
+/// moves it, since that is what the user has to change.
+fn listen_error(addr: &str, which: &str, flag: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        let port = addr.rsplit(':').next().unwrap_or(addr);
+        format!(
+            "listen tcp {addr}: bind: address already in use: the {which} port {port} is taken; \
+             choose another with {flag}"
+        )
+    } else {
+        format!("listen on {addr} ({which} port): {e}")
+    }
+}
+
 /// Binds the HTTP listener, starts the agent and serves it in the background.
 pub async fn start(mut config: Config) -> Result<Running, String> {
     raise_open_files_limit();
@@ -415,7 +430,7 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
                 .await
                 .map_err(|e| format!("listen on {rpc_addr} (server port): {e}"))?
         }
-        Err(e) => return Err(format!("listen on {rpc_addr} (server port): {e}")),
+        Err(e) => return Err(listen_error(&rpc_addr, "server", "-server-port", &e)),
     };
     config.server_port = rpc.local_addr().map_err(|e| e.to_string())?.port();
     let shutdown = CancellationToken::new();
@@ -424,7 +439,7 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
         .map_err(|e| format!("invalid client address {}: {e}", config.client))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("listen on {addr}: {e}"))?;
+        .map_err(|e| listen_error(&addr.to_string(), "HTTP", config.http_port_flag, &e))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     config.http_port = bound.port();
     let agent = Agent::start(config, shutdown.clone()).await?;

@@ -7,32 +7,122 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::flags::{self, FlagKind, Parsed};
+use super::flags::{self, Flag, Parsed};
+use super::help::Command;
 use crate::agent::{self, banner, Config};
 
-const FLAGS: &[(&str, FlagKind)] = &[
-    ("dev", FlagKind::Bool),
-    ("server", FlagKind::Bool),
-    ("bootstrap", FlagKind::Bool),
-    ("bootstrap-expect", FlagKind::Value),
-    ("bind", FlagKind::Value),
-    ("client", FlagKind::Value),
-    ("advertise", FlagKind::Value),
-    ("node", FlagKind::Value),
-    ("datacenter", FlagKind::Value),
-    ("data-dir", FlagKind::Value),
-    ("http-port", FlagKind::Value),
-    ("server-port", FlagKind::Value),
-    ("log-file", FlagKind::Value),
-    ("log-level", FlagKind::Value),
-    ("pid-file", FlagKind::Value),
-    ("ui", FlagKind::Bool),
-    ("ui-content-path", FlagKind::Value),
-    ("config-file", FlagKind::Value),
-    ("config-dir", FlagKind::Value),
-    ("join", FlagKind::Value),
-    ("retry-join", FlagKind::Value),
+const FLAGS: &[Flag] = &[
+    Flag::bool(
+        "dev",
+        "development mode: a server of one on 127.0.0.1, in memory, with the UI",
+    ),
+    Flag::bool(
+        "server",
+        "run as a server (a Raft voter holding the catalog)",
+    ),
+    Flag::bool(
+        "bootstrap",
+        "elect this server leader on its own (as -bootstrap-expect=1)",
+    ),
+    Flag::value(
+        "bootstrap-expect",
+        "n",
+        "0",
+        "servers to wait for before the first election",
+    ),
+    Flag::value(
+        "bind",
+        "address",
+        "0.0.0.0",
+        "address the server port listens on, for the other agents",
+    ),
+    Flag::value(
+        "client",
+        "address",
+        "127.0.0.1",
+        "address the HTTP API and UI listen on",
+    ),
+    Flag::value(
+        "advertise",
+        "address",
+        "-bind; with 0.0.0.0 the host's one private IPv4 address",
+        "address given to the other agents",
+    ),
+    Flag::value("node", "name", "the host name", "this agent's node name"),
+    Flag::value("datacenter", "name", "dc1", "datacenter of this agent"),
+    Flag::value(
+        "data-dir",
+        "path",
+        "",
+        "folder for the Raft log and state (required unless -dev)",
+    ),
+    Flag::value(
+        "http-port",
+        "port",
+        "8500",
+        "port of the HTTP API (0: any free one)",
+    ),
+    Flag::value(
+        "server-port",
+        "port",
+        "8300",
+        "port of the server RPC (Raft) the other agents use (0: any free one)",
+    ),
+    Flag::value(
+        "log-file",
+        "path",
+        "",
+        "write the log to this file (a folder gets ctmpl.log)",
+    ),
+    Flag::value(
+        "log-level",
+        "level",
+        "info",
+        "trace, debug, info, warn or err",
+    ),
+    Flag::value(
+        "pid-file",
+        "path",
+        "",
+        "write the agent's process id to this file",
+    ),
+    Flag::bool("ui", "serve the web UI"),
+    Flag::value(
+        "ui-content-path",
+        "path",
+        "/ui/",
+        "URL path the web UI is served under",
+    ),
+    Flag::value(
+        "config-file",
+        "path",
+        "",
+        "JSON config file (repeatable; flags override it)",
+    ),
+    Flag::value(
+        "config-dir",
+        "path",
+        "",
+        "folder of JSON config files, read in name order (repeatable)",
+    ),
+    Flag::value("join", "address", "", "agent to join at start (repeatable)"),
+    Flag::value(
+        "retry-join",
+        "address",
+        "",
+        "agent to join at start, retried until it answers (repeatable)",
+    ),
 ];
+
+pub const COMMAND: Command = Command {
+    name: "agent",
+    synopsis: "Runs a Consul-compatible agent (catalog, health checks, Raft, web UI)",
+    usage: "ctmpl agent [options]",
+    about: "  Starts a Consul-compatible agent and runs until an interrupt is received. Its HTTP API\n  \
+            answers consul-template, the consul CLI and the Consul API clients.",
+    flags: FLAGS,
+    notes: "",
+};
 
 /// Consul's flags, over config files, over defaults.
 pub fn parse(args: &[String]) -> Result<Config, String> {
@@ -275,4 +365,12 @@ async fn watch_signals(shutdown: CancellationToken) {
     tracing::info!("agent: Caught signal: {}", crate::child::signal_name(sig));
     tracing::info!("agent: Gracefully shutting down agent...");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&super::COMMAND);
+    }
 }

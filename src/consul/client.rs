@@ -96,13 +96,13 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?;
+            .map_err(|e| describe_http_error("GET", &e))?;
         let status = resp.status().as_u16();
         let meta = meta_from(resp.headers());
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("GET {url}: {}", error_chain(&e)))?
+            .map_err(|e| describe_http_error("GET", &e))?
             .to_vec();
         if status != 200 && status != 404 {
             let text = String::from_utf8_lossy(&body);
@@ -129,12 +129,12 @@ impl Client {
         let resp = req
             .send()
             .await
-            .map_err(|e| format!("PUT {url}: {}", error_chain(&e)))?;
+            .map_err(|e| describe_http_error("PUT", &e))?;
         let status = resp.status().as_u16();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| format!("PUT {url}: {}", error_chain(&e)))?
+            .map_err(|e| describe_http_error("PUT", &e))?
             .to_vec();
         Ok((status, body))
     }
@@ -202,6 +202,87 @@ fn meta_from(headers: &reqwest::header::HeaderMap) -> QueryMeta {
             .and_then(|v| v.parse().ok())
             .unwrap_or(0),
     }
+}
+
+/// A failed HTTP exchange worded as Go's `net/http` words it, which is what consul-template's
+/// and Consul's users read and search for: `Get "URL": dial tcp HOST:PORT: connect: connection
+/// refused`, not the HTTP library's chain (`error sending request … client error (Connect) …`).
+/// `method` is the request's (`GET`); every command and the runner render errors through here.
+pub fn describe_http_error(method: &str, e: &reqwest::Error) -> String {
+    let method = go_method(method);
+    let url = e.url().map(|u| u.as_str()).unwrap_or_default();
+    format!("{method} \"{url}\": {}", go_cause(e))
+}
+
+/// `GET` as Go's `url.Error` names it: `Get`.
+fn go_method(method: &str) -> String {
+    let lower = method.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// What went wrong below the URL: the dial's system error, a timeout, or the library's own
+/// innermost words.
+fn go_cause(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".into();
+    }
+    let dial = e.url().map(dial_address).unwrap_or_default();
+    if e.is_connect() && error_chain(e).contains("dns error") {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or_default();
+        return format!("dial tcp: lookup {host}: no such host");
+    }
+    if let Some(io) = io_source(e) {
+        if e.is_connect() {
+            return format!("dial tcp {dial}: connect: {}", errno_text(io));
+        }
+        return errno_text(io);
+    }
+    innermost(e)
+}
+
+/// `HOST:PORT` as Go's dialer prints it (IPv6 in brackets, the scheme's port when none given).
+fn dial_address(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    format!("{host}:{}", url.port_or_known_default().unwrap_or(80))
+}
+
+/// The first `std::io::Error` in `e`'s chain of causes.
+fn io_source<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A system error as Go's `syscall.Errno` words it: strerror, lower-cased first letter, no
+/// `(os error N)`.
+fn errno_text(io: &std::io::Error) -> String {
+    let text = match io.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => io.to_string(),
+    };
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// The innermost cause's text (the outer ones repeat the URL and the library's wording).
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

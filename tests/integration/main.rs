@@ -4,6 +4,7 @@ mod agent;
 mod bench_template;
 mod cluster;
 mod golden;
+mod help;
 mod logs;
 mod nginx;
 mod registrator;
