@@ -82,7 +82,11 @@ fn packaged_configuration_runs() {
     let dir = tempfile::tempdir().unwrap();
     stage_config(dir.path());
     let data = dir.path().join("data");
+    // The packaged config leaves the bind address to the host (as Consul's does); this host has
+    // several private addresses, which an agent bound to 0.0.0.0 refuses to choose among.
     let agent = Agent::start(&[
+        "-bind",
+        "127.0.0.1",
         "-config-dir",
         &dir.path().join("agent.d").display().to_string(),
         "-data-dir",
