@@ -33,6 +33,11 @@ pub struct Config {
     pub raft_snapshot_threshold: u64,
     /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
     pub raft_trailing_logs: u64,
+    /// `-dev-servers`: how many servers a `-dev` agent runs in this process (1, 3 or 5).
+    pub dev_servers: usize,
+    /// The node's UUID when it is given rather than read from (or made in) the data dir: a dev
+    /// cluster's server keeps its own across a leave and a rejoin.
+    pub node_id: Option<String>,
 }
 
 impl Default for Config {
@@ -59,6 +64,8 @@ impl Default for Config {
             services: Vec::new(),
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
+            dev_servers: 1,
+            node_id: None,
         }
     }
 }
@@ -94,8 +101,15 @@ impl Config {
     /// Checks the settings and fills in what follows from the others (`-client`'s first
     /// address, the advertised address).
     pub fn validate(&mut self) -> Result<(), String> {
-        if self.dev {
+        if self.dev_servers != 1 && !self.dev {
+            return Err(
+                "-dev-servers needs -dev (a dev cluster runs in memory in this process)".into(),
+            );
+        }
+        if self.dev && self.dev_servers == 1 {
             self.data_dir = None;
+        } else if self.dev {
+            // A dev cluster keeps its servers in memory, or in `-data-dir`'s sub-folders.
         } else if self.data_dir.is_none() {
             return Err(
                 "data_dir cannot be empty (use -data-dir, or -dev for an in-memory agent)".into(),

@@ -12,6 +12,7 @@ use crate::agent::{self, Config};
 
 const FLAGS: &[(&str, FlagKind)] = &[
     ("dev", FlagKind::Bool),
+    ("dev-servers", FlagKind::Value),
     ("server", FlagKind::Bool),
     ("bootstrap", FlagKind::Bool),
     ("bootstrap-expect", FlagKind::Value),
@@ -61,6 +62,9 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
         c.bootstrap_expect = 1;
         c.bind = "127.0.0.1".into();
         c.ui = true;
+    }
+    if let Some(v) = flags.get("dev-servers") {
+        c.dev_servers = agent::devcluster::parse_size(v)?;
     }
     if flags.flag("server") {
         c.server = true;
@@ -176,6 +180,9 @@ async fn serve(config: Config) -> Result<(), String> {
         std::fs::write(p, std::process::id().to_string())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    if config.dev_servers > 1 {
+        return serve_cluster(config, pid_file).await;
+    }
     let running = agent::start(config).await?;
     // Tests and scripts read this line to learn the port when it was 0.
     eprintln!(
@@ -189,6 +196,22 @@ async fn serve(config: Config) -> Result<(), String> {
     tokio::spawn(watch_signals(running.shutdown.clone()));
     running.shutdown.cancelled().await;
     running.stop().await;
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
+    eprintln!("==> ctmpl agent stopped");
+    Ok(())
+}
+
+/// `-dev -dev-servers N`: the servers run until SIGINT/SIGTERM or until each has left.
+async fn serve_cluster(config: Config, pid_file: Option<PathBuf>) -> Result<(), String> {
+    let cluster = agent::devcluster::DevCluster::start(config).await?;
+    for line in cluster.describe().await {
+        eprintln!("{line}");
+    }
+    tokio::spawn(watch_signals(cluster.done.clone()));
+    cluster.done.cancelled().await;
+    cluster.stop().await;
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }

@@ -22,6 +22,7 @@ const FLAGS: &[(&str, FlagKind)] = &[
     ("config", Value),
     ("dev", Bool),
     ("dev-http-port", Value),
+    ("dev-servers", Value),
     ("consul-addr", Value),
     ("consul-auth", Value),
     ("consul-retry", Bool),
@@ -126,6 +127,7 @@ pub const USAGE: &str = "Usage: ctmpl [options]
 
   -dev                       run an embedded agent (as `ctmpl agent -dev`, with an example
                              `nginx` service) and render against it; -dev-http-port=8500
+  -dev-servers=N             with -dev: embed a cluster of N (1, 3 or 5) servers instead
   -consul-addr=HOST:PORT     Consul agent (env CONSUL_HTTP_ADDR, default 127.0.0.1:8500)
   -consul-token=TOKEN        ACL token (env CONSUL_HTTP_TOKEN)
   -template=SRC:DEST[:CMD]   render SRC to DEST, then run CMD (repeatable)
@@ -191,7 +193,7 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
         ),
         false => None,
     };
-    let dev_addr = dev.as_ref().map(|d| d.addr.to_string());
+    let dev_addr = dev.as_ref().map(Dev::addr);
     point_at_dev(&mut current, dev_addr.as_deref());
     let result = loop {
         let destinations: Vec<String> = current
@@ -252,20 +254,64 @@ fn finish(
     })
 }
 
-/// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise.
-async fn start_dev(f: &Parsed) -> Result<crate::agent::Running, String> {
+/// `-dev`'s embedded agent: one, or a dev cluster of several (`-dev-servers`).
+enum Dev {
+    One(crate::agent::Running),
+    Cluster(std::sync::Arc<crate::agent::devcluster::DevCluster>, String),
+}
+
+impl Dev {
+    /// The HTTP address the templates watch.
+    fn addr(&self) -> String {
+        match self {
+            Dev::One(r) => r.addr.to_string(),
+            Dev::Cluster(_, addr) => addr.clone(),
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Dev::One(r) => r.stop().await,
+            Dev::Cluster(c, _) => c.stop().await,
+        }
+    }
+}
+
+/// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise; with
+/// `-dev-servers N`, N servers from that port on, the templates watching the first.
+async fn start_dev(f: &Parsed) -> Result<Dev, String> {
     let port = match f.get("dev-http-port") {
         Some(p) => p
             .parse()
             .map_err(|_| format!("-dev-http-port: invalid port {p:?}"))?,
         None => 8500,
     };
-    let running = crate::agent::start(crate::agent::Config::embedded(port)).await?;
-    eprintln!(
-        "==> embedded agent (as `ctmpl agent -dev`) on {}",
-        running.addr
-    );
-    Ok(running)
+    let servers = match f.get("dev-servers") {
+        Some(n) => crate::agent::devcluster::parse_size(n)?,
+        None => 1,
+    };
+    let mut config = crate::agent::Config::embedded(port);
+    if servers == 1 {
+        let running = crate::agent::start(config).await?;
+        eprintln!(
+            "==> embedded agent (as `ctmpl agent -dev`) on {}",
+            running.addr
+        );
+        return Ok(Dev::One(running));
+    }
+    config.dev_servers = servers;
+    let cluster = crate::agent::devcluster::DevCluster::start(config).await?;
+    for line in cluster.describe().await {
+        eprintln!("{line}");
+    }
+    let (node, addr) = cluster
+        .http_addrs()
+        .await
+        .into_iter()
+        .next()
+        .ok_or("the dev cluster has no server")?;
+    eprintln!("==> templates watch {node} ({addr})");
+    Ok(Dev::Cluster(cluster, addr.to_string()))
 }
 
 /// Points the run at the embedded agent, when there is one.
