@@ -179,6 +179,12 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
         println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    if flags.parsed.get("dev-servers").is_some() && !flags.parsed.flag("dev") {
+        return Err((
+            13,
+            "-dev-servers needs -dev (it sizes the embedded agent)".into(),
+        ));
+    }
     let mut current = settings(&flags).map_err(|e| (15, e))?;
     init_logging(&current.log_level, current.log_file.as_deref()).map_err(|e| (15, e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

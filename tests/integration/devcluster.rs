@@ -197,6 +197,24 @@ fn three_servers_form_one_cluster_that_every_server_describes_alike() {
 }
 
 #[test]
+fn five_servers_form_one_cluster_too() {
+    let c = Cluster::agent(&["-dev-servers", "5", "-http-port", "0"]);
+    assert_eq!(c.servers.len(), 5);
+    c.agreed_leader();
+    let last = &c.servers[4];
+    assert_eq!(last.node, "dev-5");
+    assert_eq!(last.alive_members().len(), 5);
+    assert_eq!(
+        last.get("/v1/status/peers")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[test]
 fn writes_through_each_server_are_seen_on_all_of_them() {
     let c = Cluster::agent(&["-dev-servers", "3", "-http-port", "0"]);
     for s in &c.servers {
@@ -350,6 +368,12 @@ fn two_servers_are_refused_with_the_sizes_allowed() {
         .args(["agent", "-dev-servers", "3", "-data-dir", "/nonexistent"])
         .output()
         .unwrap();
+    assert!(crate::stderr(&out).contains("-dev-servers needs -dev"));
+    let out = crate::ctmpl()
+        .args(["-dev-servers", "3", "-once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(13));
     assert!(crate::stderr(&out).contains("-dev-servers needs -dev"));
 }
 
