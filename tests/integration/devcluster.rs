@@ -182,6 +182,8 @@ fn three_servers_form_one_cluster_that_every_server_describes_alike() {
         );
         let peers: Vec<String> = serde_json::from_value(s.get("/v1/status/peers").json()).unwrap();
         assert_eq!(peers, rpcs, "peers on {}", s.node);
+        // The UI (on every server, as -dev enables it) lists nodes from /v1/catalog/nodes.
+        assert_eq!(s.get("/ui/").status, 200, "the UI on {}", s.node);
         let nodes = s.get("/v1/catalog/nodes").json();
         assert_eq!(
             nodes.as_array().unwrap().len(),
@@ -444,4 +446,18 @@ impl Drop for Watcher {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+#[test]
+fn with_a_data_dir_each_server_keeps_its_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let c = Cluster::agent(&["-dev-servers", "3", "-http-port", "0", "-data-dir", data]);
+    assert!(c.saw(&format!("data in {data}/dev-N")));
+    for s in &c.servers {
+        let id = std::fs::read_to_string(dir.path().join(&s.node).join("node-id")).unwrap();
+        let self_info = s.get("/v1/agent/self").json();
+        assert_eq!(self_info["Config"]["NodeID"], id.trim(), "{}", s.node);
+    }
+    drop(c);
 }
