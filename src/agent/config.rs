@@ -36,6 +36,11 @@ pub struct Config {
     /// The flag that sets `http_port` on this command line, named when the port is taken
     /// (`-http-port` for `ctmpl agent`, `-dev-http-port` for `ctmpl -dev`'s embedded agent).
     pub http_port_flag: &'static str,
+    /// `-dev-servers`: how many servers a `-dev` agent runs in this process (1, 3 or 5).
+    pub dev_servers: usize,
+    /// The node's UUID when it is given rather than read from (or made in) the data dir: a dev
+    /// cluster's server keeps its own across a leave and a rejoin.
+    pub node_id: Option<String>,
 }
 
 impl Default for Config {
@@ -63,6 +68,8 @@ impl Default for Config {
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
             http_port_flag: "-http-port",
+            dev_servers: 1,
+            node_id: None,
         }
     }
 }
@@ -99,8 +106,15 @@ impl Config {
     /// Checks the settings and fills in what follows from the others (`-client`'s first
     /// address, the advertised address).
     pub fn validate(&mut self) -> Result<(), String> {
-        if self.dev {
+        if self.dev_servers != 1 && !self.dev {
+            return Err(
+                "-dev-servers needs -dev (a dev cluster runs in memory in this process)".into(),
+            );
+        }
+        if self.dev && self.dev_servers == 1 {
             self.data_dir = None;
+        } else if self.dev {
+            // A dev cluster keeps its servers in memory, or in `-data-dir`'s sub-folders.
         } else if self.data_dir.is_none() {
             return Err(
                 "data_dir cannot be empty (use -data-dir, or -dev for an in-memory agent)".into(),

@@ -457,6 +457,14 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "join", addr] => {
             allow(req, PUT)?;
+            // In a dev cluster, joining a server that left brings it back (devcluster.rs).
+            let dev_cluster = req.agent.dev_cluster.get().and_then(|c| c.upgrade());
+            if let Some(cluster) = dev_cluster {
+                if let Some(rejoined) = cluster.rejoin(addr).await {
+                    rejoined.map_err(|e| Reply::error(500, e))?;
+                    return Ok(Reply::empty());
+                }
+            }
             req.agent
                 .join(addr)
                 .await

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod checks;
 pub mod config;
 pub mod decode;
+pub mod devcluster;
 pub mod filter;
 pub mod http;
 pub mod interfaces;
@@ -40,12 +41,18 @@ pub struct Agent {
     pub local: Arc<Local>,
     pub shutdown: CancellationToken,
     pub node_id: String,
+    /// The dev cluster this server is part of (`-dev -dev-servers N`): `join` restarts a
+    /// server of it that left.
+    pub dev_cluster: std::sync::OnceLock<std::sync::Weak<devcluster::DevCluster>>,
 }
 
 impl Agent {
     /// Opens the store, puts this node in the catalog and restores the services it owns.
     pub async fn start(config: Config, shutdown: CancellationToken) -> Result<Arc<Agent>, String> {
-        let node_id = node_id(config.data_dir.as_deref())?;
+        let node_id = match &config.node_id {
+            Some(id) => id.clone(),
+            None => node_id(config.data_dir.as_deref())?,
+        };
         let me = raft::PeerInfo {
             id: raft::raft_id(&node_id),
             addr: format!("{}:{}", config.advertise, config.server_port),
@@ -128,6 +135,7 @@ impl Agent {
             local,
             shutdown,
             node_id,
+            dev_cluster: std::sync::OnceLock::new(),
         });
         tokio::spawn(cluster.clone().run(
             agent.config.retry_join.clone(),
@@ -357,7 +365,7 @@ impl Agent {
 }
 
 /// The node's UUID, kept in the data dir so it survives restarts.
-fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
+pub fn node_id(data_dir: Option<&std::path::Path>) -> Result<String, String> {
     let Some(dir) = data_dir else {
         return Ok(crate::uuid());
     };
@@ -418,7 +426,7 @@ fn listen_error(addr: &str, which: &str, flag: &str, e: &std::io::Error) -> Stri
 }
 
 /// Binds the HTTP listener, starts the agent and serves it in the background.
-pub async fn start(mut config: Config) -> Result<Running, String> {
+pub async fn start(config: Config) -> Result<Running, String> {
     raise_open_files_limit();
     let rpc_addr = format!("{}:{}", config.bind, config.server_port);
     let rpc = match tokio::net::TcpListener::bind(&rpc_addr).await {
@@ -432,14 +440,24 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
         }
         Err(e) => return Err(listen_error(&rpc_addr, "server", "-server-port", &e)),
     };
-    config.server_port = rpc.local_addr().map_err(|e| e.to_string())?.port();
-    let shutdown = CancellationToken::new();
     let addr: SocketAddr = format!("{}:{}", config.client, config.http_port)
         .parse()
         .map_err(|e| format!("invalid client address {}: {e}", config.client))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| listen_error(&addr.to_string(), "HTTP", config.http_port_flag, &e))?;
+    start_on(config, rpc, listener).await
+}
+
+/// Starts the agent on listeners already bound (the server port's, the HTTP API's): a dev
+/// cluster binds all its servers' ports before it starts any of them.
+pub async fn start_on(
+    mut config: Config,
+    rpc: tokio::net::TcpListener,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, String> {
+    config.server_port = rpc.local_addr().map_err(|e| e.to_string())?.port();
+    let shutdown = CancellationToken::new();
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     config.http_port = bound.port();
     let agent = Agent::start(config, shutdown.clone()).await?;

@@ -16,6 +16,12 @@ const FLAGS: &[Flag] = &[
         "dev",
         "development mode: a server of one on 127.0.0.1, in memory, with the UI",
     ),
+    Flag::value(
+        "dev-servers",
+        "n",
+        "1",
+        "with -dev: run 1, 3 or 5 servers in this process, HTTP ports counting up from -http-port",
+    ),
     Flag::bool(
         "server",
         "run as a server (a Raft voter holding the catalog)",
@@ -151,6 +157,9 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
         c.bootstrap_expect = 1;
         c.bind = "127.0.0.1".into();
         c.ui = true;
+    }
+    if let Some(v) = flags.get("dev-servers") {
+        c.dev_servers = agent::devcluster::parse_size(v)?;
     }
     if flags.flag("server") {
         c.server = true;
@@ -333,6 +342,9 @@ async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
         std::fs::write(p, std::process::id().to_string())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    if config.dev_servers > 1 {
+        return serve_cluster(config, pid_file).await;
+    }
     let running = agent::start(config).await?;
     // Tests and scripts read the banner's `==> ctmpl agent running: HTTP API on ADDR` line to
     // learn the port when it was 0.
@@ -345,6 +357,22 @@ async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
         let _ = std::fs::remove_file(p);
     }
     tracing::info!("agent: Graceful exit completed");
+    eprintln!("==> ctmpl agent stopped");
+    Ok(())
+}
+
+/// `-dev -dev-servers N`: the servers run until SIGINT/SIGTERM or until each has left.
+async fn serve_cluster(config: Config, pid_file: Option<PathBuf>) -> Result<(), String> {
+    let cluster = agent::devcluster::DevCluster::start(config).await?;
+    for line in cluster.describe().await {
+        eprintln!("{line}");
+    }
+    tokio::spawn(watch_signals(cluster.done.clone()));
+    cluster.done.cancelled().await;
+    cluster.stop().await;
+    if let Some(p) = &pid_file {
+        let _ = std::fs::remove_file(p);
+    }
     eprintln!("==> ctmpl agent stopped");
     Ok(())
 }

@@ -25,6 +25,7 @@ const FLAGS: &[Flag] = &[
     Flag::value("config", "path", "", "HCL or JSON config file, or a folder of them; repeatable, merged left to right, flags on top"),
     Flag::bool("dev", "run an embedded agent (as `ctmpl agent -dev`, with an example `nginx` service) and render against it"),
     Flag::value("dev-http-port", "port", "8500", "HTTP port of -dev's embedded agent"),
+    Flag::value("dev-servers", "n", "1", "with -dev: embed a cluster of 1, 3 or 5 servers, HTTP ports counting up from -dev-http-port"),
     Flag::value("consul-addr", "address", "127.0.0.1:8500, or CONSUL_HTTP_ADDR", "address of the Consul agent's HTTP API (http:// or https://)"),
     Flag::value("consul-token", "token", "CONSUL_HTTP_TOKEN", "ACL token sent to Consul"),
     Flag::value("consul-token-file", "path", "", "file holding the ACL token (read at start and on reload)"),
@@ -163,6 +164,12 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
         println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    if flags.parsed.get("dev-servers").is_some() && !flags.parsed.flag("dev") {
+        return Err((
+            13,
+            "-dev-servers needs -dev (it sizes the embedded agent)".into(),
+        ));
+    }
     let mut current = settings(&flags).map_err(|e| (15, e))?;
     init_logging(&current.log_level, current.log_file.as_deref()).map_err(|e| (15, e))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -177,7 +184,7 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
         ),
         false => None,
     };
-    let dev_addr = dev.as_ref().map(|d| d.addr.to_string());
+    let dev_addr = dev.as_ref().map(Dev::addr);
     point_at_dev(&mut current, dev_addr.as_deref());
     let result = loop {
         let destinations: Vec<String> = current
@@ -238,20 +245,64 @@ fn finish(
     })
 }
 
-/// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise.
-async fn start_dev(f: &Parsed) -> Result<crate::agent::Running, String> {
+/// `-dev`'s embedded agent: one, or a dev cluster of several (`-dev-servers`).
+enum Dev {
+    One(crate::agent::Running),
+    Cluster(std::sync::Arc<crate::agent::devcluster::DevCluster>, String),
+}
+
+impl Dev {
+    /// The HTTP address the templates watch.
+    fn addr(&self) -> String {
+        match self {
+            Dev::One(r) => r.addr.to_string(),
+            Dev::Cluster(_, addr) => addr.clone(),
+        }
+    }
+
+    async fn stop(self) {
+        match self {
+            Dev::One(r) => r.stop().await,
+            Dev::Cluster(c, _) => c.stop().await,
+        }
+    }
+}
+
+/// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise; with
+/// `-dev-servers N`, N servers from that port on, the templates watching the first.
+async fn start_dev(f: &Parsed) -> Result<Dev, String> {
     let port = match f.get("dev-http-port") {
         Some(p) => p
             .parse()
             .map_err(|_| format!("-dev-http-port: invalid port {p:?}"))?,
         None => 8500,
     };
-    let running = crate::agent::start(crate::agent::Config::embedded(port)).await?;
-    eprintln!(
-        "==> embedded agent (as `ctmpl agent -dev`) on {}",
-        running.addr
-    );
-    Ok(running)
+    let servers = match f.get("dev-servers") {
+        Some(n) => crate::agent::devcluster::parse_size(n)?,
+        None => 1,
+    };
+    let mut config = crate::agent::Config::embedded(port);
+    if servers == 1 {
+        let running = crate::agent::start(config).await?;
+        eprintln!(
+            "==> embedded agent (as `ctmpl agent -dev`) on {}",
+            running.addr
+        );
+        return Ok(Dev::One(running));
+    }
+    config.dev_servers = servers;
+    let cluster = crate::agent::devcluster::DevCluster::start(config).await?;
+    for line in cluster.describe().await {
+        eprintln!("{line}");
+    }
+    let (node, addr) = cluster
+        .http_addrs()
+        .await
+        .into_iter()
+        .next()
+        .ok_or("the dev cluster has no server")?;
+    eprintln!("==> templates watch {node} ({addr})");
+    Ok(Dev::Cluster(cluster, addr.to_string()))
 }
 
 /// Points the run at the embedded agent, when there is one.

@@ -3,6 +3,7 @@
 mod agent;
 mod bench_template;
 mod cluster;
+mod devcluster;
 mod golden;
 mod help;
 mod logs;

@@ -238,6 +238,13 @@ impl Cluster {
         }
     }
 
+    /// Drops what this server knows of `id` (a dev-cluster server that left): it is no longer
+    /// counted alive, so the leader does not add it back before it really returns.
+    pub fn forget(&self, id: NodeId) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known.remove(&id);
+    }
+
     /// Every server this one knows of: itself, those it heard from, and the Raft members.
     pub fn known(&self) -> Vec<(PeerInfo, bool)> {
         let mut out: BTreeMap<NodeId, (PeerInfo, bool)> = BTreeMap::new();
