@@ -8,10 +8,12 @@ pub mod client;
 pub mod config;
 pub mod dependency;
 pub mod duration;
+pub mod metrics;
 pub use gotmpl;
 pub mod registrator;
 pub mod renderer;
 pub mod runner;
+pub mod status;
 pub mod template;
 pub mod watch;
 

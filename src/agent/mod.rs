@@ -10,6 +10,7 @@ pub mod config;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod metrics;
 pub mod raft;
 pub mod server;
 pub mod store;
@@ -37,6 +38,9 @@ pub struct Agent {
     pub local: Arc<Local>,
     pub shutdown: CancellationToken,
     pub node_id: String,
+    pub metrics: metrics::Metrics,
+    /// `ctmpl -dev`: the runner's published status, served on `/v1/ctmpl/templates`.
+    pub templates: std::sync::OnceLock<crate::status::Shared>,
 }
 
 impl Agent {
@@ -125,7 +129,10 @@ impl Agent {
             local,
             shutdown,
             node_id,
+            metrics: metrics::Metrics::new(),
+            templates: std::sync::OnceLock::new(),
         });
+        metrics::watch_leadership(&agent);
         tokio::spawn(cluster.clone().run(
             agent.config.retry_join.clone(),
             single,

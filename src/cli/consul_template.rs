@@ -67,6 +67,7 @@ const FLAGS: &[(&str, FlagKind)] = &[
     ("once", Bool),
     ("parse-only", Bool),
     ("pid-file", Value),
+    ("status-addr", Value),
     ("syslog", Bool),
     ("syslog-facility", Value),
     ("syslog-name", Value),
@@ -136,6 +137,8 @@ pub const USAGE: &str = "Usage: ctmpl [options]
   -wait=MIN[:MAX]            write only after MIN without changes, at most MAX after the first
   -exec=COMMAND              run and supervise COMMAND, reloading it after renders
   -max-stale=DURATION        allow stale reads up to DURATION (default 2s)
+  -status-addr=HOST:PORT     serve the templates' /metrics (Prometheus) and /status (JSON)
+                             there (config: status { address = \"HOST:PORT\" }; ctmpl's own)
   -pid-file=PATH, -log-level=LEVEL, -log-file=PATH, -kill-signal=SIG, -reload-signal=SIG
   -consul-retry-attempts=N, -consul-retry-backoff=D, -consul-retry-max-backoff=D, -consul-ssl-ca-cert=PATH
   -exec-kill-signal, -exec-kill-timeout, -exec-reload-signal, -exec-splay, -exec-env-*
@@ -193,6 +196,19 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
     };
     let dev_addr = dev.as_ref().map(|d| d.addr.to_string());
     point_at_dev(&mut current, dev_addr.as_deref());
+    // One status for the whole process (reloads included): the listener and the embedded
+    // agent's UI read what each run publishes.
+    let status = crate::status::Shared::default();
+    if let Some(d) = &dev {
+        let _ = d.agent.templates.set(status.clone());
+    }
+    let stop_status = tokio_util::sync::CancellationToken::new();
+    let _stop_status = stop_status.clone().drop_guard();
+    if let Some(addr) = &current.status_addr {
+        runtime
+            .block_on(start_status(addr, status.clone(), stop_status.clone()))
+            .map_err(|e| (15, e))?;
+    }
     let result = loop {
         let destinations: Vec<String> = current
             .run
@@ -201,6 +217,7 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
             .map(|t| t.destination.clone())
             .collect();
         let report = dev.is_some() && !current.run.dry;
+        current.run.status = Some(status.clone());
         let stopped = run_once(&runtime, current);
         if let Some(result) = finish(stopped, report, &destinations) {
             break result;
@@ -250,6 +267,21 @@ fn finish(
         Ok(Stopped::Reload) => return None,
         Err(e) => Err((e.exit_code(), e.to_string())),
     })
+}
+
+/// `-status-addr`: the renderer's `/metrics` and `/status`, served until `stop`.
+async fn start_status(
+    addr: &str,
+    status: crate::status::Shared,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("-status-addr {addr}: cannot listen: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("status listener on http://{bound} (/metrics, /status)");
+    tokio::spawn(crate::status::serve(listener, status, stop));
+    Ok(())
 }
 
 /// `-dev`: the embedded agent, on 127.0.0.1:8500 unless `-dev-http-port` says otherwise.
