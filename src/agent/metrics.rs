@@ -55,7 +55,7 @@ impl Metrics {
 
     /// Counts one answered request under its endpoint.
     pub fn request(&self, method: &Method, path: &str, status: u16, took: std::time::Duration) {
-        let key = (method.clone(), endpoint_label(path), status);
+        let key = (method_label(method), endpoint_label(path), status);
         let known = self.lock_http().get(&key).cloned();
         let timer = match known {
             Some(t) => t,
@@ -86,78 +86,85 @@ impl Metrics {
 }
 
 /// The endpoint a path belongs to, as Consul labels it: its handler's pattern with `/` → `_`
-/// and no leading slash, so `/v1/kv/a/b` is `v1_kv_` and `/v1/kv` is `v1_kv`.
+/// and no leading slash, so `/v1/kv/a/b` is `v1_kv_` and `/v1/catalog/services` is
+/// `v1_catalog_services`. Paths no endpoint serves share `unknown`, the UI's files `ui`, so a
+/// client cannot grow the series without bound.
 pub fn endpoint_label(path: &str) -> &'static str {
-    // Patterns that take an argument after them, longest first where one prefixes another.
-    const WITH_ARGUMENT: &[&str] = &[
-        "/v1/agent/service/deregister/",
-        "/v1/agent/check/deregister/",
-        "/v1/agent/check/pass/",
-        "/v1/agent/check/warn/",
-        "/v1/agent/check/fail/",
-        "/v1/agent/check/update/",
-        "/v1/agent/join/",
-        "/v1/catalog/service/",
-        "/v1/catalog/node/",
-        "/v1/health/service/",
-        "/v1/health/checks/",
-        "/v1/health/node/",
-        "/v1/health/state/",
-        "/v1/ctmpl/",
-        "/v1/kv/",
+    // (pattern, label); exact patterns first, then those taking an argument after them
+    // (longest first where one prefixes another).
+    const EXACT: &[(&str, &str)] = &[
+        ("/v1/agent/service/register", "v1_agent_service_register"),
+        ("/v1/agent/services", "v1_agent_services"),
+        ("/v1/agent/checks", "v1_agent_checks"),
+        ("/v1/agent/check/register", "v1_agent_check_register"),
+        ("/v1/agent/self", "v1_agent_self"),
+        ("/v1/agent/members", "v1_agent_members"),
+        ("/v1/agent/leave", "v1_agent_leave"),
+        ("/v1/agent/metrics", "v1_agent_metrics"),
+        ("/v1/catalog/services", "v1_catalog_services"),
+        ("/v1/catalog/nodes", "v1_catalog_nodes"),
+        ("/v1/catalog/datacenters", "v1_catalog_datacenters"),
+        ("/v1/catalog/register", "v1_catalog_register"),
+        ("/v1/catalog/deregister", "v1_catalog_deregister"),
+        ("/v1/status/leader", "v1_status_leader"),
+        ("/v1/status/peers", "v1_status_peers"),
+        (
+            "/v1/operator/raft/configuration",
+            "v1_operator_raft_configuration",
+        ),
+        ("/v1/ctmpl/templates", "v1_ctmpl_templates"),
     ];
-    const EXACT: &[&str] = &[
-        "/v1/agent/service/register",
-        "/v1/agent/services",
-        "/v1/agent/checks",
-        "/v1/agent/check/register",
-        "/v1/agent/self",
-        "/v1/agent/members",
-        "/v1/agent/leave",
-        "/v1/agent/metrics",
-        "/v1/catalog/services",
-        "/v1/catalog/nodes",
-        "/v1/catalog/datacenters",
-        "/v1/catalog/register",
-        "/v1/catalog/deregister",
-        "/v1/status/leader",
-        "/v1/status/peers",
-        "/v1/operator/raft/configuration",
+    const WITH_ARGUMENT: &[(&str, &str)] = &[
+        (
+            "/v1/agent/service/deregister/",
+            "v1_agent_service_deregister_",
+        ),
+        ("/v1/agent/service/", "v1_agent_service_"),
+        ("/v1/agent/check/deregister/", "v1_agent_check_deregister_"),
+        ("/v1/agent/check/pass/", "v1_agent_check_pass_"),
+        ("/v1/agent/check/warn/", "v1_agent_check_warn_"),
+        ("/v1/agent/check/fail/", "v1_agent_check_fail_"),
+        ("/v1/agent/check/update/", "v1_agent_check_update_"),
+        ("/v1/agent/join/", "v1_agent_join_"),
+        ("/v1/catalog/service/", "v1_catalog_service_"),
+        ("/v1/catalog/node/", "v1_catalog_node_"),
+        ("/v1/health/service/", "v1_health_service_"),
+        ("/v1/health/checks/", "v1_health_checks_"),
+        ("/v1/health/node/", "v1_health_node_"),
+        ("/v1/health/state/", "v1_health_state_"),
+        ("/v1/kv/", "v1_kv_"),
     ];
-    if let Some(p) = EXACT.iter().find(|p| **p == path) {
-        return label_of(p);
+    if let Some((_, label)) = EXACT.iter().find(|(p, _)| *p == path) {
+        return label;
     }
-    if let Some(p) = WITH_ARGUMENT.iter().find(|p| path.starts_with(**p)) {
-        return label_of(p);
-    }
-    if path.starts_with("/v1/agent/service/") {
-        return "v1_agent_service_";
+    if let Some((_, label)) = WITH_ARGUMENT.iter().find(|(p, _)| path.starts_with(p)) {
+        return label;
     }
     if path.starts_with("/v1/") {
-        return "unknown";
+        "unknown"
+    } else {
+        "ui"
     }
-    // Everything else is the UI (`/`, `/ui/...`).
-    "ui"
 }
 
-/// `/v1/kv/` → `v1_kv_`, computed once per pattern (they are few and live forever).
-fn label_of(pattern: &'static str) -> &'static str {
-    static LABELS: std::sync::OnceLock<RwLock<HashMap<&'static str, &'static str>>> =
-        std::sync::OnceLock::new();
-    let labels = LABELS.get_or_init(Default::default);
-    if let Some(l) = labels
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(pattern)
-    {
-        return l;
+/// The method as a label: the standard ones as sent, anything else `OTHER` (bounded series).
+fn method_label(method: &Method) -> Method {
+    const KNOWN: [Method; 9] = [
+        Method::GET,
+        Method::PUT,
+        Method::POST,
+        Method::DELETE,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PATCH,
+        Method::TRACE,
+        Method::CONNECT,
+    ];
+    if KNOWN.contains(method) {
+        method.clone()
+    } else {
+        Method::from_bytes(b"OTHER").unwrap_or(Method::GET)
     }
-    let label: &'static str = Box::leak(pattern[1..].replace('/', "_").into_boxed_str());
-    labels
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .entry(pattern)
-        .or_insert(label)
 }
 
 /// One metric of the snapshot, in go-metrics' terms.
@@ -419,7 +426,15 @@ pub fn watch_leadership(agent: &Arc<Agent>) {
 
 #[cfg(test)]
 mod tests {
-    use super::endpoint_label;
+    use super::{endpoint_label, method_label};
+    use http::Method;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        assert_eq!(method_label(&Method::PUT), Method::PUT);
+        let brew = Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(method_label(&brew).as_str(), "OTHER");
+    }
 
     #[test]
     fn paths_are_labelled_by_their_endpoint_as_consul_does() {
@@ -443,6 +458,10 @@ mod tests {
         assert_eq!(
             endpoint_label("/v1/agent/check/fail/c1"),
             "v1_agent_check_fail_"
+        );
+        assert_eq!(
+            endpoint_label("/v1/agent/service/deregister/w"),
+            "v1_agent_service_deregister_"
         );
         assert_eq!(endpoint_label("/v1/nope"), "unknown");
         assert_eq!(endpoint_label("/ui/app.js"), "ui");
