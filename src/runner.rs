@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
-use crate::client::{Client, ClientConfig};
+use crate::consul::client::{Client, ClientConfig};
 use crate::renderer::{self, RenderOptions};
 use crate::status::{Status, TemplateStatus};
 use crate::template::{Brain, Template, TemplateConfig};
@@ -201,8 +201,10 @@ struct Loaded {
     /// Quiescence: when to write at the latest, and the next quiet-timer firing.
     deadline: Option<Instant>,
     fire_at: Option<Instant>,
+    /// What the last execution still waited for (dependency keys), and when to say so next.
+    waiting: Vec<String>,
+    report_at: Option<Instant>,
     /// What the status reports beyond the above.
-    missing: Vec<String>,
     renders: u64,
     last_render: Option<f64>,
     last_render_duration: Option<f64>,
@@ -221,7 +223,7 @@ impl Loaded {
                 .map(|p| p.display().to_string()),
             destination: self.settings.destination.clone(),
             dependencies: self.used.clone(),
-            missing: self.missing.clone(),
+            missing: self.waiting.clone(),
             rendered: self.rendered,
             renders: self.renders,
             last_render: self.last_render,
@@ -239,6 +241,11 @@ fn publish(templates: &[Loaded], to: Option<&crate::status::Shared>) {
         crate::status::publish(shared, Status { templates });
     }
 }
+
+/// How long a template may wait for data before the runner says what it waits for, and how
+/// often it says it again while still waiting: long enough that a normal start is silent.
+const FIRST_WAITING_REPORT: Duration = Duration::from_secs(5);
+const WAITING_REPORT_EVERY: Duration = Duration::from_secs(30);
 
 fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
     let (name, text) = match (&settings.source, &settings.contents) {
@@ -274,7 +281,8 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
         rendered: false,
         deadline: None,
         fire_at: None,
-        missing: Vec::new(),
+        waiting: Vec::new(),
+        report_at: None,
         renders: 0,
         last_render: None,
         last_render_duration: None,
@@ -357,7 +365,11 @@ pub async fn run(
             return Ok(Stopped::Done);
         }
         let mut missing = pass.missing;
-        let timer = templates.iter().filter_map(|t| t.fire_at).min();
+        let timer = templates
+            .iter()
+            .flat_map(|t| [t.fire_at, t.report_at])
+            .flatten()
+            .min();
         tokio::select! {
             e = events.recv() => {
                 let Some(e) = e else { return Ok(Stopped::Done) };
@@ -370,6 +382,7 @@ pub async fn run(
                     if t.fire_at.is_some_and(|at| at <= now) {
                         fired.insert(i);
                     }
+                    report_waiting(t, now);
                 }
             }
             code = wait_child(&mut child) => return Ok(Stopped::Child(code)),
@@ -444,11 +457,12 @@ async fn pass(
             watcher.watch(d);
         }
         t.used = r.used.iter().map(|d| d.key()).collect();
-        t.missing = r.missing.iter().map(|d| d.key()).collect();
         if !r.missing.is_empty() {
             missing.extend(r.missing.iter().map(|d| d.key()));
+            note_waiting(t, r.missing.iter().map(|d| d.key()).collect());
             continue;
         }
+        note_waiting(t, Vec::new());
         if config.parse_only || t.last.as_deref() == Some(&r.output) {
             t.rendered = true;
             continue;
@@ -472,6 +486,32 @@ async fn pass(
     watcher.retain(&used);
     Arc::make_mut(brain).retain(&used);
     Ok(Pass { written, missing })
+}
+
+/// Records what a template waits for; the first report is due a while after it started
+/// waiting, so a template whose data arrives promptly is never reported.
+fn note_waiting(t: &mut Loaded, mut keys: Vec<String>) {
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        t.report_at = None;
+    } else if t.report_at.is_none() {
+        t.report_at = Some(Instant::now() + FIRST_WAITING_REPORT);
+    }
+    t.waiting = keys;
+}
+
+/// Says what a template is still waiting for once its report is due, then again later.
+fn report_waiting(t: &mut Loaded, now: Instant) {
+    if t.report_at.is_none_or(|at| at > now) || t.waiting.is_empty() {
+        return;
+    }
+    tracing::info!(
+        "(runner) {}: waiting for: {}",
+        t.template.name(),
+        t.waiting.join(", ")
+    );
+    t.report_at = Some(now + WAITING_REPORT_EVERY);
 }
 
 /// Arms (or re-arms) a template's quiet timer: `min` from now, but never past `max` from the

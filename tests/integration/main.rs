@@ -4,6 +4,8 @@ mod agent;
 mod bench_template;
 mod cluster;
 mod golden;
+mod help;
+mod logs;
 mod metrics;
 mod nginx;
 mod registrator;
