@@ -10,10 +10,12 @@ pub mod config;
 pub mod consul;
 pub mod dependency;
 pub mod duration;
+pub mod metrics;
 pub use gotmpl;
 pub mod registrator;
 pub mod renderer;
 pub mod runner;
+pub mod status;
 pub mod template;
 pub mod watch;
 

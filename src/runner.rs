@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
 use crate::consul::client::{Client, ClientConfig};
 use crate::renderer::{self, RenderOptions};
+use crate::status::{Status, TemplateStatus};
 use crate::template::{Brain, Template, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};
 
@@ -135,6 +136,8 @@ pub struct RunConfig {
     pub wait: Option<Wait>,
     pub exec: Option<ExecOptions>,
     pub pid_file: Option<PathBuf>,
+    /// Where the templates' status is published after each pass (`-status-addr`, `-dev`'s UI).
+    pub status: Option<crate::status::Shared>,
 }
 
 /// Why the runner stopped (consul-template's exit codes).
@@ -201,6 +204,42 @@ struct Loaded {
     /// What the last execution still waited for (dependency keys), and when to say so next.
     waiting: Vec<String>,
     report_at: Option<Instant>,
+    /// What the status reports beyond the above.
+    renders: u64,
+    last_render: Option<f64>,
+    last_render_duration: Option<f64>,
+    command_runs: u64,
+    command_failures: u64,
+}
+
+impl Loaded {
+    fn status(&self) -> TemplateStatus {
+        TemplateStatus {
+            name: self.template.name().to_string(),
+            source: self
+                .settings
+                .source
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            destination: self.settings.destination.clone(),
+            dependencies: self.used.clone(),
+            missing: self.waiting.clone(),
+            rendered: self.rendered,
+            renders: self.renders,
+            last_render: self.last_render,
+            last_render_duration: self.last_render_duration,
+            command_runs: self.command_runs,
+            command_failures: self.command_failures,
+        }
+    }
+}
+
+/// Publishes the templates' state for the status listener and the UI.
+fn publish(templates: &[Loaded], to: Option<&crate::status::Shared>) {
+    if let Some(shared) = to {
+        let templates = templates.iter().map(Loaded::status).collect();
+        crate::status::publish(shared, Status { templates });
+    }
 }
 
 /// How long a template may wait for data before the runner says what it waits for, and how
@@ -244,6 +283,11 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
         fire_at: None,
         waiting: Vec::new(),
         report_at: None,
+        renders: 0,
+        last_render: None,
+        last_render_duration: None,
+        command_runs: 0,
+        command_failures: 0,
     })
 }
 
@@ -301,7 +345,8 @@ pub async fn run(
         if config.parse_only {
             return Ok(Stopped::Done);
         }
-        run_commands(&pass.written, &templates, &extra_env).await;
+        run_commands(&pass.written, &mut templates, &extra_env).await;
+        publish(&templates, config.status.as_ref());
         let all_rendered = templates.iter().all(|t| t.rendered);
         if let Some(exec) = &config.exec {
             match child.as_mut() {
@@ -397,6 +442,7 @@ async fn pass(
     // Quiescence starts once every template has been written once (first render not delayed).
     let quiescent = !config.once && templates.iter().all(|t| t.rendered);
     for (i, t) in templates.iter_mut().enumerate() {
+        let started = std::time::Instant::now();
         let r = match t.template.execute(brain.clone()) {
             Ok(r) => r,
             Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
@@ -431,6 +477,9 @@ async fn pass(
         if emit(t, &r.output, config.dry).await? {
             written.push(i);
         }
+        t.renders += 1;
+        t.last_render = Some(crate::metrics::unix_now());
+        t.last_render_duration = Some(started.elapsed().as_secs_f64());
         t.last = Some(r.output);
         t.rendered = true;
     }
@@ -520,27 +569,31 @@ async fn check(t: &Loaded, previous: Option<Vec<u8>>) -> Result<(), ()> {
 }
 
 /// The commands of the written templates, in template order, each distinct command once.
-async fn run_commands(written: &[usize], templates: &[Loaded], extra_env: &[(String, String)]) {
-    let mut seen: Vec<&CommandSpec> = Vec::new();
+async fn run_commands(written: &[usize], templates: &mut [Loaded], extra_env: &[(String, String)]) {
+    let mut seen: Vec<CommandSpec> = Vec::new();
     for &i in written {
-        let s = &templates[i].settings;
-        let Some(cmd) = s.command.as_ref().filter(|c| !c.is_empty()) else {
+        let t = &mut templates[i];
+        let Some(cmd) = t.settings.command.clone().filter(|c| !c.is_empty()) else {
             continue;
         };
         if seen.contains(&cmd) {
             continue;
         }
-        seen.push(cmd);
+        seen.push(cmd.clone());
+        t.command_runs += 1;
         let env = Env {
             extra: extra_env.to_vec(),
             ..Default::default()
         };
-        match child::run(cmd, s.command_timeout, &env).await {
+        match child::run(&cmd, t.settings.command_timeout, &env).await {
             Ok(output) if !output.is_empty() => {
                 tracing::info!(command = %cmd, "{}", output.trim_end())
             }
             Ok(_) => {}
-            Err(e) => tracing::error!(destination = %s.destination, "{e}"),
+            Err(e) => {
+                tracing::error!(destination = %t.settings.destination, "{e}");
+                t.command_failures += 1;
+            }
         }
     }
 }

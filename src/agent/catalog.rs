@@ -105,6 +105,16 @@ struct Indexes {
     per_node: HashMap<String, u64>,
 }
 
+/// Counts of what the catalog holds; `checks` by status.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sizes {
+    pub nodes: usize,
+    pub services: usize,
+    pub service_instances: usize,
+    pub kv_entries: usize,
+    pub checks: BTreeMap<String, usize>,
+}
+
 /// The whole catalog. Serializable as a snapshot.
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct State {
@@ -643,6 +653,27 @@ impl State {
             .get(node)
             .map(|c| c.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// How big the catalog is (the agent's `consul.state.*` gauges).
+    pub fn sizes(&self) -> Sizes {
+        let mut services = std::collections::BTreeSet::new();
+        let mut instances = 0;
+        for on_node in self.services.values() {
+            instances += on_node.len();
+            services.extend(on_node.values().map(|s| s.service.as_str()));
+        }
+        let mut checks: BTreeMap<String, usize> = BTreeMap::new();
+        for c in self.checks.values().flat_map(|on_node| on_node.values()) {
+            *checks.entry(c.status.clone()).or_default() += 1;
+        }
+        Sizes {
+            nodes: self.nodes.len(),
+            services: services.len(),
+            service_instances: instances,
+            kv_entries: self.kv.len(),
+            checks,
+        }
     }
 
     pub fn kv_get(&self, key: &str) -> (Option<DirEntry>, u64) {

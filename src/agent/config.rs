@@ -88,6 +88,8 @@ impl Config {
         let mut c = Config {
             dev: true,
             server: true,
+            // The README's promise: `ctmpl -dev` serves the UI, with its Templates view.
+            ui: true,
             bootstrap_expect: 1,
             bind: "127.0.0.1".into(),
             http_port: port,

@@ -262,6 +262,13 @@ impl DevCluster {
             .collect()
     }
 
+    /// `ctmpl -dev -dev-servers N`: every running server's UI shows the runner's templates.
+    pub async fn attach_templates(&self, status: &crate::status::Shared) {
+        for agent in self.running_agents().await {
+            let _ = agent.templates.set(status.clone());
+        }
+    }
+
     async fn running_agents(&self) -> Vec<Arc<Agent>> {
         let slots = self.slots.lock().await;
         slots

@@ -211,8 +211,19 @@ impl Req<'_> {
     }
 }
 
-/// The single entry point: one request (`target` is the path and query as sent).
+/// The single entry point: one request (`target` is the path and query as sent), counted in
+/// the agent's metrics under its endpoint and status.
 pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+    let started = std::time::Instant::now();
+    let reply = answer(agent, method.clone(), target, body).await;
+    let path = target.split_once('?').map_or(target, |(p, _)| p);
+    agent
+        .metrics
+        .request(&method, path, reply.status.as_u16(), started.elapsed());
+    reply
+}
+
+async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
     let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
     let Some(path) = percent_decode(raw_path) else {
         return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
@@ -561,6 +572,20 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
             allow(req, GET)?;
             req.json(&req.agent.peers())
         }
+        ["agent", "metrics"] => {
+            allow(req, GET)?;
+            agent_metrics(req)
+        }
+        ["ctmpl", "templates"] => {
+            allow(req, GET)?;
+            match req.agent.templates.get() {
+                Some(shared) => req.json(&crate::status::read(shared)),
+                None => Err(Reply::error(
+                    404,
+                    "no templates: this agent is not embedded in a ctmpl run (ctmpl -dev)",
+                )),
+            }
+        }
         ["operator", "raft", "configuration"] => {
             allow(req, GET)?;
             req.json(&req.agent.store.cluster.configuration())
@@ -690,6 +715,23 @@ fn keep<T: Serialize>(filter: &Option<Filter>, item: &T) -> Result<bool> {
     f.matches(&json).map_err(|e| Reply::error(500, e))
 }
 
+/// `/v1/agent/metrics`: Consul's JSON, or Prometheus' text with `?format=prometheus`.
+fn agent_metrics(req: &Req<'_>) -> Result<Reply> {
+    match req.query.get("format") {
+        None | Some("") => req.json(&super::metrics::json(req.agent)),
+        Some("prometheus") => Ok(Reply {
+            status: StatusCode::OK,
+            body: super::metrics::prometheus(req.agent).into_bytes(),
+            content_type: crate::metrics::PROMETHEUS_CONTENT_TYPE,
+            headers: Vec::new(),
+        }),
+        Some(other) => Err(Reply::error(
+            400,
+            format!("unknown metrics format {other:?}: the formats are the default JSON and \"prometheus\""),
+        )),
+    }
+}
+
 // Catalog and health reads.
 
 /// Runs a read as a blocking query on `topic` and answers with its data and index.
@@ -708,6 +750,8 @@ async fn blocking_read<T: Send + 'static>(
             .await
             .map_err(|e| Reply::error(500, e))?;
     }
+    // Counted as a blocking query while it waits (Consul's `consul.rpc.queries_blocking`).
+    let _waiting = (index > 0).then(|| req.agent.metrics.blocking());
     let (data, idx) = req
         .agent
         .store

@@ -14,6 +14,7 @@ pub mod devcluster;
 pub mod filter;
 pub mod http;
 pub mod interfaces;
+pub mod metrics;
 pub mod raft;
 pub mod server;
 pub mod store;
@@ -44,6 +45,9 @@ pub struct Agent {
     /// The dev cluster this server is part of (`-dev -dev-servers N`): `join` restarts a
     /// server of it that left.
     pub dev_cluster: std::sync::OnceLock<std::sync::Weak<devcluster::DevCluster>>,
+    pub metrics: metrics::Metrics,
+    /// `ctmpl -dev`: the runner's published status, served on `/v1/ctmpl/templates`.
+    pub templates: std::sync::OnceLock<crate::status::Shared>,
 }
 
 impl Agent {
@@ -136,7 +140,10 @@ impl Agent {
             shutdown,
             node_id,
             dev_cluster: std::sync::OnceLock::new(),
+            metrics: metrics::Metrics::new(),
+            templates: std::sync::OnceLock::new(),
         });
+        metrics::watch_leadership(&agent);
         tokio::spawn(cluster.clone().run(
             agent.config.retry_join.clone(),
             single,

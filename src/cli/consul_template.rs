@@ -71,6 +71,7 @@ const FLAGS: &[Flag] = &[
     Flag::bool("once", "render every template once, run the commands, exit"),
     Flag::bool("parse-only", "parse the templates and exit"),
     Flag::value("pid-file", "path", "", "write ctmpl's process id to this file"),
+    Flag::value("status-addr", "address", "", "serve the templates' /metrics (Prometheus) and /status (JSON) on HOST:PORT; config: status { address } (ctmpl's own)"),
     Flag::refused("syslog", Bool),
     Flag::refused("syslog-facility", Value),
     Flag::refused("syslog-name", Value),
@@ -186,6 +187,19 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
     };
     let dev_addr = dev.as_ref().map(Dev::addr);
     point_at_dev(&mut current, dev_addr.as_deref());
+    // One status for the whole process (reloads included): the listener and the embedded
+    // agent's UI read what each run publishes.
+    let status = crate::status::Shared::default();
+    if let Some(d) = &dev {
+        runtime.block_on(d.attach_templates(&status));
+    }
+    let stop_status = tokio_util::sync::CancellationToken::new();
+    let _stop_status = stop_status.clone().drop_guard();
+    if let Some(addr) = &current.status_addr {
+        runtime
+            .block_on(start_status(addr, status.clone(), stop_status.clone()))
+            .map_err(|e| (15, e))?;
+    }
     let result = loop {
         let destinations: Vec<String> = current
             .run
@@ -194,6 +208,7 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
             .map(|t| t.destination.clone())
             .collect();
         let report = dev.is_some() && !current.run.dry;
+        current.run.status = Some(status.clone());
         let stopped = run_once(&runtime, current);
         if let Some(result) = finish(stopped, report, &destinations) {
             break result;
@@ -245,6 +260,21 @@ fn finish(
     })
 }
 
+/// `-status-addr`: the renderer's `/metrics` and `/status`, served until `stop`.
+async fn start_status(
+    addr: &str,
+    status: crate::status::Shared,
+    stop: tokio_util::sync::CancellationToken,
+) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("-status-addr {addr}: cannot listen: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("status listener on http://{bound} (/metrics, /status)");
+    tokio::spawn(crate::status::serve(listener, status, stop));
+    Ok(())
+}
+
 /// `-dev`'s embedded agent: one, or a dev cluster of several (`-dev-servers`).
 enum Dev {
     One(crate::agent::Running),
@@ -257,6 +287,16 @@ impl Dev {
         match self {
             Dev::One(r) => r.addr.to_string(),
             Dev::Cluster(_, addr) => addr.clone(),
+        }
+    }
+
+    /// The embedded agent's UI shows the runner's templates (every server's, in a cluster).
+    async fn attach_templates(&self, status: &crate::status::Shared) {
+        match self {
+            Dev::One(r) => {
+                let _ = r.agent.templates.set(status.clone());
+            }
+            Dev::Cluster(c, _) => c.attach_templates(status).await,
         }
     }
 

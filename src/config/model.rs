@@ -44,6 +44,9 @@ pub struct Config {
     pub deduplicate: Option<Hcl>,
     pub syslog: Option<SyslogConfig>,
     pub log_file: Option<LogFileConfig>,
+    /// ctmpl's `status { address = "HOST:PORT" }`: the renderer's `/metrics` and `/status`
+    /// listener (consul-template has none). Unset = no listener.
+    pub status_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -427,7 +430,7 @@ impl Config {
         self.log_file = merge_opt(self.log_file, o.log_file);
         take_set!(self, o; log_level, pid_file, kill_signal, reload_signal, max_stale,
             block_query_wait, once, parseonly, template_error_fatal, err_on_failed_lookup,
-            default_delimiters, vault, nomad, deduplicate);
+            default_delimiters, vault, nomad, deduplicate, status_address);
         self
     }
 }

@@ -894,3 +894,13 @@ fn symlinks_are_read_as_files_never_walked() {
         "{e}"
     );
 }
+
+#[test]
+fn the_status_block_names_the_renderer_listener() {
+    let c = cfg("status { address = \"127.0.0.1:9110\" }");
+    assert_eq!(c.status_address, s("127.0.0.1:9110"));
+    let later = cfg("status { address = \"0.0.0.0:9111\" }");
+    assert_eq!(c.merge(later).status_address, s("0.0.0.0:9111"));
+    let e = Config::parse("config.hcl", "status { port = 9110 }").unwrap_err();
+    assert!(e.0.contains("port"), "{e}");
+}

@@ -7,6 +7,7 @@ mod devcluster;
 mod golden;
 mod help;
 mod logs;
+mod metrics;
 mod nginx;
 mod registrator;
 mod render_cli;

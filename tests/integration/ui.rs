@@ -56,3 +56,26 @@ fn the_web_ui_shows_services_nodes_and_kv_live_in_a_browser() {
         started.elapsed()
     );
 }
+
+/// `ctmpl -dev`'s UI: the Templates view shows each template, its dependencies and what it
+/// waits for, and follows a render live (`tests/ui_templates_browser.py`).
+#[test]
+fn the_templates_view_under_ctmpl_dev_shows_what_each_template_waits_for() {
+    require_browser();
+    let python = python_venv("ui-venv", &[SELENIUM]);
+    let script = repo_path("tests/ui_templates_browser.py");
+    let started = Instant::now();
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(Path::new(env!("CARGO_BIN_EXE_ctmpl")))
+        .output()
+        .expect("run tests/ui_templates_browser.py");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "tests/ui_templates_browser.py failed ({}) after {:.1?}:\n--- stdout\n{stdout}--- stderr\n{stderr}",
+        out.status,
+        started.elapsed()
+    );
+}

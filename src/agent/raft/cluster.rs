@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use super::super::catalog::{Catalog, Command, Outcome};
 use super::transport::{post, Network};
 use super::{LogStore, NodeId, Raft, StateMachine, TypeConfig};
+use crate::metrics::Timer;
 
 /// What a server tells the others about itself.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -93,6 +94,7 @@ async fn propose_batches(
     raft: Raft,
     mut queue: mpsc::UnboundedReceiver<Proposal>,
     stopped: CancellationToken,
+    commit_time: Arc<Timer>,
 ) {
     loop {
         let first = tokio::select! {
@@ -108,8 +110,10 @@ async fn propose_batches(
         }
         let (cmds, answers): (Vec<Command>, Vec<_>) =
             batch.into_iter().map(|p| (p.cmd, p.answer)).unzip();
+        let started = std::time::Instant::now();
         match raft.client_write(cmds).await {
             Ok(resp) => {
+                commit_time.record(started.elapsed());
                 let index = resp.log_id.index;
                 for (answer, outcome) in answers.into_iter().zip(resp.data.0) {
                     let _ = answer.send(Proposed::Written(Written { index, outcome }));
@@ -140,6 +144,8 @@ pub struct Cluster {
     catalog: Arc<Catalog>,
     proposals: mpsc::UnboundedSender<Proposal>,
     stopped: CancellationToken,
+    /// How long each entry took to commit (Consul's `consul.raft.commitTime`).
+    pub commit_time: Arc<Timer>,
 }
 
 /// How long a write or consistent read waits for a leader before "No cluster leader".
@@ -200,7 +206,13 @@ impl Cluster {
             .map_err(|e| e.to_string())?;
         let (proposals, queue) = mpsc::unbounded_channel();
         let stopped = CancellationToken::new();
-        tokio::spawn(propose_batches(raft.clone(), queue, stopped.clone()));
+        let commit_time = Arc::new(Timer::default());
+        tokio::spawn(propose_batches(
+            raft.clone(),
+            queue,
+            stopped.clone(),
+            commit_time.clone(),
+        ));
         let cluster = Arc::new(Cluster {
             raft,
             me: me.clone(),
@@ -211,6 +223,7 @@ impl Cluster {
             catalog,
             proposals,
             stopped,
+            commit_time,
         });
         cluster.learn(me, true);
         tokio::spawn(super::events::watch(

@@ -1,8 +1,8 @@
 // ctmpl agent web UI: plain JavaScript, no build step, no dependencies.
 //
-// Three views (Services, Nodes, Key/Value) picked by the URL hash. Each visible view keeps
-// blocking queries open against the agent (a long-poll loop per watched endpoint) and
-// re-renders when the X-Consul-Index of an answer changes. Data from the agent reaches the
+// Views (Services, Nodes, Key/Value; Templates under `ctmpl -dev`) picked by the URL hash.
+// Each visible view keeps blocking queries open against the agent (a long-poll loop per
+// watched endpoint) and re-renders when the X-Consul-Index of an answer changes. Data from the agent reaches the
 // DOM only as text (textContent, attribute values): never as markup.
 'use strict';
 
@@ -828,6 +828,109 @@
   };
 
   // ---------------------------------------------------------------------------------------
+  // Templates view (ctmpl -dev): /v1/ctmpl/templates, the runner's status as of its last
+  // pass. It is a snapshot without an index, so the view polls it once a second while shown.
+
+  const TEMPLATES_POLL_MS = 1000;
+
+  const templates = {
+    status: null, // {templates: [...]}, null until the first answer
+    absent: false, // the agent runs no templates (not under ctmpl -dev)
+    stopper: null,
+
+    start() {
+      this.render();
+      this.stopper = new AbortController();
+      this.poll(this.stopper.signal);
+    },
+
+    stop() {
+      if (this.stopper) this.stopper.abort();
+      this.stopper = null;
+    },
+
+    async poll(signal) {
+      while (!signal.aborted) {
+        try {
+          const {data} = await getJSON('/v1/ctmpl/templates', signal);
+          if (signal.aborted) return;
+          this.absent = data === null;
+          this.status = data || {templates: []};
+          connection.recovered('templates');
+          this.render();
+        } catch (err) {
+          if (signal.aborted) return;
+          connection.fail('templates', 1);
+          console.warn(`ctmpl ui: templates: ${err.message}`);
+        }
+        await sleep(TEMPLATES_POLL_MS, signal);
+      }
+      connection.failing.delete('templates');
+      connection.show();
+    },
+
+    render() {
+      if (this.status === null) {
+        $('templates-summary').replaceChildren(loading('templates'));
+        $('templates-list').replaceChildren();
+        return;
+      }
+      if (this.absent) {
+        $('templates-summary').replaceChildren();
+        $('templates-list').replaceChildren(el('p', {class: 'empty'},
+          'This agent renders no templates: the Templates view is for ctmpl -dev.'));
+        return;
+      }
+      const list = this.status.templates || [];
+      const waiting = list.filter((t) => !t.rendered).length;
+      $('templates-summary').replaceChildren(
+        el('span', {}, plural(list.length, 'template')),
+        ...(list.length - waiting ? [badge('passing', `${list.length - waiting} rendered`)] : []),
+        ...(waiting ? [badge('warning', `${waiting} waiting`)] : []));
+      $('templates-list').replaceChildren(...(list.length ? list.map((t) => this.card(t)) :
+        [el('p', {class: 'empty'}, 'No templates.')]));
+    },
+
+    card(t) {
+      const state = t.rendered ? 'rendered' : 'waiting';
+      const missing = new Set(t.missing || []);
+      const when = t.last_render ? new Date(t.last_render * 1000).toLocaleString() : 'never';
+      const took = t.last_render_duration != null ?
+        ` in ${(t.last_render_duration * 1000).toFixed(1)} ms` : '';
+      return el('article', {class: 'card template', 'data-template': t.name, 'data-state': state},
+        el('header', {class: 'card-head'},
+          el('h2', {class: 'card-title mono'}, t.name),
+          badge(t.rendered ? 'passing' : 'warning', state),
+          el('span', {class: 'muted'}, '→ ', el('span', {class: 'mono'}, t.destination || '(stdout)'))),
+        el('p', {class: 'meta template-render'}, `Last render: ${when}${took} · `,
+          plural(t.renders || 0, 'render'), ' · ', plural(t.command_runs || 0, 'command run'),
+          t.command_failures ? ` (${t.command_failures} failed)` : ''),
+        missing.size ? el('p', {class: 'template-waiting'}, 'Waiting for ',
+          [...missing].map((d, i) => [i ? ', ' : '', el('code', {}, d)])) : null,
+        el('table', {class: 'table template-deps'},
+          el('thead', {}, el('tr', {},
+            el('th', {scope: 'col'}, 'Dependency'),
+            el('th', {scope: 'col'}, 'Data'))),
+          el('tbody', {}, (t.dependencies || []).length === 0 ?
+            el('tr', {}, el('td', {colspan: 2, class: 'muted'}, 'No dependencies')) :
+            t.dependencies.map((d) => el('tr', {'data-dependency': d,
+              'data-missing': String(missing.has(d))},
+            el('td', {class: 'mono'}, d),
+            el('td', {}, missing.has(d) ? badge('warning', 'waiting') : badge('passing', 'received')))))));
+    },
+  };
+
+  /** Shows the Templates tab when the agent runs templates (ctmpl -dev). */
+  async function probeTemplates() {
+    try {
+      const {data} = await getJSON('/v1/ctmpl/templates');
+      $('tab-templates').hidden = data === null;
+    } catch (err) {
+      setTimeout(probeTemplates, 5000);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
   // Agent facts in the header: /v1/agent/self, retried until it answers.
 
   async function loadAgent() {
@@ -847,14 +950,15 @@
   // Routing: #/services, #/nodes, #/kv/<folder or key>. Switching views stops the old
   // view's watches, so only the visible view keeps blocking queries open.
 
-  const VIEWS = {services, nodes, kv};
-  const TITLES = {services: 'Services', nodes: 'Nodes', kv: 'Key/Value'};
+  const VIEWS = {services, nodes, kv, templates};
+  const TITLES = {services: 'Services', nodes: 'Nodes', kv: 'Key/Value', templates: 'Templates'};
   let current = null;
 
   function parseRoute() {
     const hash = location.hash.replace(/^#\/?/, '');
     if (hash === 'kv' || hash.startsWith('kv/')) return {view: 'kv', arg: decodeKey(hash.slice(3))};
     if (hash === 'nodes') return {view: 'nodes'};
+    if (hash === 'templates') return {view: 'templates'};
     return {view: 'services'};
   }
 
@@ -882,6 +986,7 @@
     $('nodes-filter').addEventListener('input', () => nodes.render());
     window.addEventListener('hashchange', route);
     loadAgent();
+    probeTemplates();
     route();
   }
 

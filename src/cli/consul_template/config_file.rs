@@ -60,6 +60,9 @@ pub(super) fn apply_config_files(
     if let Some(l) = &c.log_level {
         s.log_level = l.clone();
     }
+    if let Some(a) = &c.status_address {
+        s.status_addr = Some(a.clone());
+    }
     if let Some(p) = c.log_file.as_ref().and_then(|l| l.path.as_ref()) {
         s.log_file = Some(PathBuf::from(p));
     }

@@ -21,6 +21,8 @@ pub struct Settings {
     pub reload_signal: Option<Signal>,
     pub log_level: String,
     pub log_file: Option<PathBuf>,
+    /// `-status-addr` / `status { address }`: the status listener's address.
+    pub status_addr: Option<String>,
 }
 
 /// Defaults, then config files, then flags.
@@ -37,6 +39,7 @@ pub fn settings(flags: &Flags) -> Result<Settings, String> {
             .or_else(|_| std::env::var("CONSUL_TEMPLATE_LOG_LEVEL"))
             .unwrap_or_else(|_| "warn".into()),
         log_file: None,
+        status_addr: None,
     };
     let mut default_delims = (String::new(), String::new());
     apply_config_files(
@@ -54,6 +57,9 @@ pub fn settings(flags: &Flags) -> Result<Settings, String> {
     run.parse_only |= f.flag("parse-only");
     if let Some(p) = f.get("pid-file") {
         run.pid_file = Some(PathBuf::from(p));
+    }
+    if let Some(a) = f.get("status-addr") {
+        s.status_addr = Some(a.to_string());
     }
     exec_flags(f, &mut run)?;
     process_flags(f, &mut s)?;

@@ -86,10 +86,24 @@ pub(super) fn decode_config(cx: &Cx, body: &Body) -> Result<Config> {
             }
             "syslog" => c.syslog = Some(logging::decode_syslog(cx, &p, cx.block(k, &p, v)?)?),
             "log_file" => c.log_file = Some(logging::decode_log_file(cx, &p, cx.block(k, &p, v)?)?),
+            "status" => c.status_address = decode_status(cx, &p, k, v)?,
             _ => return Err(cx.unknown(k, "")),
         }
     }
     Ok(c)
+}
+
+/// ctmpl's `status { address = "127.0.0.1:9110" }`.
+fn decode_status(cx: &Cx, path: &str, key: &Key, v: &Node) -> Result<Option<String>> {
+    let mut address = None;
+    for (k, v) in cx.block(key, path, v)? {
+        let (name, p) = names(path, k);
+        match name.as_str() {
+            "address" => address = Some(cx.string(k, &p, v)?),
+            _ => return Err(cx.unknown(k, path)),
+        }
+    }
+    Ok(address)
 }
 
 fn decode_delims(cx: &Cx, path: &str, key: &Key, v: &Node) -> Result<(String, String)> {
