@@ -206,6 +206,10 @@ pub fn target_tmp(name: &str) -> PathBuf {
 /// directory; a stamp file names the packages, so a half-made or outdated venv is made again.
 /// Returns its python.
 pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    // Tests run in parallel: the first to need a venv makes it while the others wait, instead
+    // of each clearing and filling the same folder under the others' feet.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = MAKING.lock().unwrap_or_else(|e| e.into_inner());
     let venv = target_tmp(name);
     let python = venv.join("bin/python");
     let stamp = venv.join(format!(".installed-{}", packages.join("+")));
