@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
 use crate::client::{Client, ClientConfig};
+use crate::jinja::{is_jinja_path, AnyTemplate};
 use crate::renderer::{self, RenderOptions};
-use crate::template::{Brain, Template, TemplateConfig};
+use crate::template::{Brain, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};
 
 /// `-template "SRC[:DEST[:COMMAND]]"`.
@@ -87,6 +88,8 @@ pub struct TemplateSettings {
     pub function_denylist: Vec<String>,
     pub sandbox_path: Option<PathBuf>,
     pub wait: Option<Wait>,
+    /// Jinja (true) or Go (false); unset: Jinja for a source ending in `.j2` or `.jinja`.
+    pub jinja: Option<bool>,
 }
 
 impl Default for TemplateSettings {
@@ -109,6 +112,7 @@ impl Default for TemplateSettings {
             function_denylist: Vec::new(),
             sandbox_path: None,
             wait: None,
+            jinja: None,
         }
     }
 }
@@ -189,7 +193,7 @@ pub enum Control {
 
 struct Loaded {
     settings: TemplateSettings,
-    template: Template,
+    template: AnyTemplate,
     /// What this run last wrote (or printed), to write only on change.
     last: Option<Vec<u8>>,
     /// Dependencies of the last good execution (kept watched if the next one fails).
@@ -225,7 +229,10 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
         sandbox_path: settings.sandbox_path.clone(),
         env: Default::default(),
     };
-    let template = Template::new(config).map_err(RunError::Config)?;
+    let jinja = settings
+        .jinja
+        .unwrap_or_else(|| settings.source.as_deref().is_some_and(is_jinja_path));
+    let template = AnyTemplate::new(config, jinja).map_err(RunError::Config)?;
     Ok(Loaded {
         settings: settings.clone(),
         template,

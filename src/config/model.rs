@@ -133,6 +133,8 @@ pub struct TemplateConfig {
     /// Glob patterns; the legacy `function_blacklist` lands here too.
     pub function_denylist: Vec<String>,
     pub sandbox_path: Option<String>,
+    /// `go` (the default) or `jinja`; unset: `jinja` for a source ending in `.j2`/`.jinja`.
+    pub engine: Option<String>,
     pub wait: Option<WaitConfig>,
     /// Legacy form of `exec.command` (used when that is unset).
     pub command: Option<Command>,

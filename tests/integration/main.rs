@@ -4,6 +4,7 @@ mod agent;
 mod bench_template;
 mod cluster;
 mod golden;
+mod jinja;
 mod nginx;
 mod registrator;
 mod render_cli;

@@ -166,6 +166,16 @@ fn template_settings(
         right_delimiter: t.right_delimiter.clone().unwrap_or_default(),
         function_denylist: t.function_denylist.clone(),
         sandbox_path: t.sandbox_path.as_ref().map(PathBuf::from),
+        jinja: match t.engine.as_deref() {
+            None => None,
+            Some("go") => Some(false),
+            Some("jinja") => Some(true),
+            Some(other) => {
+                return Err(format!(
+                    "template: unknown engine {other:?} (want \"go\" or \"jinja\")"
+                ))
+            }
+        },
         wait: t.wait.as_ref().map(|w| {
             let (min, max) = w.bounds();
             Wait { min, max }
