@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod dependency;
 pub mod duration;
+pub mod fswatch;
 pub mod jinja;
 pub use gotmpl;
 pub mod registrator;

@@ -3,6 +3,7 @@
 mod agent;
 mod bench_template;
 mod cluster;
+mod config_watch;
 mod golden;
 mod jinja;
 mod nginx;
