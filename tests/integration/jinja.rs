@@ -285,3 +285,31 @@ template {{
     let err = crate::stderr(&out);
     assert!(err.contains("unknown engine \"mustache\""), "{err}");
 }
+
+#[test]
+fn a_changed_file_dependency_rerenders() {
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data.txt");
+    let template = dir.path().join("t.j2");
+    let dest = dir.path().join("out");
+    std::fs::write(&data, "one").unwrap();
+    std::fs::write(
+        &template,
+        r#"[{{ file("@DATA@") | trimSpace }}]"#.replace("@DATA@", data.to_str().unwrap()),
+    )
+    .unwrap();
+    let _ctmpl = Process::spawn(
+        crate::ctmpl()
+            .args(["-consul-addr", &agent.addr, "-template"])
+            .arg(format!("{}:{}", template.display(), dest.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let read = || std::fs::read_to_string(&dest).ok();
+    eventually(15, "the first render", || read().filter(|t| t == "[one]"));
+    std::fs::write(&data, "two\n").unwrap();
+    eventually(15, "the render of the edit", || {
+        read().filter(|t| t == "[two]")
+    });
+}
