@@ -135,6 +135,8 @@ pub struct RunConfig {
     pub once: bool,
     pub dry: bool,
     pub parse_only: bool,
+    /// Re-read and re-render a template whose source file changes (`-watch-templates`).
+    pub watch_templates: bool,
     pub watch: WatchConfig,
     pub wait: Option<Wait>,
     pub exec: Option<ExecOptions>,
@@ -292,6 +294,8 @@ pub async fn run(
     let mut child: Option<Supervisor> = None;
     let extra_env = vec![("CONSUL_HTTP_ADDR".to_string(), consul.address.clone())];
     let mut fired: HashSet<usize> = HashSet::new();
+    let sources_changed = Arc::new(tokio::sync::Notify::new());
+    let _source_watch = watch_sources(&config, &sources_changed);
     loop {
         let pass = pass(&mut templates, &mut brain, &mut watcher, &config, &fired).await?;
         fired.clear();
@@ -332,6 +336,11 @@ pub async fn run(
                     }
                 }
             }
+            _ = sources_changed.notified(), if _source_watch.is_some() => {
+                // Let an editor's write-rename-chmod settle into one re-read.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                reload_sources(&mut templates);
+            }
             code = wait_child(&mut child) => return Ok(Stopped::Child(code)),
             c = control.recv() => {
                 let c = c.unwrap_or(Control::Stop);
@@ -350,6 +359,39 @@ pub async fn run(
                     _ => Stopped::Done,
                 });
             }
+        }
+    }
+}
+
+/// `-watch-templates`: file events for every template source.
+fn watch_sources(
+    config: &RunConfig,
+    changed: &Arc<tokio::sync::Notify>,
+) -> Option<crate::fswatch::FsWatch> {
+    if !config.watch_templates || config.once {
+        return None;
+    }
+    let sources: Vec<PathBuf> = config
+        .templates
+        .iter()
+        .filter_map(|t| t.source.clone())
+        .collect();
+    match crate::fswatch::watch(&sources, changed.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("-watch-templates: {e}; edited templates need SIGHUP");
+            None
+        }
+    }
+}
+
+/// Parses every template source again; one that no longer parses (or cannot be read) is
+/// logged and keeps its last good version, and so its last output.
+fn reload_sources(templates: &mut [Loaded]) {
+    for t in templates.iter_mut().filter(|t| t.settings.source.is_some()) {
+        match load(&t.settings) {
+            Ok(fresh) => t.template = fresh.template,
+            Err(e) => tracing::error!("{e}; keeping the last good template"),
         }
     }
 }

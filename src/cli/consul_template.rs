@@ -73,6 +73,8 @@ const FLAGS: &[(&str, FlagKind)] = &[
     ("template", Value),
     ("template-error-fatal", Bool),
     ("wait", Value),
+    // Re-read and re-render a template whose source file changes (no SIGHUP needed).
+    ("watch-templates", Bool),
     ("vault-addr", Value),
     ("vault-token", Value),
     ("vault-agent-token-file", Value),

@@ -32,6 +32,8 @@ pub struct Config {
     pub block_query_wait: Option<Duration>,
     pub once: Option<bool>,
     pub parseonly: Option<bool>,
+    /// ctmpl's own: re-read a template whose source changes (default false).
+    pub watch_templates: Option<bool>,
     /// Overrides every template's `error_fatal`.
     pub template_error_fatal: Option<bool>,
     /// Default false.

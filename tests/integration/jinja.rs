@@ -313,3 +313,38 @@ fn a_changed_file_dependency_rerenders() {
         read().filter(|t| t == "[two]")
     });
 }
+
+#[test]
+fn watch_templates_rerenders_an_edited_template_and_keeps_the_last_good_output() {
+    let agent = Agent::dev();
+    assert_eq!(agent.put("/v1/kv/name", "world").status, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("t.j2");
+    let dest = dir.path().join("out");
+    std::fs::write(&template, r#"hello {{ key("name") }}"#).unwrap();
+    let mut ctmpl = Process::spawn(
+        crate::ctmpl()
+            .args(["-consul-addr", &agent.addr, "-watch-templates", "-template"])
+            .arg(format!("{}:{}", template.display(), dest.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let read = || std::fs::read_to_string(&dest).ok();
+    eventually(15, "the first render", || {
+        read().filter(|t| t == "hello world")
+    });
+    std::fs::write(&template, r#"bye {{ key("name") | toUpper }}"#).unwrap();
+    eventually(15, "the edited template's render", || {
+        read().filter(|t| t == "bye WORLD")
+    });
+    // A broken edit: logged, the last good template stays and keeps following the data.
+    std::fs::write(&template, "bye {% for %}").unwrap();
+    assert_eq!(agent.put("/v1/kv/name", "again").status, 200);
+    eventually(15, "the last good template's render of new data", || {
+        read().filter(|t| t == "bye AGAIN")
+    });
+    assert!(
+        ctmpl.0.try_wait().unwrap().is_none(),
+        "a broken edit stopped ctmpl"
+    );
+}

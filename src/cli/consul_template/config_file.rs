@@ -36,6 +36,7 @@ pub(super) fn apply_config_files(
     }
     run.once |= c.once.unwrap_or(false);
     run.parse_only |= c.parseonly.unwrap_or(false);
+    run.watch_templates |= c.watch_templates.unwrap_or(false);
     if let Some(p) = &c.pid_file {
         run.pid_file = Some(PathBuf::from(p));
     }
