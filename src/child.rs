@@ -293,6 +293,20 @@ pub fn parse_signal(name: &str) -> Result<Option<Signal>, String> {
         .map_err(|_| format!("unknown signal {name:?}"))
 }
 
+/// A signal as Go prints it (`terminated`, `hangup`): the word consul-template's and
+/// Consul's logs use.
+pub fn signal_name(sig: Signal) -> String {
+    match sig {
+        Signal::SIGHUP => "hangup".into(),
+        Signal::SIGINT => "interrupt".into(),
+        Signal::SIGTERM => "terminated".into(),
+        Signal::SIGQUIT => "quit".into(),
+        Signal::SIGUSR1 => "user defined signal 1".into(),
+        Signal::SIGUSR2 => "user defined signal 2".into(),
+        other => other.as_str().to_ascii_lowercase(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use regex::Regex;
 
-use crate::api::{self, DirEntry, HealthCheck, Node, NodeServices, ServiceEntry};
-use crate::client::{path_escape, Blocking, Client};
+use crate::consul::api::{self, DirEntry, HealthCheck, Node, NodeServices, ServiceEntry};
+use crate::consul::client::{path_escape, Blocking, Client};
 use crate::gotmpl::{FuncError, Object, Record, RecordType, Value};
 
 /// Aggregated health states a `service` filter may name.

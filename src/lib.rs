@@ -1,11 +1,13 @@
-//! ctmpl: a consul-template re-implementation. `gotmpl` is the Go text/template engine, `cli`
-//! the command line (one module per command, over Go's flag rules).
+//! ctmpl: consul-template, a Consul agent and registrator in one binary (ARCHITECTURE.md has the
+//! map). consul-template mode flows `cli` → `config` → `runner` → `watch` (one view per
+//! `dependency`) → `template` (the `gotmpl` engine + consul-template's functions) → `renderer`
+//! → `child`; `agent` is the Consul agent; `registrator` feeds it Docker's containers; `consul`
+//! holds the HTTP API's wire types and client that they share.
 pub mod agent;
-pub mod api;
 pub mod child;
 pub mod cli;
-pub mod client;
 pub mod config;
+pub mod consul;
 pub mod dependency;
 pub mod duration;
 pub mod fswatch;

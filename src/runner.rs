@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
-use crate::client::{Client, ClientConfig};
+use crate::consul::client::{Client, ClientConfig};
 use crate::jinja::{is_jinja_path, AnyTemplate};
 use crate::renderer::{self, RenderOptions};
 use crate::template::{Brain, TemplateConfig};
@@ -204,7 +204,15 @@ struct Loaded {
     /// Quiescence: when to write at the latest, and the next quiet-timer firing.
     deadline: Option<Instant>,
     fire_at: Option<Instant>,
+    /// What the last execution still waited for (dependency keys), and when to say so next.
+    waiting: Vec<String>,
+    report_at: Option<Instant>,
 }
+
+/// How long a template may wait for data before the runner says what it waits for, and how
+/// often it says it again while still waiting: long enough that a normal start is silent.
+const FIRST_WAITING_REPORT: Duration = Duration::from_secs(5);
+const WAITING_REPORT_EVERY: Duration = Duration::from_secs(30);
 
 fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
     let (name, text) = match (&settings.source, &settings.contents) {
@@ -243,6 +251,8 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
         rendered: false,
         deadline: None,
         fire_at: None,
+        waiting: Vec::new(),
+        report_at: None,
     })
 }
 
@@ -321,7 +331,11 @@ pub async fn run(
             return Ok(Stopped::Done);
         }
         let mut missing = pass.missing;
-        let timer = templates.iter().filter_map(|t| t.fire_at).min();
+        let timer = templates
+            .iter()
+            .flat_map(|t| [t.fire_at, t.report_at])
+            .flatten()
+            .min();
         tokio::select! {
             e = events.recv() => {
                 let Some(e) = e else { return Ok(Stopped::Done) };
@@ -334,6 +348,7 @@ pub async fn run(
                     if t.fire_at.is_some_and(|at| at <= now) {
                         fired.insert(i);
                     }
+                    report_waiting(t, now);
                 }
             }
             _ = sources_changed.notified(), if _source_watch.is_some() => {
@@ -447,8 +462,10 @@ async fn pass(
         t.used = r.used.iter().map(|d| d.key()).collect();
         if !r.missing.is_empty() {
             missing.extend(r.missing.iter().map(|d| d.key()));
+            note_waiting(t, r.missing.iter().map(|d| d.key()).collect());
             continue;
         }
+        note_waiting(t, Vec::new());
         if config.parse_only || t.last.as_deref() == Some(&r.output) {
             t.rendered = true;
             continue;
@@ -469,6 +486,32 @@ async fn pass(
     watcher.retain(&used);
     Arc::make_mut(brain).retain(&used);
     Ok(Pass { written, missing })
+}
+
+/// Records what a template waits for; the first report is due a while after it started
+/// waiting, so a template whose data arrives promptly is never reported.
+fn note_waiting(t: &mut Loaded, mut keys: Vec<String>) {
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        t.report_at = None;
+    } else if t.report_at.is_none() {
+        t.report_at = Some(Instant::now() + FIRST_WAITING_REPORT);
+    }
+    t.waiting = keys;
+}
+
+/// Says what a template is still waiting for once its report is due, then again later.
+fn report_waiting(t: &mut Loaded, now: Instant) {
+    if t.report_at.is_none_or(|at| at > now) || t.waiting.is_empty() {
+        return;
+    }
+    tracing::info!(
+        "(runner) {}: waiting for: {}",
+        t.template.name(),
+        t.waiting.join(", ")
+    );
+    t.report_at = Some(now + WAITING_REPORT_EVERY);
 }
 
 /// Arms (or re-arms) a template's quiet timer: `min` from now, but never past `max` from the

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{Blocking, Client};
+use crate::consul::client::{Blocking, Client};
 use crate::dependency::{Dep, Fetched};
 use crate::gotmpl::Value;
 

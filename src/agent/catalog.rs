@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use crate::api::{
+use crate::consul::api::{
     CatalogService, DirEntry, HealthCheck, Node, NodeService, NodeServices, ServiceEntry, PASSING,
 };
 
@@ -258,7 +258,7 @@ impl State {
             new.check_id = new.name.clone();
         }
         if new.status.is_empty() {
-            new.status = crate::api::CRITICAL.into();
+            new.status = crate::consul::api::CRITICAL.into();
         }
         if !new.service_id.is_empty() {
             match self.services.get(node).and_then(|s| s.get(&new.service_id)) {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::catalog::{Command, Deregister, Register};
 use super::store::Store;
-use crate::api::{HealthCheck, Node, NodeService, CRITICAL, PASSING, WARNING};
+use crate::consul::api::{HealthCheck, Node, NodeService, CRITICAL, PASSING, WARNING};
 use crate::duration;
 
 /// Consul's cap on captured check output.
@@ -202,6 +202,7 @@ impl Local {
         for id in stale {
             self.remove_check(&id).await?;
         }
+        let id = service.id.clone();
         let register = Register {
             node: self.node.clone(),
             skip_node_update: true,
@@ -209,6 +210,7 @@ impl Local {
             checks: Vec::new(),
         };
         self.write(Command::Register(Box::new(register))).await?;
+        tracing::info!("agent: Synced service: service={id}");
         for check in checks {
             self.add_check(check).await?;
         }
@@ -240,7 +242,9 @@ impl Local {
             service_id: Some(id.to_string()),
             check_id: None,
         };
-        self.write(Command::Deregister(d)).await
+        self.write(Command::Deregister(d)).await?;
+        tracing::info!("agent: Deregistered service: service={id}");
+        Ok(())
     }
 
     /// Registers a check (keeping the status and output of one with the same ID) and starts it.
@@ -287,7 +291,10 @@ impl Local {
             );
             check
         };
-        self.sync_check(check).await
+        let id = check.check_id.clone();
+        self.sync_check(check).await?;
+        tracing::info!("agent: Synced check: check={id}");
+        Ok(())
     }
 
     pub async fn remove_check(self: &Arc<Self>, id: &str) -> Result<(), AgentError> {
@@ -303,7 +310,9 @@ impl Local {
             service_id: None,
             check_id: Some(id.to_string()),
         };
-        self.write(Command::Deregister(d)).await
+        self.write(Command::Deregister(d)).await?;
+        tracing::info!("agent: Deregistered check: check={id}");
+        Ok(())
     }
 
     /// `check/pass|warn|fail|update`: only for TTL checks; restarts the TTL timer.
@@ -349,11 +358,21 @@ impl Local {
             } else if status != CRITICAL {
                 running.critical_since = None;
             }
+            let changed = c.status != status;
+            if changed {
+                log_status_change(id, status, &output);
+            }
             c.status = status.to_string();
             c.output = output;
-            c.clone()
+            (c.clone(), changed)
         };
-        self.sync_check(check).await
+        let (check, changed) = check;
+        self.sync_check(check).await?;
+        if changed {
+            // Consul's anti-entropy says this after every status change it syncs.
+            tracing::info!("agent: Synced check: check={id}");
+        }
+        Ok(())
     }
 
     async fn sync_check(&self, check: HealthCheck) -> Result<(), AgentError> {
@@ -393,6 +412,16 @@ impl Local {
 }
 
 /// Periodically deregisters services whose checks have been critical for too long.
+/// A check's new status, at Consul's levels: critical and warning are WARN with the check's
+/// output (what the operator needs to see why), passing is DEBUG.
+fn log_status_change(id: &str, status: &str, output: &str) {
+    match status {
+        CRITICAL => tracing::warn!("agent: Check is now critical: check={id} output={output:?}"),
+        WARNING => tracing::warn!("agent: Check is now warning: check={id} output={output:?}"),
+        _ => tracing::debug!("agent: Check status updated: check={id} status={status}"),
+    }
+}
+
 async fn reap(local: std::sync::Weak<Local>, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {

@@ -33,6 +33,9 @@ pub struct Config {
     pub raft_snapshot_threshold: u64,
     /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
     pub raft_trailing_logs: u64,
+    /// The flag that sets `http_port` on this command line, named when the port is taken
+    /// (`-http-port` for `ctmpl agent`, `-dev-http-port` for `ctmpl -dev`'s embedded agent).
+    pub http_port_flag: &'static str,
 }
 
 impl Default for Config {
@@ -59,6 +62,7 @@ impl Default for Config {
             services: Vec::new(),
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
+            http_port_flag: "-http-port",
         }
     }
 }
@@ -81,6 +85,7 @@ impl Config {
             bind: "127.0.0.1".into(),
             http_port: port,
             server_port: 0,
+            http_port_flag: "-dev-http-port",
             ..Config::default()
         };
         c.services.push(json!({
@@ -112,10 +117,11 @@ impl Config {
             .unwrap_or("127.0.0.1")
             .to_string();
         if self.advertise.is_empty() {
-            // As Consul: bound to every address, advertise the private IPv4 one (loopback on a
-            // machine without one).
+            // As Consul: bound to every address, advertise the one private IPv4 address, and
+            // refuse to guess among several (or none).
             self.advertise = if self.bind == "0.0.0.0" {
-                crate::template::helpers::private_ip().unwrap_or_else(|| "127.0.0.1".into())
+                let addrs = super::interfaces::host_addresses()?;
+                super::interfaces::advertise_for_any(&addrs)?.to_string()
             } else {
                 self.bind.clone()
             };

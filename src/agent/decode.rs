@@ -6,7 +6,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 
 use super::catalog::{Deregister, Register};
 use super::checks::{AgentError, LocalCheck};
-use crate::api::{
+use crate::consul::api::{
     CheckDefinition, HealthCheck, Node, NodeService, ServiceAddress, Weights, CRITICAL, PASSING,
     WARNING,
 };
@@ -334,7 +334,7 @@ impl Obj {
         }
     }
 
-    fn string_map(&self, f: &str) -> Result<crate::api::Map, AgentError> {
+    fn string_map(&self, f: &str) -> Result<crate::consul::api::Map, AgentError> {
         match self.get(f) {
             None => Ok(Default::default()),
             Some(Json::Object(m)) => m
@@ -512,7 +512,7 @@ pub fn service_definition(
         }
         None => Weights::default(),
     };
-    let mut tagged: crate::api::TaggedAddresses = Default::default();
+    let mut tagged: crate::consul::api::TaggedAddresses = Default::default();
     if let Some(Json::Object(m)) = o.get("TaggedAddresses") {
         for (k, v) in m {
             let a = Obj(v.as_object().cloned().unwrap_or_default());

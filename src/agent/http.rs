@@ -16,7 +16,7 @@ use super::checks::AgentError;
 use super::decode;
 use super::filter::Filter;
 use super::Agent;
-use crate::api::{self, AgentService, CRITICAL, PASSING, WARNING};
+use crate::consul::api::{self, AgentService, CRITICAL, PASSING, WARNING};
 
 /// Consul's `kv_max_value_size`.
 const KV_MAX_VALUE: usize = 512 * 1024;
@@ -465,6 +465,7 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         }
         ["agent", "leave"] => {
             allow(req, PUT)?;
+            tracing::info!("agent: Requesting shutdown (/v1/agent/leave)");
             req.agent.shutdown.cancel();
             Ok(Reply::empty())
         }
@@ -884,15 +885,47 @@ async fn catalog_register(req: &Req<'_>) -> Result<Reply> {
     let body = req.decode()?;
     let register: Register = decode::catalog_register(body, &req.agent.config.datacenter)
         .map_err(|e| Reply::error(e.status, e.message))?;
+    let said = registered(&register);
     let done = write(req, Command::Register(Box::new(register))).await?;
+    tracing::info!("{said}");
     req.json(&done)
+}
+
+/// The log line for a catalog registration: the node, and the service and checks it carried.
+fn registered(r: &Register) -> String {
+    let mut line = format!("agent.catalog: Registered node: node={}", r.node.node);
+    if let Some(s) = &r.service {
+        line.push_str(&format!(" service={}", s.id));
+    }
+    if !r.checks.is_empty() {
+        let ids: Vec<&str> = r.checks.iter().map(|c| c.check_id.as_str()).collect();
+        line.push_str(&format!(" checks={}", ids.join(",")));
+    }
+    line
+}
+
+/// The log line for a catalog deregistration: a check, a service, or the whole node.
+fn deregistered(d: &Deregister) -> String {
+    match (&d.service_id, &d.check_id) {
+        (_, Some(check)) => format!(
+            "agent.catalog: Deregistered check: node={} check={check}",
+            d.node
+        ),
+        (Some(service), None) => format!(
+            "agent.catalog: Deregistered service: node={} service={service}",
+            d.node
+        ),
+        (None, None) => format!("agent.catalog: Deregistered node: node={}", d.node),
+    }
 }
 
 async fn catalog_deregister(req: &Req<'_>) -> Result<Reply> {
     let body = req.decode()?;
     let d: Deregister =
         decode::catalog_deregister(body).map_err(|e| Reply::error(e.status, e.message))?;
+    let said = deregistered(&d);
     let done = write(req, Command::Deregister(d)).await?;
+    tracing::info!("{said}");
     req.json(&done)
 }
 

@@ -2,14 +2,17 @@
 //! server-port listeners and shutdown; `config` is what it was asked to run as (filled from the
 //! command line by `cli::agent`, which also runs the process around it). The catalog lives in
 //! `catalog` (state machine), replicated by `raft` (openraft, redb, the server port's RPCs,
-//! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks.
+//! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks;
+//! `banner` is the start-up banner.
 
+pub mod banner;
 pub mod catalog;
 pub mod checks;
 pub mod config;
 pub mod decode;
 pub mod filter;
 pub mod http;
+pub mod interfaces;
 pub mod raft;
 pub mod server;
 pub mod store;
@@ -22,7 +25,7 @@ use std::time::Duration;
 use serde_json::{json, Value as Json};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{HealthCheck, Member, Node, NodeService, PASSING};
+use crate::consul::api::{HealthCheck, Member, Node, NodeService, PASSING};
 use catalog::{Command, Register};
 use checks::{Local, LocalCheck};
 pub use config::Config;
@@ -343,7 +346,7 @@ impl Agent {
     pub fn member(&self) -> Member {
         let c = &self.config;
         let raft_id = format!("{:016x}", self.store.cluster.me.id);
-        let mut tags: crate::api::Map = [
+        let mut tags: crate::consul::api::Map = [
             ("role", if c.server { "consul" } else { "node" }),
             ("dc", c.datacenter.as_str()),
             ("id", raft_id.as_str()),
@@ -444,6 +447,20 @@ impl Running {
     }
 }
 
+/// A failed listen on `addr`; when the port is taken, which port it is and the `flag` that
+/// moves it, since that is what the user has to change.
+fn listen_error(addr: &str, which: &str, flag: &str, e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::AddrInUse {
+        let port = addr.rsplit(':').next().unwrap_or(addr);
+        format!(
+            "listen tcp {addr}: bind: address already in use: the {which} port {port} is taken; \
+             choose another with {flag}"
+        )
+    } else {
+        format!("listen on {addr} ({which} port): {e}")
+    }
+}
+
 /// Binds the HTTP listener, starts the agent and serves it in the background.
 pub async fn start(mut config: Config) -> Result<Running, String> {
     raise_open_files_limit();
@@ -457,7 +474,7 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
                 .await
                 .map_err(|e| format!("listen on {rpc_addr} (server port): {e}"))?
         }
-        Err(e) => return Err(format!("listen on {rpc_addr} (server port): {e}")),
+        Err(e) => return Err(listen_error(&rpc_addr, "server", "-server-port", &e)),
     };
     config.server_port = rpc.local_addr().map_err(|e| e.to_string())?.port();
     let shutdown = CancellationToken::new();
@@ -466,7 +483,7 @@ pub async fn start(mut config: Config) -> Result<Running, String> {
         .map_err(|e| format!("invalid client address {}: {e}", config.client))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("listen on {addr}: {e}"))?;
+        .map_err(|e| listen_error(&addr.to_string(), "HTTP", config.http_port_flag, &e))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     config.http_port = bound.port();
     let agent = Agent::start(config, shutdown.clone()).await?;

@@ -9,32 +9,122 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::flags::{self, FlagKind, Parsed};
-use crate::agent::{self, Config};
+use super::flags::{self, Flag, Parsed};
+use super::help::Command;
+use crate::agent::{self, banner, Config};
 
-const FLAGS: &[(&str, FlagKind)] = &[
-    ("dev", FlagKind::Bool),
-    ("server", FlagKind::Bool),
-    ("bootstrap", FlagKind::Bool),
-    ("bootstrap-expect", FlagKind::Value),
-    ("bind", FlagKind::Value),
-    ("client", FlagKind::Value),
-    ("advertise", FlagKind::Value),
-    ("node", FlagKind::Value),
-    ("datacenter", FlagKind::Value),
-    ("data-dir", FlagKind::Value),
-    ("http-port", FlagKind::Value),
-    ("server-port", FlagKind::Value),
-    ("log-file", FlagKind::Value),
-    ("log-level", FlagKind::Value),
-    ("pid-file", FlagKind::Value),
-    ("ui", FlagKind::Bool),
-    ("ui-content-path", FlagKind::Value),
-    ("config-file", FlagKind::Value),
-    ("config-dir", FlagKind::Value),
-    ("join", FlagKind::Value),
-    ("retry-join", FlagKind::Value),
+const FLAGS: &[Flag] = &[
+    Flag::bool(
+        "dev",
+        "development mode: a server of one on 127.0.0.1, in memory, with the UI",
+    ),
+    Flag::bool(
+        "server",
+        "run as a server (a Raft voter holding the catalog)",
+    ),
+    Flag::bool(
+        "bootstrap",
+        "elect this server leader on its own (as -bootstrap-expect=1)",
+    ),
+    Flag::value(
+        "bootstrap-expect",
+        "n",
+        "0",
+        "servers to wait for before the first election",
+    ),
+    Flag::value(
+        "bind",
+        "address",
+        "0.0.0.0",
+        "address the server port listens on, for the other agents",
+    ),
+    Flag::value(
+        "client",
+        "address",
+        "127.0.0.1",
+        "address the HTTP API and UI listen on",
+    ),
+    Flag::value(
+        "advertise",
+        "address",
+        "-bind; with 0.0.0.0 the host's one private IPv4 address",
+        "address given to the other agents",
+    ),
+    Flag::value("node", "name", "the host name", "this agent's node name"),
+    Flag::value("datacenter", "name", "dc1", "datacenter of this agent"),
+    Flag::value(
+        "data-dir",
+        "path",
+        "",
+        "folder for the Raft log and state (required unless -dev)",
+    ),
+    Flag::value(
+        "http-port",
+        "port",
+        "8500",
+        "port of the HTTP API (0: any free one)",
+    ),
+    Flag::value(
+        "server-port",
+        "port",
+        "8300",
+        "port of the server RPC (Raft) the other agents use (0: any free one)",
+    ),
+    Flag::value(
+        "log-file",
+        "path",
+        "",
+        "write the log to this file (a folder gets ctmpl.log)",
+    ),
+    Flag::value(
+        "log-level",
+        "level",
+        "info",
+        "trace, debug, info, warn or err",
+    ),
+    Flag::value(
+        "pid-file",
+        "path",
+        "",
+        "write the agent's process id to this file",
+    ),
+    Flag::bool("ui", "serve the web UI"),
+    Flag::value(
+        "ui-content-path",
+        "path",
+        "/ui/",
+        "URL path the web UI is served under",
+    ),
+    Flag::value(
+        "config-file",
+        "path",
+        "",
+        "JSON config file (repeatable; flags override it)",
+    ),
+    Flag::value(
+        "config-dir",
+        "path",
+        "",
+        "folder of JSON config files, read in name order (repeatable)",
+    ),
+    Flag::value("join", "address", "", "agent to join at start (repeatable)"),
+    Flag::value(
+        "retry-join",
+        "address",
+        "",
+        "agent to join at start, retried until it answers (repeatable)",
+    ),
 ];
+
+pub const COMMAND: Command = Command {
+    name: "agent",
+    synopsis: "Runs a Consul-compatible agent (catalog, health checks, Raft, web UI)",
+    usage: "ctmpl agent [options]",
+    about: "  Starts a Consul-compatible agent and runs until an interrupt is received. Its HTTP API\n  \
+            answers consul-template, the consul CLI and the Consul API clients.",
+    flags: FLAGS,
+    notes: "",
+};
 
 /// Consul's flags, over config files, over defaults.
 pub fn parse(args: &[String]) -> Result<Config, String> {
@@ -129,15 +219,73 @@ fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, Strin
 /// Runs `ctmpl agent ARGS` until SIGINT, SIGTERM or `/v1/agent/leave`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let config = parse(args)?;
-    init_logging(&config)?;
+    let gate = init_logging(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    runtime.block_on(serve(config, args.to_vec()))
+    let result = runtime.block_on(serve(config, &gate, args.to_vec()));
+    gate.open();
+    result
 }
 
-fn init_logging(config: &Config) -> Result<(), String> {
+/// Holds log lines back until the banner is out, as Consul's gated writer does: what the agent
+/// logs while starting (its first election, say) follows the banner instead of preceding it.
+#[derive(Clone)]
+struct Gate(Arc<std::sync::Mutex<GateState>>);
+
+struct GateState {
+    open: bool,
+    held: Vec<u8>,
+    out: Box<dyn std::io::Write + Send>,
+}
+
+impl Gate {
+    fn new(out: Box<dyn std::io::Write + Send>) -> Gate {
+        Gate(Arc::new(std::sync::Mutex::new(GateState {
+            open: false,
+            held: Vec::new(),
+            out,
+        })))
+    }
+
+    /// Lets the held lines out, and every line after them straight through.
+    fn open(&self) {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if !st.open {
+            st.open = true;
+            let held = std::mem::take(&mut st.held);
+            let _ = st.out.write_all(&held);
+            let _ = st.out.flush();
+        }
+    }
+}
+
+impl std::io::Write for Gate {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if st.open {
+            st.out.write_all(buf)?;
+        } else {
+            st.held.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut st = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        st.out.flush()
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Gate {
+    type Writer = Gate;
+    fn make_writer(&'a self) -> Gate {
+        self.clone()
+    }
+}
+
+fn init_logging(config: &Config) -> Result<Gate, String> {
     let level = match config.log_level.to_ascii_lowercase().as_str() {
         "trace" => "trace",
         "debug" => "debug",
@@ -145,7 +293,11 @@ fn init_logging(config: &Config) -> Result<(), String> {
         "err" | "error" => "error",
         _ => "info",
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+    // openraft's own lines repeat for as long as a peer is down (four every heartbeat): the
+    // agent says what happened itself (`agent::events`), so they show only at trace.
+    let openraft = if level == "trace" { "warn" } else { "off" };
+    let filter =
+        tracing_subscriber::EnvFilter::new(format!("ctmpl={level},openraft={openraft},warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -162,17 +314,22 @@ fn init_logging(config: &Config) -> Result<(), String> {
                 .append(true)
                 .open(&path)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            builder.with_ansi(false).with_writer(Arc::new(file)).init();
+            let gate = Gate::new(Box::new(file));
+            builder.with_ansi(false).with_writer(gate.clone()).init();
+            Ok(gate)
         }
-        None => builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_writer(std::io::stderr)
-            .init(),
+        None => {
+            let gate = Gate::new(Box::new(std::io::stderr()));
+            builder
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(gate.clone())
+                .init();
+            Ok(gate)
+        }
     }
-    Ok(())
 }
 
-async fn serve(config: Config, args: Vec<String>) -> Result<(), String> {
+async fn serve(config: Config, gate: &Gate, args: Vec<String>) -> Result<(), String> {
     let pid_file = config.pid_file.clone();
     if let Some(p) = &pid_file {
         std::fs::write(p, std::process::id().to_string())
@@ -182,15 +339,10 @@ async fn serve(config: Config, args: Vec<String>) -> Result<(), String> {
     let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .map_err(|e| format!("SIGHUP handler: {e}"))?;
     let running = agent::start(config).await?;
-    // Tests and scripts read this line to learn the port when it was 0.
-    eprintln!(
-        "==> ctmpl agent running: HTTP API on {}, node {}, datacenter {}, server RPC on {}",
-        running.addr,
-        running.agent.config.node,
-        running.agent.config.datacenter,
-        running.agent.server_addr()
-    );
-    tracing::info!(bound = %running.addr, "agent started");
+    // Tests and scripts read the banner's `==> ctmpl agent running: HTTP API on ADDR` line to
+    // learn the port when it was 0.
+    eprint!("{}", banner::render(&banner::Facts::of(&running)));
+    gate.open();
     tokio::spawn(watch_signals(running.shutdown.clone()));
     tokio::spawn(reload_on_change(running.agent.clone(), args, hangup));
     running.shutdown.cancelled().await;
@@ -198,6 +350,7 @@ async fn serve(config: Config, args: Vec<String>) -> Result<(), String> {
     if let Some(p) = &pid_file {
         let _ = std::fs::remove_file(p);
     }
+    tracing::info!("agent: Graceful exit completed");
     eprintln!("==> ctmpl agent stopped");
     Ok(())
 }
@@ -236,7 +389,7 @@ async fn reload_on_change(
     let shutdown = agent.shutdown.clone();
     loop {
         tokio::select! {
-            _ = hangup.recv() => tracing::info!("caught SIGHUP, reloading the configuration"),
+            _ = hangup.recv() => tracing::info!("agent: Caught signal: hangup; Reloading configuration..."),
             _ = changed.notified() => {
                 // Let a burst of events (write, rename, chmod) settle into one reload.
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -266,10 +419,20 @@ async fn watch_signals(shutdown: CancellationToken) {
     ) else {
         return;
     };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
+    let sig = tokio::select! {
+        _ = int.recv() => nix::sys::signal::Signal::SIGINT,
+        _ = term.recv() => nix::sys::signal::Signal::SIGTERM,
         _ = shutdown.cancelled() => return,
-    }
+    };
+    tracing::info!("agent: Caught signal: {}", crate::child::signal_name(sig));
+    tracing::info!("agent: Gracefully shutting down agent...");
     shutdown.cancel();
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&super::COMMAND);
+    }
 }

@@ -11,92 +11,92 @@ mod settings;
 
 use tokio::sync::mpsc;
 
-use super::flags::{parse, FlagKind, Parsed};
+use super::flags::{parse, Flag, FlagKind, Parsed};
+use super::help::Command;
 use crate::runner::{Control, RunError, Stopped};
 
 pub use settings::{settings, Settings};
 
 use FlagKind::{Bool, Value};
 
-const FLAGS: &[(&str, FlagKind)] = &[
-    ("config", Value),
-    ("dev", Bool),
-    ("dev-http-port", Value),
-    ("consul-addr", Value),
-    ("consul-auth", Value),
-    ("consul-retry", Bool),
-    ("consul-retry-attempts", Value),
-    ("consul-retry-backoff", Value),
-    ("consul-retry-max-backoff", Value),
-    ("retry", Value),
-    ("consul-ssl", Bool),
-    ("consul-ssl-ca-cert", Value),
-    ("consul-ssl-ca-path", Value),
-    ("consul-ssl-cert", Value),
-    ("consul-ssl-key", Value),
-    ("consul-ssl-server-name", Value),
-    ("consul-ssl-verify", Bool),
-    ("consul-token", Value),
-    ("consul-token-file", Value),
-    ("consul-transport-dial-keep-alive", Value),
-    ("consul-transport-dial-timeout", Value),
-    ("consul-transport-disable-keep-alives", Bool),
-    ("consul-transport-max-idle-conns-per-host", Value),
-    ("consul-transport-tls-handshake-timeout", Value),
-    ("dedup", Bool),
-    ("default-left-delimiter", Value),
-    ("default-right-delimiter", Value),
-    ("dry", Bool),
-    ("exec", Value),
-    ("exec-kill-signal", Value),
-    ("exec-kill-timeout", Value),
-    ("exec-reload-signal", Value),
-    ("exec-splay", Value),
-    ("exec-env-pristine", Bool),
-    ("exec-env-custom", Value),
-    ("exec-env-allowlist", Value),
-    ("exec-env-denylist", Value),
-    ("kill-signal", Value),
-    ("reload-signal", Value),
-    ("log-level", Value),
-    ("log-file", Value),
-    ("log-rotate-bytes", Value),
-    ("log-rotate-duration", Value),
-    ("log-rotate-max-files", Value),
-    ("max-stale", Value),
-    ("once", Bool),
-    ("parse-only", Bool),
-    ("pid-file", Value),
-    ("syslog", Bool),
-    ("syslog-facility", Value),
-    ("syslog-name", Value),
-    ("template", Value),
-    ("template-error-fatal", Bool),
-    ("wait", Value),
-    // Re-read and re-render a template whose source file changes (no SIGHUP needed).
-    ("watch-templates", Bool),
-    ("vault-addr", Value),
-    ("vault-token", Value),
-    ("vault-agent-token-file", Value),
-    ("vault-unwrap-token", Bool),
-    ("vault-renew-token", Bool),
-    ("vault-default-lease-duration", Value),
-    ("vault-client-user-agent", Value),
-    ("vault-retry", Bool),
-    ("vault-retry-attempts", Value),
-    ("vault-retry-backoff", Value),
-    ("vault-retry-max-backoff", Value),
-    ("vault-ssl", Bool),
-    ("vault-ssl-ca-cert", Value),
-    ("vault-ssl-ca-path", Value),
-    ("vault-ssl-cert", Value),
-    ("vault-ssl-key", Value),
-    ("vault-ssl-server-name", Value),
-    ("vault-ssl-verify", Bool),
-    ("v", Bool),
-    ("version", Bool),
-    ("h", Bool),
-    ("help", Bool),
+const NO_EFFECT: &str = "accepted as consul-template's; no effect in ctmpl";
+
+const FLAGS: &[Flag] = &[
+    Flag::value("config", "path", "", "HCL or JSON config file, or a folder of them; repeatable, merged left to right, flags on top"),
+    Flag::bool("dev", "run an embedded agent (as `ctmpl agent -dev`, with an example `nginx` service) and render against it"),
+    Flag::value("dev-http-port", "port", "8500", "HTTP port of -dev's embedded agent"),
+    Flag::value("consul-addr", "address", "127.0.0.1:8500, or CONSUL_HTTP_ADDR", "address of the Consul agent's HTTP API (http:// or https://)"),
+    Flag::value("consul-token", "token", "CONSUL_HTTP_TOKEN", "ACL token sent to Consul"),
+    Flag::value("consul-token-file", "path", "", "file holding the ACL token (read at start and on reload)"),
+    Flag::bool("consul-retry", "retry failed Consul requests (-consul-retry=false: give up after the first failure)"),
+    Flag::value("consul-retry-attempts", "n", "12", "attempts before giving up on Consul (0: forever)"),
+    Flag::value("consul-retry-backoff", "duration", "250ms", "wait after the first failure, doubled after each next one"),
+    Flag::value("consul-retry-max-backoff", "duration", "1m", "longest wait between retries"),
+    Flag::value("retry", "duration", "250ms", "the same as -consul-retry-backoff (consul-template's older name)"),
+    Flag::bool("consul-ssl", "talk to Consul over HTTPS (needs the `tls` feature)"),
+    Flag::refused("consul-auth", Value),
+    Flag::value("consul-ssl-ca-cert", "path", "", "CA certificate that Consul's HTTPS certificate must chain to"),
+    Flag::refused("consul-ssl-ca-path", Value),
+    Flag::refused("consul-ssl-cert", Value),
+    Flag::refused("consul-ssl-key", Value),
+    Flag::value("consul-ssl-server-name", "name", "", NO_EFFECT),
+    Flag::bool("consul-ssl-verify", "verify Consul's HTTPS certificate (on; -consul-ssl-verify=false skips it)"),
+    Flag::value("consul-transport-dial-keep-alive", "duration", "", NO_EFFECT),
+    Flag::value("consul-transport-dial-timeout", "duration", "", NO_EFFECT),
+    Flag::bool("consul-transport-disable-keep-alives", NO_EFFECT),
+    Flag::value("consul-transport-max-idle-conns-per-host", "n", "", NO_EFFECT),
+    Flag::value("consul-transport-tls-handshake-timeout", "duration", "", NO_EFFECT),
+    Flag::refused("dedup", Bool),
+    Flag::value("default-left-delimiter", "delim", "{{", "left delimiter of templates that set none"),
+    Flag::value("default-right-delimiter", "delim", "}}", "right delimiter of templates that set none"),
+    Flag::bool("dry", "print renders to stdout instead of writing them"),
+    Flag::value("exec", "command", "", "run and supervise COMMAND, reloading it after renders; ctmpl exits with it"),
+    Flag::value("exec-kill-signal", "signal", "SIGINT", "signal that stops the -exec child"),
+    Flag::value("exec-kill-timeout", "duration", "30s", "wait after -exec-kill-signal before SIGKILL"),
+    Flag::value("exec-reload-signal", "signal", "", "signal sent to the -exec child after a render (none: restart it)"),
+    Flag::value("exec-splay", "duration", "0s", "longest random wait before signalling the -exec child"),
+    Flag::bool("exec-env-pristine", "give the -exec child only -exec-env-custom's variables"),
+    Flag::value("exec-env-custom", "KEY=VALUE", "", "variable for the -exec child (repeatable)"),
+    Flag::value("exec-env-allowlist", "pattern", "", "pass only variables matching this glob to the -exec child (repeatable)"),
+    Flag::value("exec-env-denylist", "pattern", "", "keep variables matching this glob from the -exec child (repeatable)"),
+    Flag::value("kill-signal", "signal", "SIGINT", "signal that stops ctmpl at once (exit 12)"),
+    Flag::value("reload-signal", "signal", "SIGHUP", "signal that reloads the configuration and templates"),
+    Flag::value("log-level", "level", "info", "trace, debug, info, warn or err"),
+    Flag::value("log-file", "path", "", "write the log to this file (a path ending in / gets ctmpl.log)"),
+    Flag::value("log-rotate-bytes", "n", "", NO_EFFECT),
+    Flag::value("log-rotate-duration", "duration", "", NO_EFFECT),
+    Flag::value("log-rotate-max-files", "n", "", NO_EFFECT),
+    Flag::value("max-stale", "duration", "2s", "allow reads from any server this stale (0: the leader only)"),
+    Flag::bool("once", "render every template once, run the commands, exit"),
+    Flag::bool("parse-only", "parse the templates and exit"),
+    Flag::value("pid-file", "path", "", "write ctmpl's process id to this file"),
+    Flag::refused("syslog", Bool),
+    Flag::refused("syslog-facility", Value),
+    Flag::refused("syslog-name", Value),
+    Flag::value("template", "src:dest[:command]", "", "render SRC to DEST, then run COMMAND (repeatable)"),
+    Flag::bool("template-error-fatal", "stop on a template's execution error (on; =false logs it and goes on)"),
+    Flag::value("wait", "min[:max]", "", "write only after MIN without changes, at most MAX after the first (MAX: 4×MIN)"),
+    Flag::bool("watch-templates", "re-read and re-render a template whose source file changes, without SIGHUP (ctmpl's own)"),
+    Flag::refused("vault-addr", Value),
+    Flag::refused("vault-token", Value),
+    Flag::refused("vault-agent-token-file", Value),
+    Flag::refused("vault-unwrap-token", Bool),
+    Flag::refused("vault-renew-token", Bool),
+    Flag::refused("vault-default-lease-duration", Value),
+    Flag::refused("vault-client-user-agent", Value),
+    Flag::refused("vault-retry", Bool),
+    Flag::refused("vault-retry-attempts", Value),
+    Flag::refused("vault-retry-backoff", Value),
+    Flag::refused("vault-retry-max-backoff", Value),
+    Flag::refused("vault-ssl", Bool),
+    Flag::refused("vault-ssl-ca-cert", Value),
+    Flag::refused("vault-ssl-ca-path", Value),
+    Flag::refused("vault-ssl-cert", Value),
+    Flag::refused("vault-ssl-key", Value),
+    Flag::refused("vault-ssl-server-name", Value),
+    Flag::refused("vault-ssl-verify", Bool),
+    Flag::bool("v", "print the version and exit"),
+    Flag::bool("version", "print the version and exit"),
 ];
 
 /// Flags that exist in consul-template but not in ctmpl: refused, never ignored.
@@ -122,28 +122,16 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ),
 ];
 
-pub const USAGE: &str = "Usage: ctmpl [options]
-
-  Watches Consul and renders templates, as consul-template does.
-
-  -dev                       run an embedded agent (as `ctmpl agent -dev`, with an example
-                             `nginx` service) and render against it; -dev-http-port=8500
-  -consul-addr=HOST:PORT     Consul agent (env CONSUL_HTTP_ADDR, default 127.0.0.1:8500)
-  -consul-token=TOKEN        ACL token (env CONSUL_HTTP_TOKEN)
-  -template=SRC:DEST[:CMD]   render SRC to DEST, then run CMD (repeatable)
-  -config=PATH               HCL or JSON config file or folder (repeatable)
-  -once                      render every template once, run the commands, exit
-  -dry                       print renders to stdout instead of writing them
-  -parse-only                parse the templates and exit
-  -wait=MIN[:MAX]            write only after MIN without changes, at most MAX after the first
-  -exec=COMMAND              run and supervise COMMAND, reloading it after renders
-  -max-stale=DURATION        allow stale reads up to DURATION (default 2s)
-  -pid-file=PATH, -log-level=LEVEL, -log-file=PATH, -kill-signal=SIG, -reload-signal=SIG
-  -consul-retry-attempts=N, -consul-retry-backoff=D, -consul-retry-max-backoff=D, -consul-ssl-ca-cert=PATH
-  -exec-kill-signal, -exec-kill-timeout, -exec-reload-signal, -exec-splay, -exec-env-*
-  -v, -version               print the version
-  Subcommands: ctmpl agent [flags], ctmpl render [flags] TEMPLATE.
-";
+pub const COMMAND: Command = Command {
+    name: "",
+    synopsis: "Watches Consul and renders templates, as consul-template does",
+    usage: "ctmpl [options]",
+    about: "  Watches Consul and renders templates on the file system, writing them when the data\n  \
+            they use changes, as consul-template does. Runs until an interrupt unless -once is given.\n  \
+            Other commands: `ctmpl help`.",
+    flags: FLAGS,
+    notes: "",
+};
 
 /// What the flags say, before config files are read.
 pub struct Flags {
@@ -160,7 +148,7 @@ pub fn flags(args: &[String]) -> Result<Flags, String> {
     for (prefix, why) in UNSUPPORTED {
         let given = FLAGS
             .iter()
-            .any(|(name, _)| name.starts_with(prefix) && parsed.get(name).is_some());
+            .any(|f| f.name.starts_with(prefix) && parsed.get(f.name).is_some());
         if given {
             return Err(format!("-{prefix}…: {why}"));
         }
@@ -170,11 +158,8 @@ pub fn flags(args: &[String]) -> Result<Flags, String> {
 
 /// Runs consul-template's command line; the error carries the exit status.
 pub fn main(args: &[String]) -> Result<(), (i32, String)> {
-    let flags = flags(args).map_err(|e| (13, format!("{e}\n\n{USAGE}")))?;
-    if flags.parsed.flag("h") || flags.parsed.flag("help") {
-        print!("{USAGE}");
-        return Ok(());
-    }
+    let flags =
+        flags(args).map_err(|e| (13, format!("{e}\n\n{}", super::help::usage(&COMMAND))))?;
     if flags.parsed.flag("v") || flags.parsed.flag("version") {
         println!("ctmpl v{}", env!("CARGO_PKG_VERSION"));
         return Ok(());
@@ -315,8 +300,24 @@ async fn watch_signals(
         } else {
             Control::Forward(sig)
         };
+        log_signal(sig, control);
         if tx.send(control).is_err() {
             return;
+        }
+    }
+}
+
+/// Says which signal arrived and what it does, in Go's names for signals (as consul-template's
+/// `(cli) receiving signal "terminated"`).
+fn log_signal(sig: nix::sys::signal::Signal, control: Control) {
+    let name = crate::child::signal_name(sig);
+    match control {
+        Control::Reload => tracing::info!("(cli) receiving signal {name:?}: reloading"),
+        Control::Stop | Control::Kill => {
+            tracing::info!("(cli) receiving signal {name:?}: stopping")
+        }
+        Control::Forward(_) => {
+            tracing::info!("(cli) receiving signal {name:?}: forwarding it to the child")
         }
     }
 }
@@ -330,7 +331,10 @@ fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<(), Strin
         "warn" | "warning" => "warn",
         other => return Err(format!("invalid log level {other:?}")),
     };
-    let filter = tracing_subscriber::EnvFilter::new(format!("ctmpl={level},warn"));
+    // The embedded agent's Raft: openraft's own lines only at trace (see `cli::agent`).
+    let openraft = if level == "trace" { "warn" } else { "off" };
+    let filter =
+        tracing_subscriber::EnvFilter::new(format!("ctmpl={level},openraft={openraft},warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -357,5 +361,28 @@ fn init_logging(level: &str, file: Option<&std::path::Path>) -> Result<(), Strin
             .with_writer(std::io::stderr)
             .try_init()
             .map_err(|e| e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&COMMAND);
+    }
+
+    /// A flag listed as refused is refused with a reason when given, never ignored.
+    #[test]
+    fn refused_flags_say_why() {
+        for f in FLAGS.iter().filter(|f| f.is_refused()) {
+            let arg = match f.kind {
+                Bool => format!("-{}", f.name),
+                Value => format!("-{}=x", f.name),
+            };
+            let err = flags(&[arg]).err().unwrap_or_default();
+            assert!(err.contains("not supported"), "-{}: {err:?}", f.name);
+        }
     }
 }

@@ -11,10 +11,83 @@
 use std::collections::HashMap;
 
 /// How a flag takes its value.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlagKind {
     Bool,
     Value,
+}
+
+/// One flag of a command: how it is parsed, and what its usage line says. Every command's table
+/// of these is the one source of its parsing, its `-h` usage and its shell completion, so a flag
+/// cannot be accepted yet undocumented.
+#[derive(Clone, Copy, Debug)]
+pub struct Flag {
+    pub name: &'static str,
+    pub kind: FlagKind,
+    /// What the value is, as the usage shows it (`-consul-addr=<address>`); empty for booleans.
+    pub arg: &'static str,
+    /// The value when the flag is not given, as the usage shows it; empty when there is none.
+    pub default: &'static str,
+    /// One line of meaning; empty for a consul-template flag ctmpl accepts only to refuse.
+    pub help: &'static str,
+}
+
+impl Flag {
+    /// A boolean flag (`-f`, `-f=false`), off unless given.
+    pub const fn bool(name: &'static str, help: &'static str) -> Flag {
+        Flag {
+            name,
+            kind: FlagKind::Bool,
+            arg: "",
+            default: "",
+            help,
+        }
+    }
+
+    /// A flag with a value named `arg` and `default` when not given.
+    pub const fn value(
+        name: &'static str,
+        arg: &'static str,
+        default: &'static str,
+        help: &'static str,
+    ) -> Flag {
+        Flag {
+            name,
+            kind: FlagKind::Value,
+            arg,
+            default,
+            help,
+        }
+    }
+
+    /// A flag of the program ctmpl re-implements that ctmpl parses only to refuse with a reason
+    /// (never to ignore); the usage lists these apart.
+    pub const fn refused(name: &'static str, kind: FlagKind) -> Flag {
+        Flag {
+            name,
+            kind,
+            arg: "",
+            default: "",
+            help: "",
+        }
+    }
+
+    pub fn is_refused(&self) -> bool {
+        self.help.is_empty()
+    }
+}
+
+/// Whether `args` ask for help as Go's `flag` package sees it: `-h` or `-help` (one or two
+/// dashes) among the flags, reached before any parse error. The command's own parse reports
+/// errors, so here they only mean "no".
+pub fn wants_help(args: &[String], spec: &[Flag]) -> bool {
+    let mut with_help = spec.to_vec();
+    for name in ["h", "help"] {
+        if !spec.iter().any(|f| f.name == name) {
+            with_help.push(Flag::bool(name, "help"));
+        }
+    }
+    parse(args, &with_help).is_ok_and(|p| p.flag("h") || p.flag("help"))
 }
 
 /// Parsed flags: the last value of each (repeatable flags keep all), and the positional rest.
@@ -54,8 +127,8 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 /// Parses `args` against `spec` (each flag's name and kind), as Go's `FlagSet.Parse` does.
-pub fn parse(args: &[String], spec: &[(&str, FlagKind)]) -> Result<Parsed, UsageError> {
-    let kinds: HashMap<&str, FlagKind> = spec.iter().copied().collect();
+pub fn parse(args: &[String], spec: &[Flag]) -> Result<Parsed, UsageError> {
+    let kinds: HashMap<&str, FlagKind> = spec.iter().map(|f| (f.name, f.kind)).collect();
     let mut parsed = Parsed::default();
     let mut i = 0;
     while i < args.len() {
@@ -133,7 +206,10 @@ mod tests {
 
     #[test]
     fn go_flag_rules() {
-        let spec = [("data", FlagKind::Value), ("once", FlagKind::Bool)];
+        let spec = [
+            Flag::value("data", "file", "", "data"),
+            Flag::bool("once", "once"),
+        ];
         let p = parse(
             &strings(&["--data", "-x.json", "-once", "t.tmpl", "-z"]),
             &spec,
@@ -148,5 +224,20 @@ mod tests {
         assert!(parse(&strings(&["-nope"]), &spec).is_err());
         assert!(parse(&strings(&["-data"]), &spec).is_err());
         assert!(parse(&strings(&["-once=maybe"]), &spec).is_err());
+    }
+
+    #[test]
+    fn help_is_asked_before_the_first_argument_or_error() {
+        let spec = [
+            Flag::value("data", "file", "", "data"),
+            Flag::bool("once", "once"),
+        ];
+        assert!(wants_help(&strings(&["-once", "-h"]), &spec));
+        assert!(wants_help(&strings(&["--help"]), &spec));
+        assert!(wants_help(&strings(&["-help=true"]), &spec));
+        // `-h` as a value, after the positional arguments, or after an error is not a request.
+        assert!(!wants_help(&strings(&["-data", "-h"]), &spec));
+        assert!(!wants_help(&strings(&["t.tmpl", "-h"]), &spec));
+        assert!(!wants_help(&strings(&["-nope", "-h"]), &spec));
     }
 }

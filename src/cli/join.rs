@@ -1,12 +1,31 @@
 //! `ctmpl join [-http-addr=HOST:PORT] ADDR...`: Consul's `join` command, one
 //! `PUT /v1/agent/join/ADDR` per address to an agent's HTTP API.
 
-use super::flags::{self, FlagKind};
+use super::flags::{self, Flag};
+use super::help::Command;
 use super::{http_addr, runtime};
+
+const FLAGS: &[Flag] = &[Flag::value(
+    "http-addr",
+    "address",
+    "CONSUL_HTTP_ADDR, else 127.0.0.1:8500",
+    "address of the agent's HTTP API (http:// unless a scheme is given)",
+)];
+
+pub const COMMAND: Command = Command {
+    name: "join",
+    synopsis: "Tells an agent to join others (as `consul join`)",
+    usage: "ctmpl join [options] ADDRESS...",
+    about:
+        "  Tells the agent at -http-addr to join the agents at each ADDRESS (HOST or HOST:PORT,\n  \
+            their server port), as `consul join` does.",
+    flags: FLAGS,
+    notes: "",
+};
 
 /// `ctmpl join [-http-addr=HOST:PORT] ADDR...`: one `PUT /v1/agent/join/ADDR` per address.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let flags = flags::parse(args, &[("http-addr", FlagKind::Value)]).map_err(|e| e.0)?;
+    let flags = flags::parse(args, FLAGS).map_err(|e| e.0)?;
     if flags.args.is_empty() {
         return Err("At least one address to join must be specified.".into());
     }
@@ -39,6 +58,14 @@ async fn join_one(client: &reqwest::Client, base: &str, addr: &str) -> Result<()
             let body = r.text().await.unwrap_or_default();
             Err(format!("Unexpected response code: {status} ({body})"))
         }
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(crate::consul::client::describe_http_error("PUT", &e)),
+    }
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&super::COMMAND);
     }
 }

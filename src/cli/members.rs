@@ -3,19 +3,42 @@
 
 use serde_json::Value as Json;
 
-use super::flags::{self, FlagKind};
+use super::flags::{self, Flag};
+use super::help::Command;
 use super::{http_addr, runtime};
+
+const FLAGS: &[Flag] = &[Flag::value(
+    "http-addr",
+    "address",
+    "CONSUL_HTTP_ADDR, else 127.0.0.1:8500",
+    "address of the agent's HTTP API (http:// unless a scheme is given)",
+)];
+
+pub const COMMAND: Command = Command {
+    name: "members",
+    synopsis: "Lists the members of the cluster (as `consul members`)",
+    usage: "ctmpl members [options]",
+    about: "  Lists the members of the agent's cluster as the table `consul members` prints.",
+    flags: FLAGS,
+    notes: "",
+};
 
 /// `ctmpl members [-http-addr=HOST:PORT]`: `GET /v1/agent/members` as `consul members` prints it.
 pub fn run(args: &[String]) -> Result<(), String> {
-    let flags = flags::parse(args, &[("http-addr", FlagKind::Value)]).map_err(|e| e.0)?;
+    let flags = flags::parse(args, FLAGS).map_err(|e| e.0)?;
     let base = http_addr(flags.get("http-addr"));
     let members: Json = runtime()?.block_on(async {
+        let failed = |e: reqwest::Error| {
+            format!(
+                "Error retrieving members: {}",
+                crate::consul::client::describe_http_error("GET", &e)
+            )
+        };
         let r = reqwest::get(format!("{base}/v1/agent/members"))
             .await
-            .map_err(|e| format!("Error retrieving members: {e}"))?;
+            .map_err(failed)?;
         let status = r.status().as_u16();
-        let body = r.bytes().await.map_err(|e| e.to_string())?;
+        let body = r.bytes().await.map_err(failed)?;
         if status != 200 {
             return Err(format!(
                 "Error retrieving members: Unexpected response code: {status} ({})",
@@ -97,4 +120,12 @@ pub fn members_table(members: &Json) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod usage_tests {
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&super::COMMAND);
+    }
 }

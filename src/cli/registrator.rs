@@ -4,49 +4,29 @@
 
 use std::time::Duration;
 
-use super::flags::{self, FlagKind, Parsed};
-use crate::client::ClientConfig;
+use super::flags::{self, Flag, Parsed};
+use super::help::Command;
+use crate::consul::client::ClientConfig;
 use crate::registrator::docker::Endpoint;
 use crate::registrator::service::Model;
 use crate::registrator::{serve, Deregister, Options};
 
-use FlagKind::{Bool, Value};
-
-const USAGE: &str = "Usage: ctmpl registrator [options] <registry URI>
-
-  <registry URI>    consul://HOST:PORT (consul-tls://HOST:PORT with the `tls` feature)
-
-  -ip IP                 address of the ports published on this host (default: this host's
-                         name, resolved)
-  -internal              register exposed ports and the container's address, not the
-                         published ones
-  -explicit              only containers with SERVICE_NAME set
-  -useIpFromLabel LABEL  take the address from this container label
-  -tags TAGS             tags added to every service (comma separated)
-  -resync SECONDS        resynchronize everything this often (0: never)
-  -deregister MODE       \"always\" (default) or \"on-success\": keep the services of a container
-                         that failed (exited non-zero, not by a signal) until it is removed
-  -cleanup               remove services of this host's containers that no longer run
-  -retry-attempts N      attempts to reach Consul and Docker at start (-1: forever; default 0)
-  -retry-interval MS     between attempts, and how often Consul is watched (default 2000)
-  -ttl SECONDS           give every service a TTL check of this length...
-  -ttl-refresh SECONDS   ...passed this often (both or neither; -ttl greater)
-  -docker-socket PATH    the Docker engine's socket (default: DOCKER_HOST, else
-                         /var/run/docker.sock)
-";
+pub const COMMAND: Command = Command {
+    name: "registrator",
+    synopsis: "Registers Docker containers' services in Consul (as gliderlabs/registrator)",
+    usage: "ctmpl registrator [options] <registry URI>",
+    about:
+        "  Watches the Docker engine and registers each published port of its containers as a\n  \
+            Consul service, as gliderlabs/registrator does; runs until SIGINT or SIGTERM.",
+    flags: FLAGS,
+    notes: "Registry URI:\n\n  \
+            consul://HOST:PORT (consul-tls://HOST:PORT with the `tls` feature)",
+};
 
 /// Runs `ctmpl registrator ARGS` until SIGINT or SIGTERM. Errors carry registrator's exit codes:
-/// 2 for usage, 1 for the rest; `-h` prints the usage and succeeds.
+/// 2 for usage, 1 for the rest (`-h` is answered by `cli::main`).
 pub fn run(args: &[String]) -> Result<(), (i32, String)> {
-    if args
-        .iter()
-        .take_while(|a| a.starts_with('-') && *a != "--")
-        .any(|a| matches!(a.as_str(), "-h" | "-help" | "--help" | "--h"))
-    {
-        eprint!("{USAGE}");
-        return Ok(());
-    }
-    let opts = parse(args).map_err(|e| (2, format!("{e}\n\n{USAGE}")))?;
+    let opts = parse(args).map_err(|e| (2, format!("{e}\n\n{}", super::help::usage(&COMMAND))))?;
     let opts = opts.map_err(|e| (1, e))?;
     init_logging();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -77,20 +57,76 @@ pub fn parse(args: &[String]) -> Result<Result<Options, String>, String> {
     Ok(options(&p, &n, &uri))
 }
 
-const FLAGS: &[(&str, FlagKind)] = &[
-    ("ip", Value),
-    ("internal", Bool),
-    ("explicit", Bool),
-    ("useIpFromLabel", Value),
-    ("ttl-refresh", Value),
-    ("ttl", Value),
-    ("tags", Value),
-    ("resync", Value),
-    ("deregister", Value),
-    ("retry-attempts", Value),
-    ("retry-interval", Value),
-    ("cleanup", Bool),
-    ("docker-socket", Value),
+const FLAGS: &[Flag] = &[
+    Flag::value(
+        "ip",
+        "ip",
+        "this host's name, resolved",
+        "address of the ports published on this host",
+    ),
+    Flag::bool(
+        "internal",
+        "register exposed ports and the container's address, not the published ones",
+    ),
+    Flag::bool("explicit", "only containers with SERVICE_NAME set"),
+    Flag::value(
+        "useIpFromLabel",
+        "label",
+        "",
+        "take the address from this container label",
+    ),
+    Flag::value(
+        "ttl-refresh",
+        "seconds",
+        "0",
+        "pass the -ttl checks this often (both or neither; -ttl greater)",
+    ),
+    Flag::value(
+        "ttl",
+        "seconds",
+        "0",
+        "give every service a TTL check of this length",
+    ),
+    Flag::value(
+        "tags",
+        "tags",
+        "",
+        "tags added to every service (comma separated)",
+    ),
+    Flag::value(
+        "resync",
+        "seconds",
+        "0",
+        "resynchronize everything this often (0: never)",
+    ),
+    Flag::value(
+        "deregister",
+        "mode",
+        "always",
+        "\"always\", or \"on-success\": keep a failed container's services until it is removed",
+    ),
+    Flag::value(
+        "retry-attempts",
+        "n",
+        "0",
+        "attempts to reach Consul and Docker at start (-1: forever)",
+    ),
+    Flag::value(
+        "retry-interval",
+        "ms",
+        "2000",
+        "between attempts, and how often Consul is watched",
+    ),
+    Flag::bool(
+        "cleanup",
+        "remove services of this host's containers that no longer run",
+    ),
+    Flag::value(
+        "docker-socket",
+        "path",
+        "DOCKER_HOST, else /var/run/docker.sock",
+        "the Docker engine's socket",
+    ),
 ];
 
 /// The integer flags, as Go's `flag.Int` reads them (a bad one is a usage error).
@@ -228,6 +264,11 @@ fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&COMMAND);
+    }
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

@@ -3,11 +3,36 @@
 
 use std::io::Write;
 
-use super::flags::{self, FlagKind};
+use super::flags::{self, Flag};
+use super::help::Command;
 use crate::gotmpl::{GoStr, MissingKey, Template, Value};
 
-const USAGE: &str = "usage: ctmpl render [--data FILE.json] [--missingkey default|zero|error] \
-[--left-delim L] [--right-delim R] TEMPLATE";
+const FLAGS: &[Flag] = &[
+    Flag::value(
+        "data",
+        "file.json",
+        "",
+        "JSON document the template renders (its dot)",
+    ),
+    Flag::value(
+        "missingkey",
+        "default|zero|error",
+        "default",
+        "what a missing map key gives, as Go's Option(\"missingkey=…\")",
+    ),
+    Flag::value("left-delim", "delim", "{{", "left action delimiter"),
+    Flag::value("right-delim", "delim", "}}", "right action delimiter"),
+];
+
+pub const COMMAND: Command = Command {
+    name: "render",
+    synopsis: "Renders one template with Go's text/template builtins only, to stdout",
+    usage: "ctmpl render [options] TEMPLATE",
+    about: "  Renders the template file TEMPLATE to stdout the way Go's text/template does, with Go's\n  \
+            builtin functions only: the tool for checking ctmpl's engine against Go.",
+    flags: FLAGS,
+    notes: "Exit status: 1 for a parse error, 2 for an execution error, 64 for bad usage or input.",
+};
 
 /// What went wrong, and so the exit status: 1 parse, 2 execution, 64 usage or input.
 #[derive(Debug)]
@@ -50,14 +75,8 @@ pub fn run(args: &[String]) -> Result<(), RenderError> {
 }
 
 fn render(args: &[String]) -> Result<(), RenderError> {
-    let spec = [
-        ("data", FlagKind::Value),
-        ("missingkey", FlagKind::Value),
-        ("left-delim", FlagKind::Value),
-        ("right-delim", FlagKind::Value),
-    ];
-    let usage = |m: String| RenderError::Usage(format!("{m}\n{USAGE}"));
-    let flags = flags::parse(args, &spec).map_err(|e| usage(e.0))?;
+    let usage = |m: String| RenderError::Usage(format!("{m}\n\n{}", super::help::usage(&COMMAND)));
+    let flags = flags::parse(args, FLAGS).map_err(|e| usage(e.0))?;
     let [path] = flags.args.as_slice() else {
         return Err(usage("render takes exactly one TEMPLATE".into()));
     };
@@ -96,4 +115,12 @@ fn read(path: &str) -> Result<Vec<u8>, RenderError> {
 /// that is what Go decodes; outside one it is a syntax error either way).
 fn json_text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| GoStr::Raw(e.as_bytes()).to_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn usage_documents_every_flag() {
+        super::super::help::assert_documents_every_flag(&super::COMMAND);
+    }
 }

@@ -258,7 +258,7 @@ impl Docker {
         match self
             .get_json(&format!(
                 "/containers/{}/json",
-                crate::client::path_escape(id)
+                crate::consul::client::path_escape(id)
             ))
             .await
         {

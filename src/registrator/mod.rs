@@ -20,7 +20,7 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use tokio::sync::mpsc;
 
-use crate::client::{path_escape, Client, ClientConfig};
+use crate::consul::client::{path_escape, Client, ClientConfig};
 use docker::{Container, Docker, Endpoint};
 use service::{Model, Service};
 

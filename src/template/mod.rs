@@ -3,7 +3,7 @@
 //! output and the dependencies it used and still misses. A Consul function records its
 //! dependency and returns the data, or an empty value while it has not arrived.
 
-pub mod helpers;
+pub mod funcs;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -118,8 +118,8 @@ fn render_ctx<'a>(ctx: &'a mut Ctx<'_>) -> Result<&'a mut RenderCtx, FuncError> 
 impl Template {
     pub fn new(config: TemplateConfig) -> Result<Template, String> {
         let mut funcs = FuncMap::new();
-        helpers::register(&mut funcs);
-        helpers::register_env(&mut funcs, Arc::new(config.env.clone()));
+        funcs::register(&mut funcs);
+        funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
         register_consul(&mut funcs);
         register_local(&mut funcs);
         register_unsupported(&mut funcs);
@@ -162,7 +162,7 @@ impl Template {
             used_keys: HashSet::new(),
             missing: Vec::new(),
             missing_keys: HashSet::new(),
-            scratch: helpers::new_scratch(),
+            scratch: funcs::new_scratch(),
             template: self.inner.clone(),
             sandbox: self.sandbox.clone(),
         };
@@ -496,8 +496,8 @@ fn register_unsupported(funcs: &mut FuncMap) {
 /// another engine (Jinja) calls these through a [`Scope`] so both engines share one library.
 pub fn function_map(config: &TemplateConfig) -> FuncMap {
     let mut funcs = FuncMap::new();
-    helpers::register(&mut funcs);
-    helpers::register_env(&mut funcs, Arc::new(config.env.clone()));
+    funcs::register(&mut funcs);
+    funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
     register_consul(&mut funcs);
     register_local(&mut funcs);
     register_unsupported(&mut funcs);
@@ -530,7 +530,7 @@ impl Scope {
                 used_keys: HashSet::new(),
                 missing: Vec::new(),
                 missing_keys: HashSet::new(),
-                scratch: helpers::new_scratch(),
+                scratch: funcs::new_scratch(),
                 // `executeTemplate` has no Go templates to find.
                 template: Arc::new(gotmpl::Template::new("")),
                 sandbox,

@@ -596,11 +596,14 @@ fn agent_self_members_and_status_answer_like_consul() {
     assert_eq!(health[0]["Output"], "Agent alive and reachable");
 }
 
-/// A single persistent server keeping its data in `data`.
-fn single_server(data: &str) -> [&str; 8] {
+/// A single persistent server keeping its data in `data`, on loopback (without `-bind`, a host
+/// with several private addresses is refused, as Consul refuses it).
+fn single_server(data: &str) -> [&str; 10] {
     [
         "-server",
         "-bootstrap-expect=1",
+        "-bind",
+        "127.0.0.1",
         "-data-dir",
         data,
         "-http-port",

@@ -473,6 +473,7 @@ fn snapshots_compact_the_log_and_a_server_far_behind_catches_up_from_one() {
         let keys = c.get("/v1/kv/many/?keys&stale");
         (keys.status == 200 && keys.json().as_array()?.len() == 120).then_some(())
     });
+    c.wait_log(10, "agent.server.raft: Installed remote snapshot: index=");
     let stats = c.get("/v1/agent/self").json()["Stats"]["raft"].clone();
     let snap: u64 = stats["last_snapshot_index"]
         .as_str()

@@ -9,7 +9,7 @@ use std::process::Command;
 use serde_json::Value as Json;
 
 use super::{docker, engine_up, remove_image, socket, Ctr};
-use crate::support::{eventually, request, run, Agent};
+use crate::support::{eventually, request, run, try_request, Agent};
 
 /// Copies `packaging/etc/ctmpl` to `dir`, every `/etc/ctmpl/` in it now `dir`.
 fn stage_config(dir: &Path) {
@@ -167,8 +167,7 @@ fn the_container_image_runs_the_agent_registrator_and_the_sidecar() {
     let host_port = agent.host_port("8500/tcp");
     let addr = format!("127.0.0.1:{host_port}");
     eventually(30, "the agent in the container answering", || {
-        std::net::TcpStream::connect(&addr).ok()?;
-        let r = request(&addr, "GET", "/v1/status/leader", b"");
+        let r = try_request(&addr, "GET", "/v1/status/leader", b"")?;
         (r.status == 200 && r.text().len() > 2).then_some(())
     });
     let self_info: Json =

@@ -865,5 +865,5 @@ fn registrator_flag_errors() {
         );
     }
     let help = crate::ctmpl().args(["registrator", "-h"]).output().unwrap();
-    assert!(help.status.success() && crate::stderr(&help).contains("-deregister"));
+    assert!(help.status.success() && crate::stdout(&help).contains("-deregister"));
 }

@@ -19,6 +19,8 @@ pub struct Agent {
     pub addr: String,
     /// The server (Raft RPC) address.
     pub rpc: String,
+    /// Everything it wrote to stderr so far (banner and log), line by line.
+    log: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Agent {
@@ -58,9 +60,38 @@ impl Agent {
                 );
             }
         };
-        // Keep draining stderr so the agent never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Agent { child, addr, rpc }
+        // Keep draining stderr (so the agent never blocks on a full pipe), keeping the lines.
+        let log = Arc::new(std::sync::Mutex::new(seen));
+        let keep = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                keep.lock().unwrap().push(line);
+            }
+        });
+        Agent {
+            child,
+            addr,
+            rpc,
+            log,
+        }
+    }
+
+    /// The agent's stderr lines so far that contain `text`.
+    pub fn log_lines(&self, text: &str) -> Vec<String> {
+        let log = self.log.lock().unwrap();
+        log.iter().filter(|l| l.contains(text)).cloned().collect()
+    }
+
+    /// Waits up to `secs` for a stderr line containing `text`; returns it.
+    pub fn wait_log(&self, secs: u64, text: &str) -> String {
+        eventually(secs, &format!("a log line with {text:?}"), || {
+            self.log_lines(text).pop()
+        })
+    }
+
+    /// Its whole stderr so far, for a failure message.
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -81,6 +112,18 @@ impl Agent {
         terminate(&self.child);
         let status = self.child.wait().expect("wait for agent");
         (start.elapsed(), status)
+    }
+
+    /// Like `stop`, returning its stderr up to its exit instead of the time it took.
+    pub fn stop_with_log(mut self) -> (std::process::ExitStatus, String) {
+        terminate(&self.child);
+        let status = self.child.wait().expect("wait for agent");
+        // The reader thread takes the last lines a moment after the exit (end of the pipe).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.log) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (status, self.log_text())
     }
 }
 
@@ -241,17 +284,29 @@ impl Response {
 
 /// One HTTP/1.1 request with `Connection: close`.
 pub fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> Response {
-    let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    exchange(addr, method, path, body).unwrap_or_else(|e| panic!("{method} {addr}{path}: {e}"))
+}
+
+/// `request` for a server that may not be up yet: `None` when the connection fails or is reset
+/// (Docker's port proxy accepts, then resets while the container's server is still starting).
+pub fn try_request(addr: &str, method: &str, path: &str, body: &[u8]) -> Option<Response> {
+    exchange(addr, method, path, body).ok()
+}
+
+fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<Response> {
+    let mut s = TcpStream::connect(addr)?;
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    s.write_all(head.as_bytes())
-        .and_then(|_| s.write_all(body))
-        .expect("send request");
+    s.write_all(head.as_bytes())?;
+    s.write_all(body)?;
     let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    parse_response(&raw)
+    s.read_to_end(&mut raw)?;
+    if !raw.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Err(std::io::Error::other("closed before a whole response head"));
+    }
+    Ok(parse_response(&raw))
 }
 
 fn parse_response(raw: &[u8]) -> Response {

@@ -49,7 +49,10 @@ pub struct JoinReply {
 }
 
 /// A node's services and checks.
-pub type NodeState = (Vec<crate::api::NodeService>, Vec<crate::api::HealthCheck>);
+pub type NodeState = (
+    Vec<crate::consul::api::NodeService>,
+    Vec<crate::consul::api::HealthCheck>,
+);
 
 /// A write forwarded to the leader, answered with its log index.
 #[derive(Serialize, Deserialize)]
@@ -142,7 +145,7 @@ pub struct Cluster {
 /// How long a write or consistent read waits for a leader before "No cluster leader".
 const LEADER_WAIT: Duration = Duration::from_secs(7);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
-const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
+pub(super) const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
 
 pub const NO_LEADER: &str = "No cluster leader";
 pub const NO_SERVERS: &str = "No known Consul servers";
@@ -210,6 +213,10 @@ impl Cluster {
             stopped,
         });
         cluster.learn(me, true);
+        tokio::spawn(super::events::watch(
+            cluster.clone(),
+            cluster.stopped.clone(),
+        ));
         Ok(cluster)
     }
 
@@ -262,6 +269,17 @@ impl Cluster {
             *alive = true;
         }
         out.into_values().collect()
+    }
+
+    /// The other members discovery knows, with when each was last heard from (never, for one
+    /// known only second-hand).
+    pub fn heard(&self) -> Vec<(PeerInfo, Option<Instant>)> {
+        let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        known
+            .values()
+            .filter(|k| k.info.id != self.me.id)
+            .map(|k| (k.info.clone(), k.last_seen))
+            .collect()
     }
 
     pub fn info(&self) -> PeerInfo {

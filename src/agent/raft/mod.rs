@@ -7,7 +7,8 @@
 //!   `/raft/snapshot` on the server port) over a kept-alive connection per peer;
 //! - `cluster`: the Raft node, discovery (`/raft/join`), bootstrap with `-bootstrap-expect`,
 //!   the leader adding the servers it hears about, and the write path (group commit,
-//!   forwarding to the leader, read indexes).
+//!   forwarding to the leader, read indexes);
+//! - `events`: what happened to the cluster (leader, members, voters), logged once each.
 //!
 //! The log store and the state machine share one redb database (`open_db`): its `logs` table
 //! holds the log, its `meta` table the vote, the committed index and the last snapshot. The
@@ -18,6 +19,7 @@
 #![allow(clippy::result_large_err)]
 
 mod cluster;
+mod events;
 mod journal;
 mod log_store;
 mod state_machine;

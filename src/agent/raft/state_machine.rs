@@ -126,6 +126,10 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
         tokio::task::spawn_blocking(move || save_snapshot(&db, &m, &d))
             .await
             .map_err(io_err)??;
+        tracing::info!(
+            "agent.server.raft: snapshot complete up to: index={}",
+            meta.last_log_id.map_or(0, |l| l.index)
+        );
         Ok(Snapshot {
             meta,
             snapshot: Box::new(Cursor::new(data)),
@@ -184,7 +188,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), StoreError> {
         let data = snapshot.into_inner();
         self.restore(meta, &data)?;
-        save_snapshot(&self.db, meta, &data)
+        save_snapshot(&self.db, meta, &data)?;
+        tracing::info!(
+            "agent.server.raft: Installed remote snapshot: index={}",
+            meta.last_log_id.map_or(0, |l| l.index)
+        );
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StoreError> {

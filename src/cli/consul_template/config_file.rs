@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::Settings;
 use crate::child::{CommandSpec, Env, ExecOptions};
-use crate::client::ClientConfig;
 use crate::config::{self, Config};
+use crate::consul::client::ClientConfig;
 use crate::runner::{RunConfig, TemplateSettings, Wait};
 
 /// `-config` files and folders, in order, under the flags.

@@ -11,7 +11,7 @@ use super::config_file::apply_config_files;
 use super::Flags;
 use crate::child::{parse_signal, CommandSpec, Env, ExecOptions};
 use crate::cli::flags::Parsed;
-use crate::client::ClientConfig;
+use crate::consul::client::ClientConfig;
 use crate::runner::{RunConfig, TemplateSettings, TemplateSpec, Wait};
 
 /// Where ctmpl runs: the run configuration and its process settings.

@@ -1,0 +1,330 @@
+//! The Consul HTTP client: address and token from flags or `CONSUL_HTTP_ADDR` and
+//! `CONSUL_HTTP_TOKEN`, blocking reads (`index`, `wait`), `stale`, and the `X-Consul-*` headers
+//! read into `QueryMeta`.
+
+use std::time::Duration;
+
+use crate::consul::api::QueryMeta;
+
+/// How to reach Consul.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `host:port`, or a URL with `http://` (or `https://` with the `tls` feature).
+    pub address: String,
+    pub token: String,
+    /// CA certificate (PEM) for HTTPS (`-consul-ssl-ca-cert`).
+    pub ca_cert: Option<std::path::PathBuf>,
+    /// Skip certificate verification (`-consul-ssl-verify=false`).
+    pub insecure: bool,
+}
+
+impl ClientConfig {
+    /// consul-template's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
+    /// `CONSUL_TOKEN` then `CONSUL_HTTP_TOKEN`, `CONSUL_CACERT`, `CONSUL_HTTP_SSL_VERIFY`.
+    pub fn from_env() -> ClientConfig {
+        ClientConfig {
+            address: std::env::var("CONSUL_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:8500".into()),
+            token: std::env::var("CONSUL_TOKEN")
+                .or_else(|_| std::env::var("CONSUL_HTTP_TOKEN"))
+                .unwrap_or_default(),
+            ca_cert: std::env::var("CONSUL_CACERT").ok().map(Into::into),
+            insecure: std::env::var("CONSUL_HTTP_SSL_VERIFY").is_ok_and(|v| v == "false"),
+        }
+    }
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+/// A blocking read: wait past `index` for up to `wait`.
+#[derive(Clone, Copy, Debug)]
+pub struct Blocking {
+    pub index: u64,
+    pub wait: Duration,
+}
+
+/// What a read answered: the status (200 or 404), the body and Consul's metadata.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub meta: QueryMeta,
+}
+
+impl Client {
+    pub fn new(config: &ClientConfig) -> Result<Client, String> {
+        let base = base_url(&config.address)?;
+        let builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
+        let http = tls(builder, config)?
+            .build()
+            .map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Client {
+            http,
+            base,
+            token: config.token.clone(),
+        })
+    }
+
+    /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
+    /// carry Consul's text.
+    pub async fn get(
+        &self,
+        path: &str,
+        params: &[(&str, String)],
+        blocking: Option<Blocking>,
+        stale: bool,
+    ) -> Result<Response, String> {
+        let mut query: Vec<(&str, String)> = params.to_vec();
+        let mut timeout = Duration::from_secs(30);
+        if let Some(b) = blocking.filter(|b| b.index > 0) {
+            query.push(("index", b.index.to_string()));
+            query.push(("wait", format!("{}ms", b.wait.as_millis())));
+            // The server may hold the request for wait + wait/16.
+            timeout = b.wait + b.wait / 16 + Duration::from_secs(15);
+        }
+        if stale {
+            query.push(("stale", String::new()));
+        }
+        let url = format!("{}{}{}", self.base, path, encode_query(&query));
+        let mut req = self.http.get(&url).timeout(timeout);
+        if !self.token.is_empty() {
+            req = req.header("X-Consul-Token", &self.token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| describe_http_error("GET", &e))?;
+        let status = resp.status().as_u16();
+        let meta = meta_from(resp.headers());
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| describe_http_error("GET", &e))?
+            .to_vec();
+        if status != 200 && status != 404 {
+            let text = String::from_utf8_lossy(&body);
+            return Err(format!(
+                "GET {url}: Unexpected response code: {status} ({})",
+                text.trim()
+            ));
+        }
+        Ok(Response { status, body, meta })
+    }
+
+    /// PUTs `body` to `path` (the agent's write endpoints); any status is an answer, only a
+    /// failed exchange is an error.
+    pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = self
+            .http
+            .put(&url)
+            .timeout(Duration::from_secs(15))
+            .body(body);
+        if !self.token.is_empty() {
+            req = req.header("X-Consul-Token", &self.token);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| describe_http_error("PUT", &e))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| describe_http_error("PUT", &e))?
+            .to_vec();
+        Ok((status, body))
+    }
+}
+
+/// HTTPS settings, with the `tls` feature.
+#[cfg(feature = "tls")]
+fn tls(
+    mut b: reqwest::ClientBuilder,
+    config: &ClientConfig,
+) -> Result<reqwest::ClientBuilder, String> {
+    if let Some(path) = &config.ca_cert {
+        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cert =
+            reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+        b = b.add_root_certificate(cert);
+    }
+    Ok(b.danger_accept_invalid_certs(config.insecure))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls(b: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder, String> {
+    if config.ca_cert.is_some() {
+        return Err("-consul-ssl-ca-cert needs ctmpl built with the `tls` feature".into());
+    }
+    Ok(b)
+}
+
+fn base_url(address: &str) -> Result<String, String> {
+    let address = address.trim_end_matches('/');
+    if address.starts_with("https://") && !cfg!(feature = "tls") {
+        return Err(format!(
+            "{address}: HTTPS needs ctmpl built with the `tls` feature"
+        ));
+    }
+    if address.starts_with("http://") || address.starts_with("https://") {
+        return Ok(address.to_string());
+    }
+    if address.is_empty() || address.contains("://") {
+        return Err(format!("invalid Consul address {address:?}"));
+    }
+    Ok(format!("http://{address}"))
+}
+
+fn encode_query(params: &[(&str, String)]) -> String {
+    if params.is_empty() {
+        return String::new();
+    }
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    // Consul treats `stale=` and `stale` alike.
+    format!("?{}", s.finish())
+}
+
+fn meta_from(headers: &reqwest::header::HeaderMap) -> QueryMeta {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    QueryMeta {
+        index: get("X-Consul-Index")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+        known_leader: get("X-Consul-KnownLeader") == Some("true"),
+        last_contact_ms: get("X-Consul-LastContact")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// A failed HTTP exchange worded as Go's `net/http` words it, which is what consul-template's
+/// and Consul's users read and search for: `Get "URL": dial tcp HOST:PORT: connect: connection
+/// refused`, not the HTTP library's chain (`error sending request … client error (Connect) …`).
+/// `method` is the request's (`GET`); every command and the runner render errors through here.
+pub fn describe_http_error(method: &str, e: &reqwest::Error) -> String {
+    let method = go_method(method);
+    let url = e.url().map(|u| u.as_str()).unwrap_or_default();
+    format!("{method} \"{url}\": {}", go_cause(e))
+}
+
+/// `GET` as Go's `url.Error` names it: `Get`.
+fn go_method(method: &str) -> String {
+    let lower = method.to_ascii_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// What went wrong below the URL: the dial's system error, a timeout, or the library's own
+/// innermost words.
+fn go_cause(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)".into();
+    }
+    let dial = e.url().map(dial_address).unwrap_or_default();
+    if e.is_connect() && error_chain(e).contains("dns error") {
+        let host = e.url().and_then(|u| u.host_str()).unwrap_or_default();
+        return format!("dial tcp: lookup {host}: no such host");
+    }
+    if let Some(io) = io_source(e) {
+        if e.is_connect() {
+            return format!("dial tcp {dial}: connect: {}", errno_text(io));
+        }
+        return errno_text(io);
+    }
+    innermost(e)
+}
+
+/// `HOST:PORT` as Go's dialer prints it (IPv6 in brackets, the scheme's port when none given).
+fn dial_address(url: &reqwest::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    format!("{host}:{}", url.port_or_known_default().unwrap_or(80))
+}
+
+/// The first `std::io::Error` in `e`'s chain of causes.
+fn io_source<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a std::io::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// A system error as Go's `syscall.Errno` words it: strerror, lower-cased first letter, no
+/// `(os error N)`.
+fn errno_text(io: &std::io::Error) -> String {
+    let text = match io.raw_os_error() {
+        Some(n) => nix::errno::Errno::from_raw(n).desc().to_string(),
+        None => io.to_string(),
+    };
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// The innermost cause's text (the outer ones repeat the URL and the library's wording).
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last: &(dyn std::error::Error + 'static) = e;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Percent-encodes a KV key or service name for a URL path, keeping `/`.
+pub fn path_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(base_url("127.0.0.1:8500").unwrap(), "http://127.0.0.1:8500");
+        assert_eq!(
+            base_url("http://consul:8500/").unwrap(),
+            "http://consul:8500"
+        );
+        assert!(base_url("ftp://x").is_err());
+        assert_eq!(path_escape("app/my key"), "app/my%20key");
+    }
+}

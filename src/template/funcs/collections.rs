@@ -1,0 +1,394 @@
+//! Collections: `byKey`, `byTag`, `byPort`, `byMeta`, `contains`/`in` and the `contains*`
+//! family, `explode`/`explodeMap`, `mergeMap*`, `loop`, and `join`/`split`/`splitToMap`.
+//!
+//! The grouping functions take the records the Consul functions return (`[]*dependency.KeyPair`,
+//! `[]*dependency.HealthService`) and refuse anything else with Go's `validateType` wording.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::scratch::{is_map, map_in_place, with_map_mut};
+use super::sprig::sprig_empty;
+use super::strconv::{go_parse_int, parse_int_empty_zero};
+use super::strings::go_split;
+use super::{
+    def, fail, list_items, lossy, map_arg, sprintf, string_arg, string_list_arg, wrong_type, Map,
+    Res, MAX_DEPTH,
+};
+use crate::gotmpl::{Arity, FuncError, FuncMap, Record, Value};
+
+pub(super) fn register(funcs: &mut FuncMap) {
+    def(funcs, "byKey", Arity::Exact(1), |a| by_key(&a[0]));
+    def(funcs, "byTag", Arity::Exact(1), |a| by_tag(&a[0]));
+    def(funcs, "byPort", Arity::Exact(1), |a| by_port(&a[0]));
+    def(funcs, "byMeta", Arity::Exact(2), |a| {
+        by_meta(&string_arg(&a[0])?, &a[1])
+    });
+    def(funcs, "contains", Arity::Exact(2), |a| {
+        Ok(go_in(&a[1], &a[0])?.into())
+    });
+    def(funcs, "in", Arity::Exact(2), |a| {
+        Ok(go_in(&a[0], &a[1])?.into())
+    });
+    // (returned when the loop ends, invert the membership test)
+    for (name, ret_true, invert) in [
+        ("containsAll", true, true),
+        ("containsAny", false, false),
+        ("containsNone", true, false),
+        ("containsNotAll", false, true),
+    ] {
+        def(funcs, name, Arity::Exact(2), move |a| {
+            contains_some(&a[0], &a[1], ret_true, invert)
+        });
+    }
+    def(funcs, "explode", Arity::Exact(1), |a| explode(&a[0]));
+    def(funcs, "explodeMap", Arity::Exact(1), |a| explode_map(&a[0]));
+    def(funcs, "mergeMap", Arity::Exact(2), |a| {
+        merge_map(&a[0], &a[1], false)
+    });
+    def(funcs, "mergeMapWithOverride", Arity::Exact(2), |a| {
+        merge_map(&a[0], &a[1], true)
+    });
+    def(funcs, "loop", Arity::AtLeast(0), go_loop);
+    def(funcs, "join", Arity::Exact(2), |a| {
+        let sep = string_arg(&a[0])?;
+        Ok(Value::from(string_list_arg(&a[1])?.join(&sep)))
+    });
+    def(funcs, "split", Arity::Exact(2), |a| {
+        let s = string_arg(&a[1])?;
+        let s = s.trim();
+        if s.is_empty() {
+            return Ok(Value::list(Vec::new()));
+        }
+        let parts = go_split(s, &string_arg(&a[0])?);
+        Ok(Value::list(parts.into_iter().map(Value::str).collect()))
+    });
+    def(funcs, "splitToMap", Arity::Exact(3), |a| {
+        let (sep1, sep2) = (string_arg(&a[0])?, string_arg(&a[1])?);
+        let s = string_arg(&a[2])?;
+        let mut m = Map::new();
+        let s = s.trim();
+        if !s.is_empty() {
+            for item in go_split(s, &sep1) {
+                if let Some((k, v)) = item.split_once(&*sep2) {
+                    m.insert(k.into(), Value::str(v));
+                }
+            }
+        }
+        Ok(Value::Map(Arc::new(m)))
+    });
+}
+
+fn by_key(pairs: &Value) -> Res {
+    let mut out: BTreeMap<Arc<str>, Map> = BTreeMap::new();
+    for pair in records_arg(pairs, "[]*dependency.KeyPair")? {
+        let key = pair.field("Key").map(lossy).unwrap_or_default();
+        let Some((top, rest)) = key.split_once('/') else {
+            continue;
+        };
+        if rest.is_empty() {
+            continue;
+        }
+        let mut copy = (*pair).clone();
+        if let Some(i) = copy.ty.field_index("Key") {
+            copy.values[i] = Value::str(rest);
+        }
+        out.entry(top.into())
+            .or_default()
+            .insert(rest.into(), Value::Record(Arc::new(copy)));
+    }
+    Ok(Value::map(
+        out.into_iter().map(|(k, m)| (k, Value::Map(Arc::new(m)))),
+    ))
+}
+
+/// Groups `items` by the keys `keys_of` gives each (in order, repeats included).
+fn group_by(items: &[Value], keys_of: impl Fn(&Value) -> Vec<String>) -> Value {
+    let mut groups: BTreeMap<Arc<str>, Vec<Value>> = BTreeMap::new();
+    for item in items {
+        for key in keys_of(item) {
+            groups.entry(key.into()).or_default().push(item.clone());
+        }
+    }
+    Value::map(groups.into_iter().map(|(k, v)| (k, Value::list(v))))
+}
+
+/// The items of a list of records that all have `field` (nil is empty); `None` otherwise.
+fn records_with(v: &Value, field: &str) -> Option<Vec<Value>> {
+    match v.resolved() {
+        Value::Nil | Value::Missing => Some(Vec::new()),
+        Value::List(items) => {
+            let ok = items
+                .iter()
+                .all(|i| matches!(i, Value::Record(r) if r.field(field).is_some()));
+            ok.then(|| items.to_vec())
+        }
+        _ => None,
+    }
+}
+
+fn by_tag(list: &Value) -> Res {
+    let Some(items) = records_with(list, "Tags") else {
+        return fail(format!(
+            "byTag: wrong argument type {}",
+            list_type_name(list)
+        ));
+    };
+    Ok(group_by(&items, |item| {
+        let tags = field_of(item, "Tags").and_then(|t| list_items(&t));
+        tags.map(|t| t.iter().map(lossy).collect())
+            .unwrap_or_default()
+    }))
+}
+
+/// Go's map is keyed by `int`; here keys are the decimal strings (sorted as strings).
+fn by_port(list: &Value) -> Res {
+    let Some(items) = records_with(list, "Port") else {
+        return fail(format!(
+            "byPort: wrong argument type {}",
+            list_type_name(list)
+        ));
+    };
+    Ok(group_by(&items, |item| {
+        vec![field_of(item, "Port")
+            .map(|p| lossy(&p))
+            .unwrap_or_default()]
+    }))
+}
+
+fn by_meta(meta: &str, services: &Value) -> Res {
+    let keys: Vec<&str> = meta.split(',').collect();
+    let mut groups: BTreeMap<Arc<str>, Vec<Value>> = BTreeMap::new();
+    for svc in records_arg(services, "[]*dependency.HealthService")? {
+        let sm = svc.field("ServiceMeta").cloned().unwrap_or(Value::Nil);
+        let mut parts = Vec::with_capacity(keys.len());
+        for key in &keys {
+            parts.push(normalize_meta(&meta_value(&sm, key)?));
+        }
+        let svc = Value::Record(svc);
+        groups.entry(parts.join("_").into()).or_default().push(svc);
+    }
+    Ok(Value::map(
+        groups.into_iter().map(|(k, v)| (k, Value::list(v))),
+    ))
+}
+
+/// One part of a `byMeta` key: the meta value, its default, or (`|int`) a zero-padded number.
+fn meta_value(sm: &Value, key: &str) -> Result<String, FuncError> {
+    let real = key.strip_suffix("|int");
+    let name = real.unwrap_or(key);
+    let value = field_of(sm, name).map(|v| lossy(&v)).unwrap_or_default();
+    let value = match (value.is_empty(), real.is_some()) {
+        (false, _) => value,
+        (true, true) => "0".to_string(),
+        (true, false) => format!("_no_{name}_"),
+    };
+    if real.is_none() {
+        return Ok(value);
+    }
+    match go_parse_int(&value, "Atoi") {
+        Ok(i) => Ok(format!("{i:05}")),
+        Err(e) => fail(format!("cannot parse {value} as number : {e}")),
+    }
+}
+
+fn normalize_meta(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+/// reflect's message when a nil value's type is asked for (Go panics; templates report it).
+const ZERO_VALUE_TYPE: &str = "reflect: call of reflect.Value.Type on zero Value";
+
+/// consul-template's `in`: element equality for ints, floats and strings, or a substring test.
+fn go_in(list: &Value, v: &Value) -> Result<bool, FuncError> {
+    let nil = matches!(v, Value::Nil | Value::Missing);
+    match list.resolved() {
+        Value::List(items) => {
+            for item in items.iter() {
+                let found = match (item, v) {
+                    (Value::Int(a), Value::Int(b)) => a == b,
+                    (Value::Float(a), Value::Float(b)) => a == b,
+                    (Value::Str(_) | Value::Bytes(_), _) if nil => return fail(ZERO_VALUE_TYPE),
+                    (Value::Str(_) | Value::Bytes(_), Value::Str(_) | Value::Bytes(_)) => {
+                        item.as_bytes() == v.as_bytes()
+                    }
+                    _ => false,
+                };
+                if found {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        Value::Str(_) | Value::Bytes(_) if nil => fail(ZERO_VALUE_TYPE),
+        hay @ (Value::Str(_) | Value::Bytes(_)) => Ok(match v.as_bytes() {
+            Some(needle) => bytes_contain(hay.as_bytes().unwrap_or_default(), needle),
+            None => false,
+        }),
+        _ => Ok(false),
+    }
+}
+
+fn bytes_contain(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn contains_some(needles: &Value, list: &Value, ret_true: bool, invert: bool) -> Res {
+    let needles = match needles {
+        Value::List(items) => items.clone(),
+        Value::Nil => Arc::new(Vec::new()),
+        v => return Err(wrong_type("[]interface {}", v)),
+    };
+    for needle in needles.iter() {
+        if go_in(list, needle)? != invert {
+            return Ok(Value::Bool(!ret_true));
+        }
+    }
+    Ok(Value::Bool(ret_true))
+}
+
+fn explode(pairs: &Value) -> Res {
+    let mut m = Map::new();
+    for pair in records_arg(pairs, "[]*dependency.KeyPair")? {
+        let key = pair.field("Key").map(lossy).unwrap_or_default();
+        let value = pair.field("Value").cloned().unwrap_or(Value::str(""));
+        explode_insert(&mut m, &key, value, &key).map_err(|e| format!("explode: {e}"))?;
+    }
+    Ok(Value::Map(Arc::new(m)))
+}
+
+fn explode_map(input: &Value) -> Res {
+    let mut m = Map::new();
+    for (k, v) in map_arg(input)? {
+        explode_insert(&mut m, &k, v, &k).map_err(|e| format!("explodeMap: {e}"))?;
+    }
+    Ok(Value::Map(Arc::new(m)))
+}
+
+/// consul-template's `explodeHelper`: `p` is the key one level up, for the message.
+fn explode_insert(m: &mut Map, k: &str, v: Value, p: &str) -> Result<(), String> {
+    let Some((top, rest)) = k.split_once('/') else {
+        if !k.is_empty() {
+            m.insert(k.into(), v);
+        }
+        return Ok(());
+    };
+    let entry = m
+        .entry(top.into())
+        .or_insert_with(|| Value::Map(Arc::default()));
+    match entry {
+        Value::Map(nest) => explode_insert(Arc::make_mut(nest), rest, v, k),
+        other => Err(sprintf(
+            "not a map: %q: %q already has value %q",
+            &[Value::str(p), Value::str(top), other.clone()],
+        )),
+    }
+}
+
+/// mergo's `Map` into `dst` (a [`GoMap`] is changed in place): keys missing or empty in `dst`
+/// take `src`'s value; with `overwrite`, non-empty `src` values win. Nested maps merge deeply.
+fn merge_map(dst: &Value, src: &Value, overwrite: bool) -> Res {
+    let src = map_arg(src)?;
+    with_map_mut(dst, |m| merge_into(m, &src, overwrite))
+}
+
+pub(super) fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
+    merge_level(dst, src, overwrite, 0);
+}
+
+fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
+    for (k, sv) in src {
+        let Some(dv) = dst.get_mut(k) else {
+            dst.insert(k.clone(), sv.clone());
+            continue;
+        };
+        // A map that holds itself would merge forever; Go would never return either.
+        if is_map(dv) && is_map(sv) && depth < MAX_DEPTH {
+            let sm = map_arg(sv).unwrap_or_default();
+            map_in_place(dv, |m| merge_level(m, &sm, overwrite, depth + 1));
+        } else if sprig_empty(dv) || (overwrite && !sprig_empty(sv)) {
+            *dv = sv.clone();
+        }
+    }
+}
+
+/// The most items `loop` makes: Go streams them through a channel, we build a list.
+pub(super) const LOOP_LIMIT: i64 = 10_000_000;
+
+fn go_loop(args: &[Value]) -> Res {
+    let (start, stop) = match args {
+        [stop] => (0, loop_int(stop)?),
+        [start, stop] => (loop_int(start)?, loop_int(stop)?),
+        _ => {
+            return fail(format!(
+                "loop: wrong number of arguments, expected 1 or 2, but got {}",
+                args.len()
+            ))
+        }
+    };
+    if stop.saturating_sub(start) > LOOP_LIMIT {
+        return fail(format!("loop: more than {LOOP_LIMIT} iterations"));
+    }
+    Ok(Value::list(
+        (start..stop.max(start)).map(Value::Int).collect(),
+    ))
+}
+
+fn loop_int(v: &Value) -> Result<i64, FuncError> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Uint(u) => Ok(*u as i64),
+        Value::Byte(b) => Ok(i64::from(*b)),
+        Value::Str(_) | Value::Bytes(_) => parse_int_empty_zero(&lossy(v)),
+        v => fail(format!("loop: bad argument type: {}", v.type_name())),
+    }
+}
+
+/// The Go type of a list whose items are all records of one type (`[]*dependency.KeyPair`).
+fn list_type_name(v: &Value) -> String {
+    let Some(items) = list_items(v) else {
+        return v.type_name();
+    };
+    let first = match items.first() {
+        Some(Value::Record(r)) => r.ty.name.clone(),
+        _ => return v.type_name(),
+    };
+    let same = items
+        .iter()
+        .all(|i| matches!(i, Value::Record(r) if r.ty.name == first));
+    if same {
+        format!("[]{first}")
+    } else {
+        v.type_name()
+    }
+}
+
+/// A record's field, or a map's key.
+fn field_of(item: &Value, name: &str) -> Option<Value> {
+    match item.resolved() {
+        Value::Record(r) => r.field(name).cloned(),
+        Value::Map(m) => m.get(name).cloned(),
+        _ => None,
+    }
+}
+
+/// The records of a list argument that Go types as `[]*T` (nil is an empty list).
+fn records_arg(v: &Value, want: &str) -> Result<Vec<Arc<Record>>, FuncError> {
+    let items = match v.resolved() {
+        Value::Nil | Value::Missing => return Ok(Vec::new()),
+        Value::List(items) => items,
+        _ => return Err(wrong_type(want, v)),
+    };
+    items
+        .iter()
+        .map(|item| match item {
+            Value::Record(r) => Ok(r.clone()),
+            _ => Err(wrong_type(want, v)),
+        })
+        .collect()
+}
