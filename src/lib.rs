@@ -10,6 +10,8 @@ pub mod config;
 pub mod consul;
 pub mod dependency;
 pub mod duration;
+pub mod fswatch;
+pub mod jinja;
 pub mod metrics;
 pub use gotmpl;
 pub mod registrator;

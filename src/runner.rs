@@ -16,9 +16,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
 use crate::consul::client::{Client, ClientConfig};
+use crate::jinja::{is_jinja_path, AnyTemplate};
 use crate::renderer::{self, RenderOptions};
 use crate::status::{Status, TemplateStatus};
-use crate::template::{Brain, Template, TemplateConfig};
+use crate::template::{Brain, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};
 
 /// `-template "SRC[:DEST[:COMMAND]]"`.
@@ -88,6 +89,8 @@ pub struct TemplateSettings {
     pub function_denylist: Vec<String>,
     pub sandbox_path: Option<PathBuf>,
     pub wait: Option<Wait>,
+    /// Jinja (true) or Go (false); unset: Jinja for a source ending in `.j2` or `.jinja`.
+    pub jinja: Option<bool>,
 }
 
 impl Default for TemplateSettings {
@@ -110,6 +113,7 @@ impl Default for TemplateSettings {
             function_denylist: Vec::new(),
             sandbox_path: None,
             wait: None,
+            jinja: None,
         }
     }
 }
@@ -132,6 +136,8 @@ pub struct RunConfig {
     pub once: bool,
     pub dry: bool,
     pub parse_only: bool,
+    /// Re-read and re-render a template whose source file changes (`-watch-templates`).
+    pub watch_templates: bool,
     pub watch: WatchConfig,
     pub wait: Option<Wait>,
     pub exec: Option<ExecOptions>,
@@ -192,7 +198,7 @@ pub enum Control {
 
 struct Loaded {
     settings: TemplateSettings,
-    template: Template,
+    template: AnyTemplate,
     /// What this run last wrote (or printed), to write only on change.
     last: Option<Vec<u8>>,
     /// Dependencies of the last good execution (kept watched if the next one fails).
@@ -272,7 +278,10 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
         sandbox_path: settings.sandbox_path.clone(),
         env: Default::default(),
     };
-    let template = Template::new(config).map_err(RunError::Config)?;
+    let jinja = settings
+        .jinja
+        .unwrap_or_else(|| settings.source.as_deref().is_some_and(is_jinja_path));
+    let template = AnyTemplate::new(config, jinja).map_err(RunError::Config)?;
     Ok(Loaded {
         settings: settings.clone(),
         template,
@@ -339,6 +348,8 @@ pub async fn run(
     let mut child: Option<Supervisor> = None;
     let extra_env = vec![("CONSUL_HTTP_ADDR".to_string(), consul.address.clone())];
     let mut fired: HashSet<usize> = HashSet::new();
+    let sources_changed = Arc::new(tokio::sync::Notify::new());
+    let _source_watch = watch_sources(&config, &sources_changed);
     loop {
         let pass = pass(&mut templates, &mut brain, &mut watcher, &config, &fired).await?;
         fired.clear();
@@ -385,6 +396,11 @@ pub async fn run(
                     report_waiting(t, now);
                 }
             }
+            _ = sources_changed.notified(), if _source_watch.is_some() => {
+                // Let an editor's write-rename-chmod settle into one re-read.
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                reload_sources(&mut templates);
+            }
             code = wait_child(&mut child) => return Ok(Stopped::Child(code)),
             c = control.recv() => {
                 let c = c.unwrap_or(Control::Stop);
@@ -403,6 +419,39 @@ pub async fn run(
                     _ => Stopped::Done,
                 });
             }
+        }
+    }
+}
+
+/// `-watch-templates`: file events for every template source.
+fn watch_sources(
+    config: &RunConfig,
+    changed: &Arc<tokio::sync::Notify>,
+) -> Option<crate::fswatch::FsWatch> {
+    if !config.watch_templates || config.once {
+        return None;
+    }
+    let sources: Vec<PathBuf> = config
+        .templates
+        .iter()
+        .filter_map(|t| t.source.clone())
+        .collect();
+    match crate::fswatch::watch(&sources, changed.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("-watch-templates: {e}; edited templates need SIGHUP");
+            None
+        }
+    }
+}
+
+/// Parses every template source again; one that no longer parses (or cannot be read) is
+/// logged and keeps its last good version, and so its last output.
+fn reload_sources(templates: &mut [Loaded]) {
+    for t in templates.iter_mut().filter(|t| t.settings.source.is_some()) {
+        match load(&t.settings) {
+            Ok(fresh) => t.template = fresh.template,
+            Err(e) => tracing::error!("{e}; keeping the last good template"),
         }
     }
 }

@@ -171,6 +171,8 @@ async fn view(
     let mut last_body: Option<Vec<u8>> = None;
     let mut attempt = 0u32;
     let mut last_fetch: Option<Instant> = None;
+    let file_changed = Arc::new(tokio::sync::Notify::new());
+    let _file_watch = watch_file(dep, &file_changed);
     loop {
         if let Some(at) = last_fetch {
             let jitter = MIN_SPACING.mul_f64(0.2 * crate::random_fraction());
@@ -216,10 +218,17 @@ async fn view(
                 continue;
             }
             index = fetched.index.max(1);
-        } else if last_body.is_some() {
-            // Polled dependencies: files every 2 s, datacenters every 15 s.
+        } else if last_body.is_some()
+            && (fetched.data.is_none() || last_body.as_ref() == Some(&fetched.body))
+        {
+            // Polled dependencies, unchanged: files every 2 s, datacenters every 15 s. A file
+            // is also read again as soon as the file system reports a change.
             let every = if matches!(dep, Dep::File(_)) { 2 } else { 15 };
-            tokio::time::sleep(Duration::from_secs(every)).await;
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(every)) => {}
+                _ = file_changed.notified(), if _file_watch.is_some() => {}
+            }
+            continue;
         }
         let Some(data) = fetched.data else { continue };
         if last_body.as_ref() == Some(&fetched.body) {
@@ -235,6 +244,19 @@ async fn view(
             || config.once
         {
             return;
+        }
+    }
+}
+
+/// File events for a `file` dependency (notify; its poll watcher where the platform's cannot
+/// start), so an edit re-renders at once instead of at the next 2 s poll.
+fn watch_file(dep: &Dep, changed: &Arc<tokio::sync::Notify>) -> Option<crate::fswatch::FsWatch> {
+    let Dep::File(path) = dep else { return None };
+    match crate::fswatch::watch(&[std::path::PathBuf::from(path)], changed.clone()) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(dependency = %dep.key(), "not watching for changes ({e}); polling every 2s");
+            None
         }
     }
 }

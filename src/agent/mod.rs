@@ -19,6 +19,7 @@ pub mod raft;
 pub mod server;
 pub mod store;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -193,6 +194,49 @@ impl Agent {
                 .map_err(|e| e.message)?;
         }
         Ok(())
+    }
+
+    /// Service definitions from config files again (SIGHUP, a changed `-config-dir`): those new
+    /// or changed since `before` (service ID → definition) are registered, those gone are
+    /// removed. Returns the new state. Services registered through the API are left alone.
+    pub async fn reload_services(
+        &self,
+        defs: &[Json],
+        before: &HashMap<String, Json>,
+    ) -> Result<HashMap<String, Json>, String> {
+        let mut now = HashMap::new();
+        for def in defs {
+            let (svc, checks) = decode::service_definition(def.clone(), &self.local.node)
+                .map_err(|e| format!("service definition: {}", e.message))?;
+            let id = svc.id.clone();
+            if before.get(&id) != Some(def) {
+                tracing::info!(service = %id, "service definition loaded");
+                self.local
+                    .add_service(svc, checks, true)
+                    .await
+                    .map_err(|e| e.message)?;
+            }
+            now.insert(id, def.clone());
+        }
+        for id in before.keys().filter(|id| !now.contains_key(*id)) {
+            tracing::info!(service = %id, "service definition removed");
+            if let Err(e) = self.local.remove_service(id).await {
+                tracing::warn!(service = %id, "removing: {}", e.message);
+            }
+        }
+        Ok(now)
+    }
+
+    /// The service IDs of the definitions the agent started with, for the first reload.
+    pub fn configured_services(&self) -> HashMap<String, Json> {
+        self.config
+            .services
+            .iter()
+            .filter_map(|def| {
+                let (svc, _) = decode::service_definition(def.clone(), &self.local.node).ok()?;
+                Some((svc.id, def.clone()))
+            })
+            .collect()
     }
 
     /// This node with its `serfHealth` check, and the `consul` service on a server.

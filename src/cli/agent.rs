@@ -1,9 +1,11 @@
 //! `ctmpl agent [flags]`: Consul's agent flags (over `-config-file`/`-config-dir` JSON files,
 //! over defaults) into an [`agent::Config`], then the process around the agent: logging, the pid
-//! file, the start-up banner scripts read, and SIGINT/SIGTERM.
+//! file, the start-up banner scripts read, SIGINT/SIGTERM, and reloads (SIGHUP, or a changed
+//! config file or directory, watched through `fswatch`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -231,7 +233,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let result = runtime.block_on(serve(config, &gate));
+    let result = runtime.block_on(serve(config, &gate, args.to_vec()));
     gate.open();
     result
 }
@@ -336,12 +338,15 @@ fn init_logging(config: &Config) -> Result<Gate, String> {
     }
 }
 
-async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
+async fn serve(config: Config, gate: &Gate, args: Vec<String>) -> Result<(), String> {
     let pid_file = config.pid_file.clone();
     if let Some(p) = &pid_file {
         std::fs::write(p, std::process::id().to_string())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
+    // Consul reloads on SIGHUP; installed before the "running" line so that it never kills us.
+    let hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| format!("SIGHUP handler: {e}"))?;
     if config.dev_servers > 1 {
         return serve_cluster(config, pid_file).await;
     }
@@ -351,6 +356,7 @@ async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
     eprint!("{}", banner::render(&banner::Facts::of(&running)));
     gate.open();
     tokio::spawn(watch_signals(running.shutdown.clone()));
+    tokio::spawn(reload_on_change(running.agent.clone(), args, hangup));
     running.shutdown.cancelled().await;
     running.stop().await;
     if let Some(p) = &pid_file {
@@ -359,6 +365,62 @@ async fn serve(config: Config, gate: &Gate) -> Result<(), String> {
     tracing::info!("agent: Graceful exit completed");
     eprintln!("==> ctmpl agent stopped");
     Ok(())
+}
+
+/// Re-reads the config files and reconciles the service definitions on SIGHUP and whenever a
+/// `-config-dir` or `-config-file` changes. A file that does not parse is logged; the agent
+/// keeps what it has.
+async fn reload_on_change(
+    agent: Arc<agent::Agent>,
+    args: Vec<String>,
+    mut hangup: tokio::signal::unix::Signal,
+) {
+    let watched: Vec<PathBuf> = flags::parse(&args, FLAGS)
+        .map(|f| {
+            let mut paths = f.all("config-dir").to_vec();
+            paths.extend(f.all("config-file").iter().cloned());
+            paths.into_iter().map(PathBuf::from).collect()
+        })
+        .unwrap_or_default();
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let _watch = if watched.is_empty() {
+        None
+    } else {
+        match crate::fswatch::watch(&watched, changed.clone()) {
+            Ok(w) => {
+                tracing::debug!(watcher = w.kind, "watching the agent's config files");
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!("not watching the config files: {e}");
+                None
+            }
+        }
+    };
+    let mut state = agent.configured_services();
+    let shutdown = agent.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = hangup.recv() => tracing::info!("agent: Caught signal: hangup; Reloading configuration..."),
+            _ = changed.notified() => {
+                // Let a burst of events (write, rename, chmod) settle into one reload.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                tracing::info!("configuration files changed, reloading");
+            }
+            _ = shutdown.cancelled() => return,
+        }
+        let services = match parse(&args) {
+            Ok(config) => config.services,
+            Err(e) => {
+                tracing::error!("reload: {e}; keeping the current configuration");
+                continue;
+            }
+        };
+        match agent.reload_services(&services, &state).await {
+            Ok(now) => state = now,
+            Err(e) => tracing::error!("reload: {e}"),
+        }
+    }
 }
 
 /// `-dev -dev-servers N`: the servers run until SIGINT/SIGTERM or until each has left.

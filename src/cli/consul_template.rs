@@ -78,6 +78,7 @@ const FLAGS: &[Flag] = &[
     Flag::value("template", "src:dest[:command]", "", "render SRC to DEST, then run COMMAND (repeatable)"),
     Flag::bool("template-error-fatal", "stop on a template's execution error (on; =false logs it and goes on)"),
     Flag::value("wait", "min[:max]", "", "write only after MIN without changes, at most MAX after the first (MAX: 4×MIN)"),
+    Flag::bool("watch-templates", "re-read and re-render a template whose source file changes, without SIGHUP (ctmpl's own)"),
     Flag::refused("vault-addr", Value),
     Flag::refused("vault-token", Value),
     Flag::refused("vault-agent-token-file", Value),

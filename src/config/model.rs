@@ -32,6 +32,8 @@ pub struct Config {
     pub block_query_wait: Option<Duration>,
     pub once: Option<bool>,
     pub parseonly: Option<bool>,
+    /// ctmpl's own: re-read a template whose source changes (default false).
+    pub watch_templates: Option<bool>,
     /// Overrides every template's `error_fatal`.
     pub template_error_fatal: Option<bool>,
     /// Default false.
@@ -136,6 +138,8 @@ pub struct TemplateConfig {
     /// Glob patterns; the legacy `function_blacklist` lands here too.
     pub function_denylist: Vec<String>,
     pub sandbox_path: Option<String>,
+    /// `go` (the default) or `jinja`; unset: `jinja` for a source ending in `.j2`/`.jinja`.
+    pub engine: Option<String>,
     pub wait: Option<WaitConfig>,
     /// Legacy form of `exec.command` (used when that is unset).
     pub command: Option<Command>,

@@ -492,6 +492,66 @@ fn register_unsupported(funcs: &mut FuncMap) {
     }
 }
 
+/// consul-template's whole function library for `config`, as [`Template::new`] registers it:
+/// another engine (Jinja) calls these through a [`Scope`] so both engines share one library.
+pub fn function_map(config: &TemplateConfig) -> FuncMap {
+    let mut funcs = FuncMap::new();
+    funcs::register(&mut funcs);
+    funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
+    register_consul(&mut funcs);
+    register_local(&mut funcs);
+    register_unsupported(&mut funcs);
+    for name in &config.function_denylist {
+        let name = name.clone();
+        funcs.insert(
+            &name.clone(),
+            Func::pure(Arity::AtLeast(0), move |_| {
+                Err(FuncError(format!(
+                    "function {name:?} is disabled (function_denylist)"
+                )))
+            }),
+        );
+    }
+    funcs
+}
+
+/// One execution seen from outside the Go executor: calls functions of [`function_map`] with
+/// the brain and records the dependencies they use, as [`Template::execute`] does.
+pub struct Scope {
+    rc: RenderCtx,
+}
+
+impl Scope {
+    pub fn new(brain: Arc<Brain>, sandbox: Option<PathBuf>) -> Scope {
+        Scope {
+            rc: RenderCtx {
+                brain,
+                used: Vec::new(),
+                used_keys: HashSet::new(),
+                missing: Vec::new(),
+                missing_keys: HashSet::new(),
+                scratch: funcs::new_scratch(),
+                // `executeTemplate` has no Go templates to find.
+                template: Arc::new(gotmpl::Template::new("")),
+                sandbox,
+            },
+        }
+    }
+
+    pub fn call(&mut self, func: &Func, args: &[Value]) -> Result<Value, FuncError> {
+        func.call(&mut Ctx::new(Some(&mut self.rc)), args)
+    }
+
+    /// The execution's result with `output`.
+    pub fn finish(self, output: Vec<u8>) -> Rendered {
+        Rendered {
+            output,
+            used: self.rc.used,
+            missing: self.rc.missing,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

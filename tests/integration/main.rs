@@ -3,9 +3,11 @@
 mod agent;
 mod bench_template;
 mod cluster;
+mod config_watch;
 mod devcluster;
 mod golden;
 mod help;
+mod jinja;
 mod logs;
 mod metrics;
 mod nginx;

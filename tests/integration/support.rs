@@ -128,6 +128,16 @@ impl Agent {
 }
 
 impl Agent {
+    /// Sends a signal (`HUP`…) to the agent process.
+    pub fn signal(&self, sig: &str) {
+        signal(&self.child, sig);
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Kills the process outright (SIGKILL): no goodbye to the cluster.
     pub fn kill(mut self) {
         let _ = self.child.kill();

@@ -23,6 +23,11 @@ impl FuncMap {
         self.funcs.insert(name.to_string(), func);
     }
 
+    /// The registered functions (not Go's builtins), for bridging them to another engine.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Func)> {
+        self.funcs.iter().map(|(name, f)| (name.as_str(), f))
+    }
+
     pub fn contains(&self, name: &str) -> bool {
         self.funcs.contains_key(name) || Builtin::from_name(name).is_some()
     }

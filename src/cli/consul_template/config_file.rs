@@ -36,6 +36,7 @@ pub(super) fn apply_config_files(
     }
     run.once |= c.once.unwrap_or(false);
     run.parse_only |= c.parseonly.unwrap_or(false);
+    run.watch_templates |= c.watch_templates.unwrap_or(false);
     if let Some(p) = &c.pid_file {
         run.pid_file = Some(PathBuf::from(p));
     }
@@ -169,6 +170,16 @@ fn template_settings(
         right_delimiter: t.right_delimiter.clone().unwrap_or_default(),
         function_denylist: t.function_denylist.clone(),
         sandbox_path: t.sandbox_path.as_ref().map(PathBuf::from),
+        jinja: match t.engine.as_deref() {
+            None => None,
+            Some("go") => Some(false),
+            Some("jinja") => Some(true),
+            Some(other) => {
+                return Err(format!(
+                    "template: unknown engine {other:?} (want \"go\" or \"jinja\")"
+                ))
+            }
+        },
         wait: t.wait.as_ref().map(|w| {
             let (min, max) = w.bounds();
             Wait { min, max }

@@ -55,6 +55,7 @@ pub fn settings(flags: &Flags) -> Result<Settings, String> {
     run.once |= f.flag("once");
     run.dry |= f.flag("dry");
     run.parse_only |= f.flag("parse-only");
+    run.watch_templates |= f.flag("watch-templates");
     if let Some(p) = f.get("pid-file") {
         run.pid_file = Some(PathBuf::from(p));
     }

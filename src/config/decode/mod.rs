@@ -76,6 +76,7 @@ pub(super) fn decode_config(cx: &Cx, body: &Body) -> Result<Config> {
             "block_query_wait" => c.block_query_wait = Some(cx.duration(k, &p, v)?),
             "once" => c.once = Some(cx.boolean(k, &p, v)?),
             "parseonly" => c.parseonly = Some(cx.boolean(k, &p, v)?),
+            "watch_templates" => c.watch_templates = Some(cx.boolean(k, &p, v)?),
             "template_error_fatal" => c.template_error_fatal = Some(cx.boolean(k, &p, v)?),
             "err_on_failed_lookup" => c.err_on_failed_lookup = Some(cx.boolean(k, &p, v)?),
             "default_delimiters" => c.default_delimiters = Some(decode_delims(cx, &p, k, v)?),

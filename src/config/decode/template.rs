@@ -51,6 +51,7 @@ fn decode_template(cx: &Cx, path: &str, body: &Body) -> Result<TemplateConfig> {
             "left_delimiter" => Some(&mut t.left_delimiter),
             "right_delimiter" => Some(&mut t.right_delimiter),
             "sandbox_path" => Some(&mut t.sandbox_path),
+            "engine" => Some(&mut t.engine),
             _ => None,
         };
         if let Some(field) = string_field {
