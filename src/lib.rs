@@ -11,7 +11,6 @@ pub mod consul;
 pub mod dependency;
 pub mod duration;
 pub mod fswatch;
-pub mod jinja;
 pub mod metrics;
 pub use gotmpl;
 pub mod registrator;

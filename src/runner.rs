@@ -16,9 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::child::{self, CommandSpec, Env, ExecOptions, Supervisor};
 use crate::consul::client::{Client, ClientConfig};
-use crate::jinja::{is_jinja_path, AnyTemplate};
 use crate::renderer::{self, RenderOptions};
 use crate::status::{Status, TemplateStatus};
+use crate::template::jinja::{is_jinja_path, AnyTemplate};
 use crate::template::{Brain, TemplateConfig};
 use crate::watch::{Event, WatchConfig, Watcher};
 

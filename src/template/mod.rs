@@ -4,6 +4,7 @@
 //! dependency and returns the data, or an empty value while it has not arrived.
 
 pub mod funcs;
+pub mod jinja;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
