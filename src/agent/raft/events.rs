@@ -47,16 +47,14 @@ struct Seen {
 /// Watches the cluster until `stop`, logging each change once.
 pub async fn watch(cluster: Arc<Cluster>, stop: CancellationToken) {
     let mut metrics = cluster.raft.metrics();
+    // One borrow, dropped at once: a second `borrow()` while the first guard lives (as in one
+    // struct literal) takes the read lock twice, and deadlocks once openraft waits to write.
+    let first = metrics.borrow().clone();
     let mut seen = Seen {
         leader: None,
-        state: metrics.borrow().state,
+        state: first.state,
         // The membership a restarted server recovers is not news.
-        voters: metrics
-            .borrow()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .collect(),
+        voters: first.membership_config.membership().voter_ids().collect(),
         members: BTreeMap::new(),
     };
     loop {
