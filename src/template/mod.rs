@@ -118,23 +118,7 @@ fn render_ctx<'a>(ctx: &'a mut Ctx<'_>) -> Result<&'a mut RenderCtx, FuncError> 
 
 impl Template {
     pub fn new(config: TemplateConfig) -> Result<Template, String> {
-        let mut funcs = FuncMap::new();
-        funcs::register(&mut funcs);
-        funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
-        register_consul(&mut funcs);
-        register_local(&mut funcs);
-        register_unsupported(&mut funcs);
-        for name in &config.function_denylist {
-            let name = name.clone();
-            funcs.insert(
-                &name.clone(),
-                Func::pure(Arity::AtLeast(0), move |_| {
-                    Err(FuncError(format!(
-                        "function {name:?} is disabled (function_denylist)"
-                    )))
-                }),
-            );
-        }
+        let funcs = function_map(&config);
         let option = if config.error_on_missing_key {
             MissingKey::Error
         } else {
