@@ -33,7 +33,7 @@ use std::sync::Arc;
 use crate::gotmpl::{printf, Arity, Func, FuncError, FuncMap, Value};
 use scratch::go_map;
 
-pub use local::{private_ip, register_env};
+pub use local::register_env;
 pub use scratch::{new_scratch, GoMap, Scratch};
 pub use sprig::SPRIG_FUNCTIONS;
 

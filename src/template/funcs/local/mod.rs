@@ -12,7 +12,6 @@ mod time;
 use crate::gotmpl::FuncMap;
 
 pub use env::register_env;
-pub use sockaddr::private_ip;
 #[cfg(test)]
 pub(super) use {plugin::run_plugin, time::format_time, time::RFC3339};
 

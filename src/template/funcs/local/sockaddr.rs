@@ -1,5 +1,5 @@
 //! `sockaddr`: a subset of go-sockaddr's template language (the address lookups consul-template
-//! users call), and [`private_ip`] for the agent's default bind address.
+//! users call).
 //!
 //! Interfaces come from `getifaddrs` through `nix`; the default route's interface is listed first
 //! (Linux's `/proc/net/route`), as go-sockaddr sorts them.
@@ -125,9 +125,4 @@ fn interfaces() -> Result<Vec<(String, IpAddr)>, String> {
         list.sort_by_key(|(name, _)| *name != def);
     }
     Ok(list)
-}
-
-/// This machine's first private IPv4 address (go-sockaddr's `GetPrivateIP`), if it has one.
-pub fn private_ip() -> Option<String> {
-    eval("GetPrivateIP").ok().filter(|ip| !ip.is_empty())
 }
