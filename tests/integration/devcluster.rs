@@ -170,7 +170,10 @@ fn three_servers_form_one_cluster_that_every_server_describes_alike() {
     https.dedup();
     assert_eq!(https.len(), 3, "distinct HTTP ports: {https:?}");
     let leader = c.agreed_leader();
-    assert!(c.saw(&format!("==> {} leads", leader.node)));
+    let leads = format!("==> {} leads", leader.node);
+    eventually(5, "the leader's banner line", || {
+        c.saw(&leads).then_some(())
+    });
     let mut rpcs: Vec<String> = c.servers.iter().map(|s| s.rpc.clone()).collect();
     rpcs.sort();
     for s in &c.servers {
@@ -310,7 +313,10 @@ fn a_server_that_left_rejoins_fresh_and_serves_the_data() {
 
     let r = first.put(&format!("/v1/agent/join/{}", gone.rpc), "");
     assert_eq!(r.status, 200, "{}", r.text());
-    assert!(c.saw("==> dev-3 rejoined"));
+    // The banner line comes through the agent's stdout, read by another thread.
+    eventually(5, "the rejoin banner", || {
+        c.saw("==> dev-3 rejoined").then_some(())
+    });
     eventually(15, "dev-3 back with the data", || {
         (gone.kv("while-away").as_deref() == Some("written")).then_some(())
     });
