@@ -33,6 +33,9 @@ pub struct Config {
     pub raft_snapshot_threshold: u64,
     /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
     pub raft_trailing_logs: u64,
+    /// Consul's `performance { raft_multiplier }` (1 to 10): scales the Raft timeouts.
+    /// Consul ships 5 and recommends 1 in production; ctmpl's default is 1 (`raft::Timing`).
+    pub raft_multiplier: u32,
     /// The flag that sets `http_port` on this command line, named when the port is taken
     /// (`-http-port` for `ctmpl agent`, `-dev-http-port` for `ctmpl -dev`'s embedded agent).
     pub http_port_flag: &'static str,
@@ -67,6 +70,7 @@ impl Default for Config {
             services: Vec::new(),
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
+            raft_multiplier: 1,
             http_port_flag: "-http-port",
             dev_servers: 1,
             node_id: None,
@@ -201,6 +205,19 @@ impl Config {
                     self.raft_trailing_logs = value
                         .as_u64()
                         .ok_or_else(|| at("raft_trailing_logs: expected a number".into()))?
+                }
+                "performance" => {
+                    if let Some(m) = value.get("raft_multiplier") {
+                        self.raft_multiplier = m
+                            .as_u64()
+                            .filter(|m| (1..=10).contains(m))
+                            .map(|m| m as u32)
+                            .ok_or_else(|| {
+                                at(format!(
+                                    "performance.raft_multiplier cannot be {m}. Must be between 1 and 10"
+                                ))
+                            })?;
+                    }
                 }
                 "ui_config" => {
                     self.ui = value

@@ -236,13 +236,17 @@ async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>)
         "/v1/status/",
         "/v1/operator/",
     ];
+    let query = Query::parse(query);
+    if let Some(reply) = no_path_to(agent, &path, &query) {
+        return reply;
+    }
     if !agent.config.server && forwarded.iter().any(|p| path.starts_with(p)) {
         return proxy(agent, method, target, body).await;
     }
     let req = Req {
         agent,
         method,
-        query: Query::parse(query),
+        query,
         body,
     };
     let mut reply = match route(&req, &path).await {
@@ -266,6 +270,30 @@ async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>)
         }
     }
     reply
+}
+
+/// Consul's answer to `?dc=` naming a datacenter it cannot reach (500 `No path to
+/// datacenter`), on the endpoints that take one. This agent knows only its own datacenter:
+/// answering another's question with its own data would render the wrong values.
+fn no_path_to(agent: &Agent, path: &str, query: &Query) -> Option<Reply> {
+    const TAKE_DC: [&str; 5] = [
+        "/v1/catalog/",
+        "/v1/health/",
+        "/v1/kv/",
+        "/v1/status/",
+        "/v1/operator/",
+    ];
+    let dc = query.get("dc").filter(|dc| !dc.is_empty())?;
+    if dc == agent.config.datacenter
+        || path == "/v1/catalog/datacenters"
+        || !TAKE_DC.iter().any(|p| path.starts_with(p))
+    {
+        return None;
+    }
+    tracing::warn!(
+        "agent.server.rpc: RPC request for DC is currently failing as no path was found: datacenter={dc} path={path}"
+    );
+    Some(Reply::error(500, "No path to datacenter"))
 }
 
 /// A client agent's request passed on to a server's HTTP API, its answer passed back.

@@ -90,6 +90,11 @@ impl Agent {
             expect: config.bootstrap_expect,
             snapshot_threshold: config.raft_snapshot_threshold,
             trailing_logs: config.raft_trailing_logs,
+            timing: if config.dev {
+                raft::Timing::dev()
+            } else {
+                raft::Timing::consul(config.raft_multiplier)
+            },
         };
         let store = Store::open(data_dir, me, policy).await?;
         let cluster = store.cluster.clone();

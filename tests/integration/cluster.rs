@@ -562,3 +562,35 @@ fn a_client_agent_started_before_the_servers_joins_them_later() {
         });
     }
 }
+
+#[test]
+fn a_leader_that_lost_its_quorum_answers_no_cluster_leader_in_consuls_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b, c] = three_joined(dir.path(), 0);
+    let l = formed(&[&a, &b, &c], 3);
+    let mut agents = [Some(a), Some(b), Some(c)];
+    assert_eq!(
+        agents[l].as_ref().unwrap().put("/v1/kv/before", "1").text(),
+        "true"
+    );
+    // Both followers gone at once: the leader is alone with its lease running out.
+    for (i, agent) in agents.iter_mut().enumerate() {
+        if i != l {
+            agent.take().unwrap().kill();
+        }
+    }
+    let leader = agents[l].take().unwrap();
+    let addr = leader.addr.clone();
+    let read = std::thread::spawn(move || request(&addr, "GET", "/v1/kv/before", b""));
+    let write = leader.put("/v1/kv/after", "2");
+    let read = read.join().unwrap();
+    for (what, r) in [("write", write), ("read", read)] {
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (500, "No cluster leader"),
+            "{what}"
+        );
+    }
+    // A stale read still answers from the local store.
+    assert_eq!(kv(&leader, "before", "&stale").as_deref(), Some("1"));
+}

@@ -2,8 +2,10 @@
 
 mod agent;
 mod bench_template;
+mod chaos;
 mod cluster;
 mod config_watch;
+mod datacenters;
 mod devcluster;
 mod golden;
 mod help;

@@ -297,8 +297,32 @@ pub fn try_request(addr: &str, method: &str, path: &str, body: &[u8]) -> Option<
     exchange(addr, method, path, body).ok()
 }
 
+/// `try_request` that gives up after `timeout` (a paused server accepts, then never answers).
+pub fn request_within(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timeout: Duration,
+) -> Option<Response> {
+    let sock: std::net::SocketAddr = addr.parse().ok()?;
+    let s = TcpStream::connect_timeout(&sock, timeout).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.set_write_timeout(Some(timeout)).ok()?;
+    exchange_on(s, addr, method, path, body).ok()
+}
+
 fn exchange(addr: &str, method: &str, path: &str, body: &[u8]) -> std::io::Result<Response> {
-    let mut s = TcpStream::connect(addr)?;
+    exchange_on(TcpStream::connect(addr)?, addr, method, path, body)
+}
+
+fn exchange_on(
+    mut s: TcpStream,
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<Response> {
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n",
         body.len()

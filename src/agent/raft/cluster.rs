@@ -5,12 +5,18 @@
 //! Writes go through one proposer task that batches the commands waiting into one entry
 //! (group commit); a server that is not the leader, or a client agent, forwards them
 //! (`/raft/write`). Consistent reads wait for the leader's read index (`barrier`).
+//!
+//! A forwarded write carries a request id (`requests`), so when the leader it went to stops
+//! answering, or another server takes over, it is sent again, to the new leader, without
+//! waiting out the RPC timeout: the state machine applies each id once. Reads do the same with
+//! the read index, which is safe to ask twice. Errors that reach a client are Consul's: a
+//! leader that has lost its quorum answers `No cluster leader`, not openraft's account of it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::error::{ClientWriteError, Fatal, RaftError};
 use openraft::raft::AppendEntriesRequest;
 use openraft::{BasicNode, LogId};
 use serde::de::DeserializeOwned;
@@ -20,7 +26,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::super::catalog::{Catalog, Command, Outcome};
-use super::transport::{post, Network};
+use super::requests::{new_id, Batch, RequestId};
+use super::timing::Timing;
+use super::transport::{post, Network, PostError};
 use super::{LogStore, NodeId, Raft, StateMachine, TypeConfig};
 use crate::metrics::Timer;
 
@@ -55,6 +63,14 @@ pub type NodeState = (
     Vec<crate::consul::api::HealthCheck>,
 );
 
+/// A write forwarded to the leader (`/raft/write`): the command, and the id that makes a copy
+/// sent again harmless.
+#[derive(Serialize, Deserialize)]
+pub struct Forwarded {
+    pub id: RequestId,
+    pub cmd: Command,
+}
+
 /// A write forwarded to the leader, answered with its log index.
 #[derive(Serialize, Deserialize)]
 pub struct Written {
@@ -70,6 +86,8 @@ struct Known {
 /// A command waiting for the next Raft entry, and where its answer goes.
 struct Proposal {
     cmd: Command,
+    /// Set for a forwarded write: applied once however often it comes.
+    id: Option<RequestId>,
     answer: oneshot::Sender<Proposed>,
 }
 
@@ -108,15 +126,24 @@ async fn propose_batches(
             bytes += next.cmd.approximate_size();
             batch.push(next);
         }
-        let (cmds, answers): (Vec<Command>, Vec<_>) =
-            batch.into_iter().map(|p| (p.cmd, p.answer)).unzip();
+        let mut entry = Batch::default();
+        let mut answers = Vec::with_capacity(batch.len());
+        for (pos, p) in batch.into_iter().enumerate() {
+            if let Some(id) = p.id {
+                entry.ids.push((pos as u32, id));
+            }
+            entry.cmds.push(p.cmd);
+            answers.push(p.answer);
+        }
         let started = std::time::Instant::now();
-        match raft.client_write(cmds).await {
+        match raft.client_write(entry).await {
             Ok(resp) => {
                 commit_time.record(started.elapsed());
-                let index = resp.log_id.index;
-                for (answer, outcome) in answers.into_iter().zip(resp.data.0) {
-                    let _ = answer.send(Proposed::Written(Written { index, outcome }));
+                for (answer, applied) in answers.into_iter().zip(resp.data.0) {
+                    let _ = answer.send(Proposed::Written(Written {
+                        index: applied.index,
+                        outcome: applied.outcome,
+                    }));
                 }
             }
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => {
@@ -125,11 +152,24 @@ async fn propose_batches(
                 }
             }
             Err(e) => {
+                let said = consul_error(&e);
                 for answer in answers {
-                    let _ = answer.send(Proposed::Failed(e.to_string()));
+                    let _ = answer.send(Proposed::Failed(said.clone()));
                 }
             }
         }
+    }
+}
+
+/// What a client is told of a failed Raft call: openraft's own words stay in the log. A
+/// membership change refused now (quorum lost, leadership moving) reads as Consul's `No cluster
+/// leader`; a stopped node as the agent shutting down.
+fn consul_error<E: std::fmt::Display>(e: &RaftError<NodeId, E>) -> String {
+    tracing::debug!("raft: {e}");
+    match e {
+        RaftError::Fatal(Fatal::Stopped) => SHUTTING_DOWN.into(),
+        RaftError::Fatal(f) => format!("raft: {f}"),
+        RaftError::APIError(_) => NO_LEADER.into(),
     }
 }
 
@@ -146,12 +186,12 @@ pub struct Cluster {
     stopped: CancellationToken,
     /// How long each entry took to commit (Consul's `consul.raft.commitTime`).
     pub commit_time: Arc<Timer>,
+    timing: Timing,
 }
 
 /// How long a write or consistent read waits for a leader before "No cluster leader".
 const LEADER_WAIT: Duration = Duration::from_secs(7);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
-pub(super) const ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
 
 pub const NO_LEADER: &str = "No cluster leader";
 pub const NO_SERVERS: &str = "No known Consul servers";
@@ -175,6 +215,8 @@ pub struct Policy {
     pub snapshot_threshold: u64,
     /// Entries kept behind a snapshot, so a follower a little behind needs no snapshot.
     pub trailing_logs: u64,
+    /// Heartbeat, election timeout and leader lease.
+    pub timing: Timing,
 }
 
 impl Cluster {
@@ -188,9 +230,9 @@ impl Cluster {
         let catalog = sm.catalog();
         let config = openraft::Config {
             cluster_name: me.datacenter.clone(),
-            heartbeat_interval: 250,
-            election_timeout_min: 1000,
-            election_timeout_max: ELECTION_TIMEOUT_MAX_MS,
+            heartbeat_interval: policy.timing.heartbeat_interval_ms(),
+            election_timeout_min: policy.timing.election_timeout_min_ms(),
+            election_timeout_max: policy.timing.election_timeout_max_ms(),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(policy.snapshot_threshold),
             max_in_snapshot_log_to_keep: policy.trailing_logs,
             ..Default::default()
@@ -224,6 +266,7 @@ impl Cluster {
             proposals,
             stopped,
             commit_time,
+            timing: policy.timing,
         });
         cluster.learn(me, true);
         tokio::spawn(super::events::watch(
@@ -320,14 +363,15 @@ impl Cluster {
     }
 
     /// The leader this server knows of. A leader that has heard from no quorum for longer
-    /// than an election timeout is none: the others may have elected another (openraft 0.9
-    /// does not step such a leader down; Consul's does).
+    /// than its leader lease is none: the others may have elected another (openraft 0.9 does
+    /// not step such a leader down; Consul's does, after LeaderLeaseTimeout).
     pub fn leader(&self) -> Option<(NodeId, String)> {
         let m = self.raft.metrics().borrow().clone();
         let id = m.current_leader?;
         let membership = m.membership_config.membership();
         let lone_voter = membership.voter_ids().count() <= 1;
-        let cut_off = m.millis_since_quorum_ack.unwrap_or(0) > ELECTION_TIMEOUT_MAX_MS;
+        let lease = self.timing.leader_lease.as_millis() as u64;
+        let cut_off = m.millis_since_quorum_ack.unwrap_or(0) > lease;
         if id == self.me.id && cut_off && !lone_voter {
             return None;
         }
@@ -442,38 +486,57 @@ impl Cluster {
 
     /// Commits a command: on the leader through Raft, elsewhere forwarded (`/raft/write`).
     pub async fn write_indexed(&self, cmd: Command) -> Result<Written, String> {
+        self.write_request(None, cmd).await
+    }
+
+    /// Commits a command once, however often it is sent: `id` is set when the write was
+    /// forwarded here, and given one here before this server forwards it. A forwarded write
+    /// whose leader stops answering, or is replaced, is sent again (same id) to the next one;
+    /// Consul's RPC hold (7 s) bounds the whole.
+    async fn write_request(
+        &self,
+        mut id: Option<RequestId>,
+        cmd: Command,
+    ) -> Result<Written, String> {
         let deadline = Instant::now() + LEADER_WAIT;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let leader_here = self.me.server && self.leader().map(|(id, _)| id) == Some(self.me.id);
-            if leader_here {
+            let leader = if self.me.server {
+                self.leader().map(|(l, _)| l)
+            } else {
+                None
+            };
+            if leader == Some(self.me.id) {
                 // A leader cut off from its quorum waits forever for a commit: bound it by the
                 // same hold as a missing leader (the write may still commit later, as in Consul).
                 let left = deadline.saturating_duration_since(Instant::now());
-                match tokio::time::timeout(left, self.propose(cmd.clone())).await {
+                match tokio::time::timeout(left, self.propose(cmd.clone(), id)).await {
                     Err(_) => return Err(NO_LEADER.to_string()),
                     Ok(Proposed::Written(w)) => return Ok(w),
                     Ok(Proposed::NotLeader) => {}
+                    Ok(Proposed::Failed(e)) if e == NO_LEADER => {}
                     Ok(Proposed::Failed(e)) => return Err(e),
                 }
             } else if let Some(addr) = self.upstream(attempt) {
-                match post::<_, Result<Written, String>>(
+                let forwarded = Forwarded {
+                    id: *id.get_or_insert_with(|| new_id(self.me.id)),
+                    cmd: cmd.clone(),
+                };
+                let sent = post::<_, Result<Written, String>>(
                     &self.client,
                     &addr,
                     "/raft/write",
-                    &cmd,
+                    &forwarded,
                     RPC_TIMEOUT,
-                )
-                .await
-                {
-                    Ok(Ok(w)) => return Ok(w),
-                    Ok(Err(e)) if e == NO_LEADER || e == NO_SERVERS => {}
-                    Ok(Err(e)) => return Err(e),
-                    // Never sent: safe to try again (elsewhere).
-                    Err(e) if !e.sent => tracing::debug!("forwarding a write to {addr}: {e}"),
-                    // Sent, answer lost: it may have been applied; retrying could apply it twice.
-                    Err(e) => return Err(format!("forwarding the write to {addr}: {e}")),
+                );
+                match self.unless_leader_moves(leader, sent).await {
+                    Some(Ok(Ok(w))) => return Ok(w),
+                    Some(Ok(Err(e))) if e == NO_LEADER || e == NO_SERVERS => {}
+                    Some(Ok(Err(e))) => return Err(e),
+                    // Lost on the way, or no answer: the id makes sending it again harmless.
+                    Some(Err(e)) => tracing::debug!("forwarding a write to {addr}: {e}"),
+                    None => tracing::debug!("forwarding a write to {addr}: the leader changed"),
                 }
             }
             if Instant::now() >= deadline {
@@ -488,10 +551,43 @@ impl Cluster {
         }
     }
 
+    /// Runs `call` (a request to the leader `from`) unless this server sees the leadership
+    /// move first: `None` then, and the request is abandoned. A leader that is paused or cut
+    /// off never answers; waiting for the RPC timeout would hold the client for 10 s when a new
+    /// leader serves in two. A client agent has no view of the leader and just waits.
+    async fn unless_leader_moves<T>(
+        &self,
+        from: Option<NodeId>,
+        call: impl std::future::Future<Output = Result<T, PostError>>,
+    ) -> Option<Result<T, PostError>> {
+        let Some(from) = from.filter(|_| self.me.server) else {
+            return Some(call.await);
+        };
+        tokio::select! {
+            out = call => Some(out),
+            () = self.leader_moved(from) => None,
+        }
+    }
+
+    /// Returns once the leader this server knows of is no longer `from`.
+    async fn leader_moved(&self, from: NodeId) {
+        let mut metrics = self.raft.metrics();
+        loop {
+            if self.leader().map(|(id, _)| id) != Some(from) {
+                return;
+            }
+            tokio::select! {
+                changed = metrics.changed() => if changed.is_err() { return },
+                // The leader's lease runs out without a metrics change.
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            }
+        }
+    }
+
     /// Hands a command to the proposer, which commits it with the others waiting.
-    async fn propose(&self, cmd: Command) -> Proposed {
+    async fn propose(&self, cmd: Command, id: Option<RequestId>) -> Proposed {
         let (answer, answered) = oneshot::channel();
-        if self.proposals.send(Proposal { cmd, answer }).is_err() {
+        if self.proposals.send(Proposal { cmd, id, answer }).is_err() {
             return Proposed::Failed(SHUTTING_DOWN.into());
         }
         answered
@@ -503,14 +599,12 @@ impl Cluster {
     /// It is at least the leader's last log index when the read arrived: a leader that comes
     /// back from its data dir still leading its term starts from the committed index it saved,
     /// a hint that may lag what it had committed, and openraft's read index goes no higher.
+    /// A leader that cannot reach a quorum answers Consul's `No cluster leader`.
     pub async fn read_index_here(&self) -> Result<u64, String> {
         let last_log = self.raft.metrics().borrow().last_log_index.unwrap_or(0);
         match self.raft.ensure_linearizable().await {
             Ok(id) => Ok(id.map_or(0, |l| l.index).max(last_log)),
-            Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(_))) => {
-                Err(NO_LEADER.into())
-            }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(consul_error(&e)),
         }
     }
 
@@ -527,20 +621,20 @@ impl Cluster {
                     Err(e) if e == NO_LEADER => {}
                     Err(e) => return Err(e),
                 },
-                Some((_, addr)) => {
-                    match post::<_, Result<u64, String>>(
+                Some((id, addr)) => {
+                    let asked = post::<_, Result<u64, String>>(
                         &self.client,
                         &addr,
                         "/raft/read-index",
                         &(),
                         RPC_TIMEOUT,
-                    )
-                    .await
-                    {
-                        Ok(Ok(index)) => return self.caught_up(index).await,
-                        Ok(Err(e)) if e == NO_LEADER => {}
-                        Ok(Err(e)) => return Err(e),
-                        Err(e) => tracing::debug!("read index from {addr}: {e}"),
+                    );
+                    match self.unless_leader_moves(Some(id), asked).await {
+                        Some(Ok(Ok(index))) => return self.caught_up(index).await,
+                        Some(Ok(Err(e))) if e == NO_LEADER => {}
+                        Some(Ok(Err(e))) => return Err(e),
+                        Some(Err(e)) => tracing::debug!("read index from {addr}: {e}"),
+                        None => tracing::debug!("read index from {addr}: the leader changed"),
                     }
                 }
                 None => {}
@@ -824,7 +918,8 @@ impl Cluster {
                 if !self.me.server {
                     return Err((400, "not a server".into()));
                 }
-                encode(&self.write_indexed(decode(body)?).await)
+                let Forwarded { id, cmd } = decode(body)?;
+                encode(&self.write_request(Some(id), cmd).await)
             }
             "/raft/read-index" => encode(&self.read_index_here().await),
             "/raft/node" => {

@@ -15,12 +15,13 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::{Cluster, ELECTION_TIMEOUT_MAX_MS};
+use super::cluster::Cluster;
 use super::{NodeId, PeerInfo};
 
-/// A member not heard from for this long has failed: an election timeout, with a discovery
-/// round (500 ms) of slack so a busy machine does not make members flap.
-const FAILED_AFTER: Duration = Duration::from_millis(ELECTION_TIMEOUT_MAX_MS + 1000);
+/// A member not heard from for this long has failed: longer than a follower waits before it
+/// stands (1.5–2 s with the default timing), with discovery rounds (500 ms) of slack so a busy
+/// machine does not make members flap.
+const FAILED_AFTER: Duration = Duration::from_millis(3000);
 /// While a member stays failed, a reminder at most this often.
 const REMIND_EVERY: Duration = Duration::from_secs(30);
 /// How often members' liveness is looked at (metrics changes are seen at once).

@@ -8,7 +8,10 @@
 //! - `cluster`: the Raft node, discovery (`/raft/join`), bootstrap with `-bootstrap-expect`,
 //!   the leader adding the servers it hears about, and the write path (group commit,
 //!   forwarding to the leader, read indexes);
-//! - `events`: what happened to the cluster (leader, members, voters), logged once each.
+//! - `events`: what happened to the cluster (leader, members, voters), logged once each;
+//! - `requests`: forwarded writes applied at most once (request ids remembered by the state
+//!   machine), so a write can be re-sent to a new leader when the old one stops answering;
+//! - `timing`: heartbeat, election timeout and leader lease, from Consul's `raft_multiplier`.
 //!
 //! The log store and the state machine share one redb database (`open_db`): its `logs` table
 //! holds the log, its `meta` table the vote, the committed index and the last snapshot. The
@@ -22,7 +25,9 @@ mod cluster;
 mod events;
 mod journal;
 mod log_store;
+mod requests;
 mod state_machine;
+mod timing;
 mod transport;
 
 use std::io::Cursor;
@@ -34,23 +39,23 @@ use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::catalog::{Command, Outcome};
-
 pub use cluster::{
     raft_id, Cluster, JoinReply, NodeState, PeerInfo, Policy, Written, NO_LEADER, NO_SERVERS,
 };
 pub use log_store::LogStore;
+pub use requests::{Applied, Batch, RequestId};
 pub use state_machine::{Builder, StateMachine};
+pub use timing::Timing;
 pub use transport::{post, Conn, Network, PostError};
 
 /// What an entry's commands answer once applied, in their order (none for Raft's own entries).
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
-pub struct Response(pub Vec<Outcome>);
+pub struct Response(pub Vec<Applied>);
 
 // An entry carries the commands proposed together (group commit): they share its log index.
 openraft::declare_raft_types!(
     pub TypeConfig:
-        D = Vec<Command>,
+        D = Batch,
         R = Response,
 );
 
@@ -181,7 +186,7 @@ mod tests {
             let vote = Vote::new(3, 7);
             log.save_vote(&vote).await.unwrap();
             let mut sm = StateMachine::open(db.clone()).unwrap();
-            let cmd = Command::KvSet {
+            let cmd = super::super::catalog::Command::KvSet {
                 key: "k".into(),
                 value: b"v".to_vec(),
                 flags: 0,
@@ -189,7 +194,7 @@ mod tests {
             };
             let entry = Entry::<TypeConfig> {
                 log_id: LogId::new(openraft::CommittedLeaderId::new(3, 7), 5),
-                payload: EntryPayload::Normal(vec![cmd]),
+                payload: EntryPayload::Normal(Batch::from(vec![cmd])),
             };
             sm.apply(vec![entry]).await.unwrap();
             let mut builder = sm.get_snapshot_builder().await;

@@ -2,7 +2,8 @@
 //! membership and last applied log id that Raft asks for. A snapshot is the whole catalog as
 //! JSON; the last one is kept in redb's `meta` table (`snapshot_meta`, `snapshot_data`), so a
 //! restart loads the catalog from it and Raft replays only the log after it. The catalog is
-//! shared (`Arc`) with the HTTP API, which reads it without going through Raft.
+//! shared (`Arc`) with the HTTP API, which reads it without going through Raft. The ids of the
+//! forwarded writes applied lately (`Requests`) are part of the state, and of its snapshots.
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -16,18 +17,23 @@ use redb::{Database, ReadableDatabase};
 use serde::{Deserialize, Serialize};
 
 use super::super::catalog::{Catalog, State};
+use super::requests::Requests;
 use super::{io_err, json_err, meta_get, NodeId, Response, StoreError, TypeConfig, META};
 
 /// A snapshot's contents: the whole catalog.
 #[derive(Serialize, Deserialize)]
 struct SnapshotData {
     state: State,
+    /// Absent from snapshots taken before requests had ids.
+    #[serde(default)]
+    requests: Requests,
 }
 
 /// The state machine: the catalog in memory, plus what Raft needs to know about it. The last
 /// snapshot is kept in redb; on start the catalog is loaded from it and Raft replays the log.
 pub struct StateMachine {
     catalog: Arc<Catalog>,
+    requests: Requests,
     db: Arc<Database>,
     applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, BasicNode>,
@@ -38,6 +44,7 @@ impl StateMachine {
     pub fn open(db: Arc<Database>) -> Result<StateMachine, String> {
         let mut sm = StateMachine {
             catalog: Arc::new(Catalog::new(State::default())),
+            requests: Requests::default(),
             db,
             applied: None,
             membership: StoredMembership::default(),
@@ -75,6 +82,7 @@ impl StateMachine {
     ) -> Result<(), StoreError> {
         let snap: SnapshotData = serde_json::from_slice(data).map_err(json_err)?;
         self.catalog.restore(snap.state);
+        self.requests = snap.requests;
         self.applied = meta.last_log_id;
         self.membership = meta.last_membership.clone();
         Ok(())
@@ -102,6 +110,7 @@ fn save_snapshot(
 pub struct Builder {
     db: Arc<Database>,
     state: State,
+    requests: Requests,
     applied: Option<LogId<NodeId>>,
     membership: StoredMembership<NodeId, BasicNode>,
 }
@@ -110,6 +119,7 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StoreError> {
         let data = serde_json::to_vec(&SnapshotData {
             state: std::mem::take(&mut self.state),
+            requests: std::mem::take(&mut self.requests),
         })
         .map_err(json_err)?;
         let id = match self.applied {
@@ -156,9 +166,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             self.applied = Some(entry.log_id);
             out.push(match entry.payload {
                 EntryPayload::Blank => Response::default(),
-                EntryPayload::Normal(cmds) => {
-                    Response(self.catalog.apply(entry.log_id.index, &cmds))
-                }
+                EntryPayload::Normal(batch) => Response(self.requests.apply(
+                    &self.catalog,
+                    entry.log_id.index,
+                    &batch,
+                )),
                 EntryPayload::Membership(m) => {
                     self.membership = StoredMembership::new(Some(entry.log_id), m);
                     Response::default()
@@ -172,6 +184,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Builder {
             db: self.db.clone(),
             state: self.catalog.snapshot(),
+            requests: self.requests.clone(),
             applied: self.applied,
             membership: self.membership.clone(),
         }
