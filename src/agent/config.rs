@@ -44,6 +44,9 @@ pub struct Config {
     /// The node's UUID when it is given rather than read from (or made in) the data dir: a dev
     /// cluster's server keeps its own across a leave and a rejoin.
     pub node_id: Option<String>,
+    /// Consul's `limits { http_max_conns_per_client }`: connections one client address may hold
+    /// open on the HTTP port (0: no limit).
+    pub http_max_conns_per_client: usize,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             http_port_flag: "-http-port",
             dev_servers: 1,
             node_id: None,
+            http_max_conns_per_client: super::connlimit::DEFAULT_MAX_CONNS_PER_CLIENT,
         }
     }
 }
@@ -152,16 +156,24 @@ impl Config {
         Ok(())
     }
 
-    /// One JSON config file: Consul's keys for what we support, service definitions.
+    /// One config file, JSON or (named `*.hcl`) HCL: Consul's keys for what we support,
+    /// service definitions.
     pub fn apply_file(&mut self, path: &std::path::Path) -> Result<(), String> {
         let at = |e: String| format!("{}: {e}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-        let Json::Object(obj) =
-            serde_json::from_str::<Json>(&text).map_err(|e| at(e.to_string()))?
-        else {
-            return Err(at("a config file must hold a JSON object".into()));
+        let entries: Vec<(String, Json)> = if path.extension().is_some_and(|x| x == "hcl") {
+            let tree = crate::config::parse_hcl(&path.display().to_string(), &text)
+                .map_err(|e| e.to_string())?;
+            hcl_entries(tree)
+        } else {
+            let Json::Object(obj) =
+                serde_json::from_str::<Json>(&text).map_err(|e| at(e.to_string()))?
+            else {
+                return Err(at("a config file must hold a JSON object".into()));
+            };
+            obj.into_iter().collect()
         };
-        for (key, value) in obj {
+        for (key, value) in entries {
             let str_value = || {
                 value
                     .as_str()
@@ -233,6 +245,7 @@ impl Config {
                         self.server_port = p as u16;
                     }
                 }
+                "limits" => self.apply_limits(&value).map_err(at)?,
                 "retry_join" | "start_join" => {
                     let list: Vec<String> =
                         serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;
@@ -242,5 +255,61 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// Consul's `limits` block: the keys ctmpl enforces.
+    fn apply_limits(&mut self, limits: &Json) -> Result<(), String> {
+        let Json::Object(obj) = limits else {
+            return Err("limits: expected an object".into());
+        };
+        for (key, value) in obj {
+            match key.as_str() {
+                "http_max_conns_per_client" => {
+                    self.http_max_conns_per_client = value
+                        .as_u64()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| format!("limits.{key}: expected a number"))?
+                }
+                _ => return Err(format!("unknown configuration key limits.{key}")),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An HCL file's top-level entries as JSON, in order: a repeated block (`service { }` twice)
+/// stays two entries, each applied as the JSON key would be.
+fn hcl_entries(tree: crate::config::Hcl) -> Vec<(String, Json)> {
+    match tree {
+        crate::config::Tree::Object(entries) => entries
+            .into_iter()
+            .map(|(k, v)| (k, hcl_to_json(v)))
+            .collect(),
+        other => vec![(String::new(), hcl_to_json(other))],
+    }
+}
+
+/// An HCL value as JSON; inside a block, a repeated key keeps its last value (HCL1's rule for
+/// scalars) and repeated blocks merge.
+fn hcl_to_json(tree: crate::config::Hcl) -> Json {
+    use crate::config::Tree;
+    match tree {
+        Tree::Str(s) => Json::String(s),
+        Tree::Int(i) => Json::from(i),
+        Tree::Float(f) => Json::from(f),
+        Tree::Bool(b) => Json::Bool(b),
+        Tree::List(items) => Json::Array(items.into_iter().map(hcl_to_json).collect()),
+        Tree::Object(entries) => {
+            let mut obj = serde_json::Map::new();
+            for (k, v) in entries {
+                match (obj.get_mut(&k), hcl_to_json(v)) {
+                    (Some(Json::Object(old)), Json::Object(new)) => old.extend(new),
+                    (_, value) => {
+                        obj.insert(k, value);
+                    }
+                }
+            }
+            Json::Object(obj)
+        }
     }
 }

@@ -19,7 +19,7 @@ use super::Agent;
 use crate::consul::api::{self, AgentService, CRITICAL, PASSING, WARNING};
 
 /// Consul's `kv_max_value_size`.
-const KV_MAX_VALUE: usize = 512 * 1024;
+pub const KV_MAX_VALUE: usize = 512 * 1024;
 const DEFAULT_WAIT: Duration = Duration::from_secs(300);
 const MAX_WAIT: Duration = Duration::from_secs(600);
 
@@ -1120,13 +1120,7 @@ async fn kv_put(req: &Req<'_>, key: &str) -> Result<Reply> {
         ));
     }
     if req.body.len() > KV_MAX_VALUE {
-        return Err(Reply::error(
-            413,
-            format!(
-                "Request body({} bytes) too large, max size: {KV_MAX_VALUE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.",
-                req.body.len()
-            ),
-        ));
+        return Err(kv_too_large(req.body.len()));
     }
     let flags = parse_u64(req, "flags")?.unwrap_or(0);
     let cas = parse_u64(req, "cas")?;
@@ -1138,6 +1132,16 @@ async fn kv_put(req: &Req<'_>, key: &str) -> Result<Reply> {
     };
     let done = write(req, cmd).await?;
     req.json(&done)
+}
+
+/// Consul's 413 for a KV value over `kv_max_value_size` (`len`: the request's body size).
+pub fn kv_too_large(len: usize) -> Reply {
+    Reply::error(
+        413,
+        format!(
+            "Request body({len} bytes) too large, max size: {KV_MAX_VALUE} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size."
+        ),
+    )
 }
 
 async fn kv_delete(req: &Req<'_>, key: &str, recurse: bool) -> Result<Reply> {

@@ -9,6 +9,7 @@ pub mod banner;
 pub mod catalog;
 pub mod checks;
 pub mod config;
+pub mod connlimit;
 pub mod decode;
 pub mod devcluster;
 pub mod filter;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod interfaces;
 pub mod metrics;
 pub mod raft;
+pub mod request;
 pub mod server;
 pub mod store;
 

@@ -105,13 +105,19 @@ const FLAGS: &[Flag] = &[
         "config-file",
         "path",
         "",
-        "JSON config file (repeatable; flags override it)",
+        "JSON or HCL config file (repeatable; flags override it)",
     ),
     Flag::value(
         "config-dir",
         "path",
         "",
-        "folder of JSON config files, read in name order (repeatable)",
+        "folder of JSON and HCL config files, read in name order (repeatable)",
+    ),
+    Flag::value(
+        "http-max-conns-per-client",
+        "n",
+        "200",
+        "connections one client address may hold open on the HTTP port (0: no limit; Consul's limits.http_max_conns_per_client)",
     ),
     Flag::value("join", "address", "", "agent to join at start (repeatable)"),
     Flag::value(
@@ -193,6 +199,11 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
     if let Some(v) = flags.get("server-port") {
         c.server_port = port("server-port", v)?;
     }
+    if let Some(v) = flags.get("http-max-conns-per-client") {
+        c.http_max_conns_per_client = v
+            .parse()
+            .map_err(|_| format!("invalid value {v:?} for flag -http-max-conns-per-client"))?;
+    }
     if let Some(v) = flags.get("data-dir") {
         c.data_dir = Some(PathBuf::from(v));
     }
@@ -210,14 +221,15 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
     Ok(())
 }
 
-/// `-config-file`s in order, then each `-config-dir`'s `*.json` files alphabetically.
+/// `-config-file`s in order, then each `-config-dir`'s `*.json` and `*.hcl` files
+/// alphabetically.
 fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, String> {
     let mut out: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     for dir in dirs {
         let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| format!("{dir}: {e}"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "hcl"))
             .collect();
         found.sort();
         out.extend(found);
