@@ -12,13 +12,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::http::{handle, Reply};
+use super::dispatch::{answer, MAX_BODY};
+use super::http::Reply;
 use super::Agent;
 
 /// Largest request head we read.
 const MAX_HEAD: usize = 64 * 1024;
-/// Largest body we read; the API answers 413 for KV values above its own, smaller, limit.
-const MAX_BODY: usize = 16 * 1024 * 1024;
 /// How long an idle keep-alive connection, or a slow request, may take.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long shutdown waits for answers in flight.
@@ -66,6 +65,10 @@ async fn connection(
     rpc: bool,
 ) {
     let _ = stream.set_nodelay(true);
+    // h2c with prior knowledge: the same port, told apart by the client's first bytes.
+    if super::h2::starts_with_preface(&stream).await {
+        return super::h2::serve(stream, agent, shutdown, rpc).await;
+    }
     // Bytes of a pipelined next request, read along with the previous one.
     let mut pending = Vec::new();
     loop {
@@ -83,14 +86,7 @@ async fn connection(
         };
         let head_only = req.method == Method::HEAD;
         let method = if head_only { Method::GET } else { req.method };
-        let reply = if rpc {
-            match agent.store.cluster.handle_rpc(&req.target, &req.body).await {
-                Ok(body) => Reply::json_bytes(body),
-                Err((status, message)) => Reply::error(status, message),
-            }
-        } else {
-            handle(&agent, method, &req.target, req.body).await
-        };
+        let reply = answer(&agent, rpc, method, &req.target, req.body).await;
         let keep_alive = req.keep_alive && !shutdown.is_cancelled();
         if stream
             .write_all(&reply.encode(head_only, keep_alive))

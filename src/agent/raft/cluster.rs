@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::super::catalog::{Catalog, Command, Outcome};
+use super::peers::Peers;
 use super::transport::{post, Network};
 use super::{LogStore, NodeId, Raft, StateMachine, TypeConfig};
 use crate::metrics::Timer;
@@ -140,7 +141,8 @@ pub struct Cluster {
     pub expect: u32,
     known: Mutex<BTreeMap<NodeId, Known>>,
     last_contact: Mutex<Option<Instant>>,
-    pub client: reqwest::Client,
+    /// How this server reaches the others (the server ports, the servers' HTTP APIs).
+    pub client: Arc<Peers>,
     catalog: Arc<Catalog>,
     proposals: mpsc::UnboundedSender<Proposal>,
     stopped: CancellationToken,
@@ -175,6 +177,8 @@ pub struct Policy {
     pub snapshot_threshold: u64,
     /// Entries kept behind a snapshot, so a follower a little behind needs no snapshot.
     pub trailing_logs: u64,
+    /// How to reach the other agents (`-encrypt`, TLS).
+    pub peers: Arc<Peers>,
 }
 
 impl Cluster {
@@ -197,11 +201,8 @@ impl Cluster {
         }
         .validate()
         .map_err(|e| e.to_string())?;
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(16)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let raft = Raft::new(me.id, Arc::new(config), Network, log, sm)
+        let client = policy.peers.clone();
+        let raft = Raft::new(me.id, Arc::new(config), Network(client.clone()), log, sm)
             .await
             .map_err(|e| e.to_string())?;
         let (proposals, queue) = mpsc::unbounded_channel();

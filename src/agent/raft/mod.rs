@@ -22,6 +22,7 @@ mod cluster;
 mod events;
 mod journal;
 mod log_store;
+mod peers;
 mod state_machine;
 mod transport;
 
@@ -41,6 +42,7 @@ pub use cluster::{
 };
 pub use log_store::LogStore;
 pub use state_machine::{Builder, StateMachine};
+pub use peers::Peers;
 pub use transport::{post, Conn, Network, PostError};
 
 /// What an entry's commands answer once applied, in their order (none for Raft's own entries).
