@@ -538,13 +538,25 @@ pub async fn start_on(
     if agent.config.tls.enabled() {
         // With a certificate the server port speaks TLS only (mutual with verify_incoming).
         let acceptor = tls::acceptor(&agent.config.tls)?;
-        tokio::spawn(tls::serve(rpc, acceptor, agent.clone(), shutdown.clone(), true));
+        tokio::spawn(tls::serve(
+            rpc,
+            acceptor,
+            agent.clone(),
+            shutdown.clone(),
+            true,
+        ));
     } else {
         tokio::spawn(server::serve(rpc, agent.clone(), shutdown.clone(), true));
     }
     if let Some(https) = https {
         let acceptor = tls::acceptor(&agent.config.tls)?;
-        tokio::spawn(tls::serve(https, acceptor, agent.clone(), shutdown.clone(), false));
+        tokio::spawn(tls::serve(
+            https,
+            acceptor,
+            agent.clone(),
+            shutdown.clone(),
+            false,
+        ));
     }
     let server = tokio::spawn(server::serve(
         listener,

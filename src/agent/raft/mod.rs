@@ -41,8 +41,8 @@ pub use cluster::{
     raft_id, Cluster, JoinReply, NodeState, PeerInfo, Policy, Written, NO_LEADER, NO_SERVERS,
 };
 pub use log_store::LogStore;
-pub use state_machine::{Builder, StateMachine};
 pub use peers::Peers;
+pub use state_machine::{Builder, StateMachine};
 pub use transport::{post, Conn, Network, PostError};
 
 /// What an entry's commands answer once applied, in their order (none for Raft's own entries).

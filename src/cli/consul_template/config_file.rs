@@ -131,7 +131,9 @@ fn apply_consul(
     }
     if let Some(ssl) = &c.ssl {
         if ssl.ca_path.is_some() {
-            return Err("consul.ssl: CA folders (ca_path) are not supported by ctmpl; use ca_cert".into());
+            return Err(
+                "consul.ssl: CA folders (ca_path) are not supported by ctmpl; use ca_cert".into(),
+            );
         }
         if let Some(cert) = &ssl.cert {
             consul.client_cert = Some(PathBuf::from(cert));
