@@ -47,6 +47,69 @@ pub struct Config {
     /// Consul's `limits { http_max_conns_per_client }`: connections one client address may hold
     /// open on the HTTP port (0: no limit).
     pub http_max_conns_per_client: usize,
+    /// `ports { https }`: the HTTP API over TLS; `None` (Consul's -1) when off.
+    pub https_port: Option<u16>,
+    /// Consul's `tls { defaults { … } internal_rpc { … } }`.
+    pub tls: TlsSettings,
+    /// `-encrypt` / `encrypt`: the shared key that authenticates the server port's traffic.
+    pub encrypt: Option<String>,
+}
+
+/// Consul's TLS keys: `tls.defaults` (files and verification) and
+/// `tls.internal_rpc.verify_server_hostname`.
+#[derive(Clone, Debug, Default)]
+pub struct TlsSettings {
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub verify_incoming: bool,
+    pub verify_outgoing: bool,
+    pub verify_server_hostname: bool,
+}
+
+impl TlsSettings {
+    /// Whether this agent has a certificate to serve TLS with.
+    pub fn enabled(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
+
+    /// Reads Consul's `tls` block.
+    fn apply(&mut self, block: &Json) -> Result<(), String> {
+        let Json::Object(sections) = block else {
+            return Err("tls: expected an object".into());
+        };
+        for (section, keys) in sections {
+            let Json::Object(keys) = keys else {
+                return Err(format!("tls.{section}: expected an object"));
+            };
+            for (key, value) in keys {
+                let at = || format!("tls.{section}.{key}");
+                let path = || {
+                    value
+                        .as_str()
+                        .map(PathBuf::from)
+                        .ok_or_else(|| format!("{}: expected a string", at()))
+                };
+                let flag = || {
+                    value
+                        .as_bool()
+                        .ok_or_else(|| format!("{}: expected a bool", at()))
+                };
+                match (section.as_str(), key.as_str()) {
+                    ("defaults", "ca_file") => self.ca_file = Some(path()?),
+                    ("defaults", "cert_file") => self.cert_file = Some(path()?),
+                    ("defaults", "key_file") => self.key_file = Some(path()?),
+                    ("defaults", "verify_incoming") => self.verify_incoming = flag()?,
+                    ("defaults", "verify_outgoing") => self.verify_outgoing = flag()?,
+                    ("internal_rpc", "verify_server_hostname") => {
+                        self.verify_server_hostname = flag()?
+                    }
+                    _ => return Err(format!("unknown configuration key {:?}", at())),
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -78,6 +141,9 @@ impl Default for Config {
             dev_servers: 1,
             node_id: None,
             http_max_conns_per_client: super::connlimit::DEFAULT_MAX_CONNS_PER_CLIENT,
+            https_port: None,
+            tls: TlsSettings::default(),
+            encrypt: None,
         }
     }
 }
@@ -152,6 +218,14 @@ impl Config {
         }
         if self.node.is_empty() {
             return Err("node name cannot be empty".into());
+        }
+        if self.https_port.is_some() && !self.tls.enabled() {
+            return Err(
+                "ports.https needs tls.defaults.cert_file and tls.defaults.key_file".into(),
+            );
+        }
+        if self.tls.verify_incoming && self.tls.ca_file.is_none() {
+            return Err("tls.defaults.verify_incoming needs tls.defaults.ca_file".into());
         }
         Ok(())
     }
@@ -244,8 +318,14 @@ impl Config {
                     if let Some(p) = value.get("server").and_then(Json::as_u64) {
                         self.server_port = p as u16;
                     }
+                    if let Some(p) = value.get("https").and_then(Json::as_i64) {
+                        // Consul's -1 turns the port off.
+                        self.https_port = u16::try_from(p).ok();
+                    }
                 }
                 "limits" => self.apply_limits(&value).map_err(at)?,
+                "tls" => self.tls.apply(&value).map_err(at)?,
+                "encrypt" => self.encrypt = Some(str_value()?),
                 "retry_join" | "start_join" => {
                     let list: Vec<String> =
                         serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;

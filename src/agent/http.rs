@@ -85,6 +85,16 @@ impl Reply {
         out
     }
 
+    /// The answer as the HTTP/2 and HTTPS writers send it: status, headers (the content type
+    /// among them) and body.
+    pub fn into_parts(self) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+        let mut headers = self.headers;
+        if !self.content_type.is_empty() {
+            headers.insert(0, ("Content-Type", self.content_type.to_string()));
+        }
+        (self.status.as_u16(), headers, self.body)
+    }
+
     fn with_index(mut self, index: u64) -> Reply {
         self.headers
             .push(("X-Consul-Index", index.max(1).to_string()));
@@ -314,6 +324,8 @@ async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) 
         if let Some(server) = servers.get(attempt % servers.len().max(1)).cloned() {
             let resp = cluster
                 .client
+                // One HTTP/2 connection per server carries every forwarded query.
+                .api
                 .request(method.clone(), format!("http://{}{target}", server.http))
                 // Blocking queries wait up to 10 minutes plus jitter.
                 .timeout(Duration::from_secs(700))

@@ -12,14 +12,18 @@ pub mod config;
 pub mod connlimit;
 pub mod decode;
 pub mod devcluster;
+pub mod dispatch;
 pub mod filter;
+pub mod h2;
 pub mod http;
 pub mod interfaces;
 pub mod metrics;
 pub mod raft;
 pub mod request;
+pub mod rpc_auth;
 pub mod server;
 pub mod store;
+pub mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -97,6 +101,7 @@ impl Agent {
             } else {
                 raft::Timing::consul(config.raft_multiplier)
             },
+            peers: Arc::new(raft::Peers::new(&config)?),
         };
         let store = Store::open(data_dir, me, policy).await?;
         let cluster = store.cluster.clone();
@@ -518,6 +523,17 @@ pub async fn start_on(
     let shutdown = CancellationToken::new();
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     config.http_port = bound.port();
+    let https = match config.https_port {
+        Some(port) => {
+            let addr = format!("{}:{port}", config.client);
+            let l = tokio::net::TcpListener::bind(&addr)
+                .await
+                .map_err(|e| listen_error(&addr, "HTTPS", "-https-port", &e))?;
+            config.https_port = Some(l.local_addr().map_err(|e| e.to_string())?.port());
+            Some(l)
+        }
+        None => None,
+    };
     let agent = Agent::start(config, shutdown.clone()).await?;
     let catalog = agent.store.catalog.clone();
     let stop = shutdown.clone();
@@ -526,7 +542,29 @@ pub async fn start_on(
         // Blocking readers answer now, so connections can finish.
         catalog.close();
     });
-    tokio::spawn(server::serve(rpc, agent.clone(), shutdown.clone(), true));
+    if agent.config.tls.enabled() {
+        // With a certificate the server port speaks TLS only (mutual with verify_incoming).
+        let acceptor = tls::acceptor(&agent.config.tls)?;
+        tokio::spawn(tls::serve(
+            rpc,
+            acceptor,
+            agent.clone(),
+            shutdown.clone(),
+            true,
+        ));
+    } else {
+        tokio::spawn(server::serve(rpc, agent.clone(), shutdown.clone(), true));
+    }
+    if let Some(https) = https {
+        let acceptor = tls::acceptor(&agent.config.tls)?;
+        tokio::spawn(tls::serve(
+            https,
+            acceptor,
+            agent.clone(),
+            shutdown.clone(),
+            false,
+        ));
+    }
     let server = tokio::spawn(server::serve(
         listener,
         agent.clone(),

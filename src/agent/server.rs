@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::connlimit::ConnLimiter;
-use super::http::{handle, Reply};
+use super::dispatch::answer;
 use super::request::{read_request, Parser};
 use super::Agent;
 
@@ -73,6 +73,10 @@ async fn connection(
     rpc: bool,
 ) {
     let _ = stream.set_nodelay(true);
+    // h2c with prior knowledge: the same port, told apart by the client's first bytes.
+    if super::h2::starts_with_preface(&stream).await {
+        return super::h2::serve(stream, agent, shutdown, rpc).await;
+    }
     // Keeps the bytes of a pipelined next request, read along with the previous one.
     let mut parser = Parser::default();
     loop {
@@ -90,14 +94,7 @@ async fn connection(
         };
         let head_only = req.method == Method::HEAD;
         let method = if head_only { Method::GET } else { req.method };
-        let reply = if rpc {
-            match agent.store.cluster.handle_rpc(&req.target, &req.body).await {
-                Ok(body) => Reply::json_bytes(body),
-                Err((status, message)) => Reply::error(status, message),
-            }
-        } else {
-            handle(&agent, method, &req.target, req.body).await
-        };
+        let reply = answer(&agent, rpc, method, &req.target, req.body).await;
         let keep_alive = req.keep_alive && !shutdown.is_cancelled();
         if stream
             .write_all(&reply.encode(head_only, keep_alive))

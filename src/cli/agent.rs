@@ -71,6 +71,18 @@ const FLAGS: &[Flag] = &[
         "port of the HTTP API (0: any free one)",
     ),
     Flag::value(
+        "https-port",
+        "port",
+        "-1",
+        "port of the HTTP API over TLS (needs tls.defaults cert_file and key_file; -1: off)",
+    ),
+    Flag::value(
+        "encrypt",
+        "key",
+        "",
+        "shared key (base64, 32 bytes) that authenticates the server port's traffic",
+    ),
+    Flag::value(
         "server-port",
         "port",
         "8300",
@@ -203,6 +215,15 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
         c.http_max_conns_per_client = v
             .parse()
             .map_err(|_| format!("invalid value {v:?} for flag -http-max-conns-per-client"))?;
+    }
+    if let Some(v) = flags.get("https-port") {
+        c.https_port = match v.trim() {
+            "-1" => None,
+            v => Some(port("https-port", v)?),
+        };
+    }
+    if let Some(v) = flags.get("encrypt").filter(|v| !v.is_empty()) {
+        c.encrypt = Some(v.to_string());
     }
     if let Some(v) = flags.get("data-dir") {
         c.data_dir = Some(PathBuf::from(v));

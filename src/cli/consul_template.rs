@@ -34,13 +34,13 @@ const FLAGS: &[Flag] = &[
     Flag::value("consul-retry-backoff", "duration", "250ms", "wait after the first failure, doubled after each next one"),
     Flag::value("consul-retry-max-backoff", "duration", "1m", "longest wait between retries"),
     Flag::value("retry", "duration", "250ms", "the same as -consul-retry-backoff (consul-template's older name)"),
-    Flag::bool("consul-ssl", "talk to Consul over HTTPS (needs the `tls` feature)"),
+    Flag::bool("consul-ssl", "talk to Consul over HTTPS"),
     Flag::refused("consul-auth", Value),
     Flag::value("consul-ssl-ca-cert", "path", "", "CA certificate that Consul's HTTPS certificate must chain to"),
     Flag::refused("consul-ssl-ca-path", Value),
-    Flag::refused("consul-ssl-cert", Value),
-    Flag::refused("consul-ssl-key", Value),
-    Flag::value("consul-ssl-server-name", "name", "", NO_EFFECT),
+    Flag::value("consul-ssl-cert", "path", "", "client certificate (PEM) for an agent that verifies incoming connections"),
+    Flag::value("consul-ssl-key", "path", "", "key (PEM) of -consul-ssl-cert"),
+    Flag::value("consul-ssl-server-name", "name", "", "name Consul's HTTPS certificate must carry (and the SNI sent)"),
     Flag::bool("consul-ssl-verify", "verify Consul's HTTPS certificate (on; -consul-ssl-verify=false skips it)"),
     Flag::value("consul-transport-dial-keep-alive", "duration", "", NO_EFFECT),
     Flag::value("consul-transport-dial-timeout", "duration", "", NO_EFFECT),
@@ -109,14 +109,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     (
         "consul-auth",
         "HTTP basic auth to Consul is not supported by ctmpl",
-    ),
-    (
-        "consul-ssl-cert",
-        "client certificates are not supported by ctmpl",
-    ),
-    (
-        "consul-ssl-key",
-        "client certificates are not supported by ctmpl",
     ),
     (
         "consul-ssl-ca-path",

@@ -20,7 +20,7 @@ pub const COMMAND: Command = Command {
             Consul service, as gliderlabs/registrator does; runs until SIGINT or SIGTERM.",
     flags: FLAGS,
     notes: "Registry URI:\n\n  \
-            consul://HOST:PORT (consul-tls://HOST:PORT with the `tls` feature)",
+            consul://HOST:PORT (consul-tls://HOST:PORT for HTTPS)",
 };
 
 /// Runs `ctmpl registrator ARGS` until SIGINT or SIGTERM. Errors carry registrator's exit codes:

@@ -1,7 +1,16 @@
 //! The Consul HTTP client: address and token from flags or `CONSUL_HTTP_ADDR` and
 //! `CONSUL_HTTP_TOKEN`, blocking reads (`index`, `wait`), `stale`, and the `X-Consul-*` headers
 //! read into `QueryMeta`.
+//!
+//! Every blocking query is one request held open for minutes, so the transport decides how
+//! many connections a run holds. Over `http://` the client first speaks HTTP/2 with prior
+//! knowledge (h2c), which ctmpl's own agent accepts: every query is then a stream on one
+//! connection. A stock Consul speaks only HTTP/1.1 there and answers the h2 preface with an
+//! HTTP/1.1 error; the first such failure switches this client to HTTP/1.1 for good (the
+//! request that found out is sent again over HTTP/1.1, and no request reached the agent's API
+//! before). Over `https://`, ALPN chooses `h2` or `http/1.1`.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use crate::consul::api::QueryMeta;
@@ -9,13 +18,20 @@ use crate::consul::api::QueryMeta;
 /// How to reach Consul.
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
-    /// `host:port`, or a URL with `http://` (or `https://` with the `tls` feature).
+    /// `host:port`, or a URL with `http://` or `https://`.
     pub address: String,
     pub token: String,
     /// CA certificate (PEM) for HTTPS (`-consul-ssl-ca-cert`).
     pub ca_cert: Option<std::path::PathBuf>,
     /// Skip certificate verification (`-consul-ssl-verify=false`).
     pub insecure: bool,
+    /// Client certificate and key (PEM) presented to an agent that verifies incoming
+    /// connections (`-consul-ssl-cert`, `-consul-ssl-key`).
+    pub client_cert: Option<std::path::PathBuf>,
+    pub client_key: Option<std::path::PathBuf>,
+    /// The name Consul's certificate must carry, and the SNI sent, when it is not the
+    /// address's host (`-consul-ssl-server-name`).
+    pub server_name: Option<String>,
 }
 
 impl ClientConfig {
@@ -29,15 +45,29 @@ impl ClientConfig {
                 .unwrap_or_default(),
             ca_cert: std::env::var("CONSUL_CACERT").ok().map(Into::into),
             insecure: std::env::var("CONSUL_HTTP_SSL_VERIFY").is_ok_and(|v| v == "false"),
+            client_cert: std::env::var("CONSUL_CLIENT_CERT").ok().map(Into::into),
+            client_key: std::env::var("CONSUL_CLIENT_KEY").ok().map(Into::into),
+            server_name: std::env::var("CONSUL_TLS_SERVER_NAME")
+                .ok()
+                .filter(|n| !n.is_empty()),
         }
     }
 }
 
 pub struct Client {
+    /// HTTP/2 with prior knowledge for `http://`; for `https://`, ALPN's choice.
     http: reqwest::Client,
+    /// HTTP/1.1 only, for an `http://` agent that turned out not to speak h2c.
+    http1: Option<reqwest::Client>,
+    /// What the agent was found to speak (`UNKNOWN`, `H2`, `H1`).
+    mode: AtomicU8,
     base: String,
     token: String,
 }
+
+const UNKNOWN: u8 = 0;
+const H2: u8 = 1;
+const H1: u8 = 2;
 
 /// A blocking read: wait past `index` for up to `wait`.
 #[derive(Clone, Copy, Debug)]
@@ -56,16 +86,70 @@ pub struct Response {
 
 impl Client {
     pub fn new(config: &ClientConfig) -> Result<Client, String> {
-        let base = base_url(&config.address)?;
-        let builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
-        let http = tls(builder, config)?
-            .build()
-            .map_err(|e| format!("HTTP client: {e}"))?;
+        let mut base = base_url(&config.address)?;
+        let builder = || {
+            reqwest::Client::builder()
+                .pool_idle_timeout(Duration::from_secs(90))
+                // A dead agent's connection is noticed without waiting out a blocking query.
+                .http2_keep_alive_interval(Duration::from_secs(30))
+                .http2_keep_alive_timeout(Duration::from_secs(20))
+        };
+        let build = |b: reqwest::ClientBuilder| b.build().map_err(|e| format!("HTTP client: {e}"));
+        if base.starts_with("https://") {
+            let (b, named) = tls(builder(), config, &base)?;
+            base = named;
+            return Ok(Client {
+                http: build(b)?,
+                http1: None,
+                mode: AtomicU8::new(H2),
+                base,
+                token: config.token.clone(),
+            });
+        }
         Ok(Client {
-            http,
+            http: build(builder().http2_prior_knowledge())?,
+            http1: Some(build(builder().http1_only())?),
+            mode: AtomicU8::new(UNKNOWN),
             base,
             token: config.token.clone(),
         })
+    }
+
+    /// Sends the request `build` makes, over h2c until the agent shows it speaks only
+    /// HTTP/1.1 (see the module doc).
+    async fn send(
+        &self,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let Some(http1) = &self.http1 else {
+            return build(&self.http).send().await;
+        };
+        match self.mode.load(Ordering::Relaxed) {
+            H1 => build(http1).send().await,
+            H2 => build(&self.http).send().await,
+            _ => match build(&self.http).send().await {
+                Ok(resp) => {
+                    self.mode.store(H2, Ordering::Relaxed);
+                    Ok(resp)
+                }
+                Err(e) if speaks_no_h2(&e) => {
+                    tracing::debug!("{}: no HTTP/2 ({e}); using HTTP/1.1", self.base);
+                    self.mode.store(H1, Ordering::Relaxed);
+                    build(http1).send().await
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Which protocol the agent was found to speak: `Some(true)` for HTTP/2, `Some(false)`
+    /// for HTTP/1.1, `None` before the first answer over `http://`.
+    pub fn speaks_h2(&self) -> Option<bool> {
+        match self.mode.load(Ordering::Relaxed) {
+            H2 => Some(true),
+            H1 => Some(false),
+            _ => None,
+        }
     }
 
     /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
@@ -89,12 +173,11 @@ impl Client {
             query.push(("stale", String::new()));
         }
         let url = format!("{}{}{}", self.base, path, encode_query(&query));
-        let mut req = self.http.get(&url).timeout(timeout);
-        if !self.token.is_empty() {
-            req = req.header("X-Consul-Token", &self.token);
-        }
-        let resp = req
-            .send()
+        let resp = self
+            .send(|http| {
+                let req = http.get(&url).timeout(timeout);
+                self.with_token(req)
+            })
             .await
             .map_err(|e| describe_http_error("GET", &e))?;
         let status = resp.status().as_u16();
@@ -114,20 +197,26 @@ impl Client {
         Ok(Response { status, body, meta })
     }
 
+    fn with_token(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if self.token.is_empty() {
+            req
+        } else {
+            req.header("X-Consul-Token", &self.token)
+        }
+    }
+
     /// PUTs `body` to `path` (the agent's write endpoints); any status is an answer, only a
     /// failed exchange is an error.
     pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
         let url = format!("{}{}", self.base, path);
-        let mut req = self
-            .http
-            .put(&url)
-            .timeout(Duration::from_secs(15))
-            .body(body);
-        if !self.token.is_empty() {
-            req = req.header("X-Consul-Token", &self.token);
-        }
-        let resp = req
-            .send()
+        let resp = self
+            .send(|http| {
+                let req = http
+                    .put(&url)
+                    .timeout(Duration::from_secs(15))
+                    .body(body.clone());
+                self.with_token(req)
+            })
             .await
             .map_err(|e| describe_http_error("PUT", &e))?;
         let status = resp.status().as_u16();
@@ -140,36 +229,64 @@ impl Client {
     }
 }
 
-/// HTTPS settings, with the `tls` feature.
-#[cfg(feature = "tls")]
+/// Whether a failed first exchange over h2c means the agent speaks only HTTP/1.1: the
+/// connection was made (so not a refused dial) and broke on the HTTP/2 framing or closed.
+fn speaks_no_h2(e: &reqwest::Error) -> bool {
+    !e.is_connect() && !e.is_timeout() && !e.is_body() && !e.is_decode()
+}
+
+/// HTTPS settings: the CA (which then replaces the built-in roots, as Go's Consul client
+/// does), a client certificate, verification off, and the server name. The name is set by
+/// addressing the agent by it and resolving it to the address given: the returned base URL.
 fn tls(
     mut b: reqwest::ClientBuilder,
     config: &ClientConfig,
-) -> Result<reqwest::ClientBuilder, String> {
+    base: &str,
+) -> Result<(reqwest::ClientBuilder, String), String> {
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+    };
     if let Some(path) = &config.ca_cert {
-        let pem = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let cert =
-            reqwest::Certificate::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
-        b = b.add_root_certificate(cert);
+        let pem = read(path)?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("{}: no certificate found", path.display()));
+        }
+        b = b.tls_built_in_root_certs(false);
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
     }
-    Ok(b.danger_accept_invalid_certs(config.insecure))
-}
-
-#[cfg(not(feature = "tls"))]
-fn tls(b: reqwest::ClientBuilder, config: &ClientConfig) -> Result<reqwest::ClientBuilder, String> {
-    if config.ca_cert.is_some() {
-        return Err("-consul-ssl-ca-cert needs ctmpl built with the `tls` feature".into());
+    match (&config.client_cert, &config.client_key) {
+        (Some(cert), Some(key)) => {
+            let mut pem = read(cert)?;
+            pem.push(b'\n');
+            pem.extend(read(key)?);
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| format!("{} and {}: {e}", cert.display(), key.display()))?;
+            b = b.identity(id);
+        }
+        (None, None) => {}
+        _ => return Err("-consul-ssl-cert and -consul-ssl-key go together".into()),
     }
-    Ok(b)
+    let mut base = base.to_string();
+    if let Some(name) = config.server_name.as_deref().filter(|n| !n.is_empty()) {
+        let url = reqwest::Url::parse(&base).map_err(|e| format!("{base}: {e}"))?;
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.trim_matches(['[', ']']), port))
+            .map_err(|e| format!("{host}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{host}: no address"))?;
+        b = b.resolve(name, addr);
+        base = format!("https://{name}:{port}{}", url.path().trim_end_matches('/'));
+    }
+    Ok((b.danger_accept_invalid_certs(config.insecure), base))
 }
 
 fn base_url(address: &str) -> Result<String, String> {
     let address = address.trim_end_matches('/');
-    if address.starts_with("https://") && !cfg!(feature = "tls") {
-        return Err(format!(
-            "{address}: HTTPS needs ctmpl built with the `tls` feature"
-        ));
-    }
     if address.starts_with("http://") || address.starts_with("https://") {
         return Ok(address.to_string());
     }

@@ -19,6 +19,7 @@ mod robustness;
 mod runner;
 mod support;
 mod template;
+mod transport;
 mod ui;
 
 use std::path::PathBuf;

@@ -29,6 +29,7 @@ use super::super::catalog::{Catalog, Command, Outcome};
 use super::requests::{new_id, Batch, RequestId};
 use super::timing::Timing;
 use super::transport::{post, Network, PostError};
+use super::peers::Peers;
 use super::{LogStore, NodeId, Raft, StateMachine, TypeConfig};
 use crate::metrics::Timer;
 
@@ -180,7 +181,8 @@ pub struct Cluster {
     pub expect: u32,
     known: Mutex<BTreeMap<NodeId, Known>>,
     last_contact: Mutex<Option<Instant>>,
-    pub client: reqwest::Client,
+    /// How this server reaches the others (the server ports, the servers' HTTP APIs).
+    pub client: Arc<Peers>,
     catalog: Arc<Catalog>,
     proposals: mpsc::UnboundedSender<Proposal>,
     stopped: CancellationToken,
@@ -217,6 +219,8 @@ pub struct Policy {
     pub trailing_logs: u64,
     /// Heartbeat, election timeout and leader lease.
     pub timing: Timing,
+    /// How to reach the other agents (`-encrypt`, TLS).
+    pub peers: Arc<Peers>,
 }
 
 impl Cluster {
@@ -239,11 +243,8 @@ impl Cluster {
         }
         .validate()
         .map_err(|e| e.to_string())?;
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(16)
-            .build()
-            .map_err(|e| e.to_string())?;
-        let raft = Raft::new(me.id, Arc::new(config), Network, log, sm)
+        let client = policy.peers.clone();
+        let raft = Raft::new(me.id, Arc::new(config), Network(client.clone()), log, sm)
             .await
             .map_err(|e| e.to_string())?;
         let (proposals, queue) = mpsc::unbounded_channel();

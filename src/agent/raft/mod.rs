@@ -26,6 +26,7 @@ mod events;
 mod journal;
 mod log_store;
 mod requests;
+mod peers;
 mod state_machine;
 mod timing;
 mod transport;
@@ -44,6 +45,7 @@ pub use cluster::{
 };
 pub use log_store::LogStore;
 pub use requests::{Applied, Batch, RequestId};
+pub use peers::Peers;
 pub use state_machine::{Builder, StateMachine};
 pub use timing::Timing;
 pub use transport::{post, Conn, Network, PostError};

@@ -3,8 +3,10 @@
 //! connection per peer (`Conn`), written and read directly: openraft sends them one at a time,
 //! and a pooled client's connection task cost two task switches and about a third of a
 //! follower's CPU per write. The cluster's other requests (join, forwarded writes, read
-//! indexes) are rare and go through `post` on a shared reqwest client.
+//! indexes) are rare and go through `post` on a shared reqwest client. Both sign their
+//! requests with the `-encrypt` key and use TLS when configured (`peers::Peers`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -19,11 +21,12 @@ use openraft::{BasicNode, RaftNetwork, RaftNetworkFactory};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::peers::{PeerIo, Peers};
 use super::{NodeId, TypeConfig};
 
 /// Makes connections to other servers.
-#[derive(Clone, Default)]
-pub struct Network;
+#[derive(Clone)]
+pub struct Network(pub Arc<Peers>);
 
 /// One server's connection to another for Raft's RPCs: a kept-alive HTTP/1.1 connection,
 /// written and read directly by the caller. openraft calls it one RPC at a time; hyper's pool
@@ -31,7 +34,8 @@ pub struct Network;
 pub struct Conn {
     target: NodeId,
     addr: String,
-    stream: Option<tokio::io::BufStream<tokio::net::TcpStream>>,
+    peers: Arc<Peers>,
+    stream: Option<tokio::io::BufStream<Box<dyn PeerIo>>>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -41,14 +45,15 @@ impl RaftNetworkFactory<TypeConfig> for Network {
         Conn {
             target,
             addr: node.addr.clone(),
+            peers: self.0.clone(),
             stream: None,
         }
     }
 }
 
-/// POSTs `body` as JSON to `http://addr/path` and decodes the JSON answer.
+/// POSTs `body` as JSON to `path` on the server port at `addr` and decodes the JSON answer.
 pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
-    client: &reqwest::Client,
+    peers: &Peers,
     addr: &str,
     path: &str,
     body: &Req,
@@ -56,8 +61,9 @@ pub async fn post<Req: Serialize, Resp: DeserializeOwned>(
 ) -> Result<Resp, PostError> {
     let err = |sent: bool, message: String| PostError { sent, message };
     let bytes = serde_json::to_vec(body).map_err(|e| err(false, e.to_string()))?;
-    let resp = client
-        .post(format!("http://{addr}{path}"))
+    let resp = peers
+        .client()
+        .post(peers.url(addr, path, &bytes))
         .timeout(timeout)
         .header("Content-Type", "application/json")
         .body(bytes)
@@ -138,18 +144,20 @@ impl Conn {
     async fn exchange(&mut self, path: &str, body: &[u8]) -> Result<Vec<u8>, Failure> {
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
         if self.stream.is_none() {
-            let tcp = tokio::net::TcpStream::connect(&self.addr)
+            let io = self
+                .peers
+                .connect(&self.addr)
                 .await
                 .map_err(Failure::Unreachable)?;
-            let _ = tcp.set_nodelay(true);
-            self.stream = Some(tokio::io::BufStream::new(tcp));
+            self.stream = Some(tokio::io::BufStream::new(io));
         }
         let Some(stream) = self.stream.as_mut() else {
             unreachable!("connected above")
         };
         let head = format!(
-            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
              Content-Length: {}\r\n\r\n",
+            self.peers.target(path, body),
             self.addr,
             body.len()
         );

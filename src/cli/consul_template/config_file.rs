@@ -130,10 +130,19 @@ fn apply_consul(
         }
     }
     if let Some(ssl) = &c.ssl {
-        if ssl.cert.is_some() || ssl.key.is_some() || ssl.ca_path.is_some() {
+        if ssl.ca_path.is_some() {
             return Err(
-                "consul.ssl: client certificates and CA folders are not supported by ctmpl".into(),
+                "consul.ssl: CA folders (ca_path) are not supported by ctmpl; use ca_cert".into(),
             );
+        }
+        if let Some(cert) = &ssl.cert {
+            consul.client_cert = Some(PathBuf::from(cert));
+        }
+        if let Some(key) = &ssl.key {
+            consul.client_key = Some(PathBuf::from(key));
+        }
+        if let Some(name) = ssl.server_name.as_ref().filter(|n| !n.is_empty()) {
+            consul.server_name = Some(name.clone());
         }
         if ssl.enabled != Some(false) && !consul.address.starts_with("https://") {
             consul.address = format!("https://{}", consul.address.trim_start_matches("http://"));

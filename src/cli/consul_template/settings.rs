@@ -104,6 +104,15 @@ fn consul_flags(f: &Parsed, consul: &mut ClientConfig) -> Result<(), String> {
     if f.get("consul-ssl-verify") == Some("false") {
         consul.insecure = true;
     }
+    if let Some(cert) = f.get("consul-ssl-cert").filter(|c| !c.is_empty()) {
+        consul.client_cert = Some(PathBuf::from(cert));
+    }
+    if let Some(key) = f.get("consul-ssl-key").filter(|k| !k.is_empty()) {
+        consul.client_key = Some(PathBuf::from(key));
+    }
+    if let Some(name) = f.get("consul-ssl-server-name").filter(|n| !n.is_empty()) {
+        consul.server_name = Some(name.to_string());
+    }
     Ok(())
 }
 
