@@ -41,6 +41,8 @@ pub struct Config {
     /// The node's UUID when it is given rather than read from (or made in) the data dir: a dev
     /// cluster's server keeps its own across a leave and a rejoin.
     pub node_id: Option<String>,
+    /// The `acl { }` block.
+    pub acl: super::acl::AclConfig,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             http_port_flag: "-http-port",
             dev_servers: 1,
             node_id: None,
+            acl: super::acl::AclConfig::default(),
         }
     }
 }
@@ -148,13 +151,19 @@ impl Config {
         Ok(())
     }
 
-    /// One JSON config file: Consul's keys for what we support, service definitions.
+    /// One config file, JSON or (`.hcl`) HCL: Consul's keys for what we support, service
+    /// definitions.
     pub fn apply_file(&mut self, path: &std::path::Path) -> Result<(), String> {
         let at = |e: String| format!("{}: {e}", path.display());
         let text = std::fs::read_to_string(path).map_err(|e| at(e.to_string()))?;
-        let Json::Object(obj) =
+        let parsed = if path.extension().is_some_and(|x| x == "hcl") {
+            crate::config::hcl::parse_hcl(&path.display().to_string(), &text)
+                .map(|tree| hcl_to_json(&tree))
+                .map_err(|e| e.to_string())?
+        } else {
             serde_json::from_str::<Json>(&text).map_err(|e| at(e.to_string()))?
-        else {
+        };
+        let Json::Object(obj) = parsed else {
             return Err(at("a config file must hold a JSON object".into()));
         };
         for (key, value) in obj {
@@ -216,6 +225,7 @@ impl Config {
                         self.server_port = p as u16;
                     }
                 }
+                "acl" => self.acl.apply_json(&value).map_err(at)?,
                 "retry_join" | "start_join" => {
                     let list: Vec<String> =
                         serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;
@@ -225,5 +235,75 @@ impl Config {
             }
         }
         Ok(())
+    }
+}
+
+/// An HCL config document as the JSON Consul would read from the same settings: a repeated
+/// `service` block becomes a list, any other repeated key keeps its last value.
+fn hcl_to_json(tree: &crate::config::hcl::Hcl) -> Json {
+    use crate::config::hcl::Tree;
+    match tree {
+        Tree::Str(s) => Json::String(s.clone()),
+        Tree::Int(i) => json!(i),
+        Tree::Float(f) => json!(f),
+        Tree::Bool(b) => Json::Bool(*b),
+        Tree::List(items) => Json::Array(items.iter().map(hcl_to_json).collect()),
+        Tree::Object(entries) => {
+            let mut out = serde_json::Map::new();
+            let mut services = Vec::new();
+            for (key, value) in entries {
+                if key == "service" {
+                    services.push(hcl_to_json(value));
+                } else {
+                    out.insert(key.clone(), hcl_to_json(value));
+                }
+            }
+            if !services.is_empty() {
+                out.insert("services".into(), Json::Array(services));
+            }
+            out.into()
+        }
+    }
+}
+
+#[cfg(test)]
+mod acl_config_tests {
+    use super::*;
+
+    #[test]
+    fn acl_block_reads_from_hcl_and_json_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let hcl = dir.path().join("acl.hcl");
+        std::fs::write(
+            &hcl,
+            r#"
+            datacenter = "dc7"
+            acl {
+              enabled = true
+              default_policy = "deny"
+              tokens { initial_management = "root-secret" agent = "agent-secret" }
+            }
+            service { name = "web" port = 80 }
+            "#,
+        )
+        .unwrap();
+        let mut c = Config::default();
+        c.apply_file(&hcl).unwrap();
+        assert_eq!(c.datacenter, "dc7");
+        assert!(c.acl.enabled && !c.acl.default_allow);
+        assert_eq!(c.acl.initial_management.as_deref(), Some("root-secret"));
+        assert_eq!(c.acl.agent_token.as_deref(), Some("agent-secret"));
+        assert_eq!(c.services.len(), 1);
+        let json = dir.path().join("acl.json");
+        std::fs::write(
+            &json,
+            r#"{"acl": {"enabled": true, "default_policy": "nope"}}"#,
+        )
+        .unwrap();
+        let err = Config::default().apply_file(&json).unwrap_err();
+        assert!(
+            err.contains("acl.json") && err.contains("Invalid ACL default policy"),
+            "{err}"
+        );
     }
 }

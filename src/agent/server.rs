@@ -57,6 +57,8 @@ struct Request {
     target: String,
     body: Vec<u8>,
     keep_alive: bool,
+    /// The ACL token from `X-Consul-Token` or `Authorization: Bearer` (`?token=` is http's).
+    token: Option<String>,
 }
 
 async fn connection(
@@ -89,7 +91,7 @@ async fn connection(
                 Err((status, message)) => Reply::error(status, message),
             }
         } else {
-            handle(&agent, method, &req.target, req.body).await
+            handle(&agent, method, &req.target, req.body, req.token).await
         };
         let keep_alive = req.keep_alive && !shutdown.is_cancelled();
         if stream
@@ -122,6 +124,7 @@ async fn read_request(
                 target: head.target,
                 body,
                 keep_alive: head.keep_alive,
+                token: head.token,
             }));
         }
         if !fill(stream, &mut buf).await? {
@@ -171,6 +174,7 @@ struct Head {
     chunked: bool,
     keep_alive: bool,
     expect_continue: bool,
+    token: Option<String>,
 }
 
 impl Head {
@@ -208,6 +212,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Reply> {
         chunked: false,
         keep_alive: http11,
         expect_continue: false,
+        token: None,
     };
     for h in req.headers.iter() {
         let value = String::from_utf8_lossy(h.value);
@@ -228,6 +233,11 @@ fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, Reply> {
                 head.keep_alive = false;
             } else if v.contains("keep-alive") {
                 head.keep_alive = true;
+            }
+        } else if let Some(token) = super::acl::header_token(h.name, value) {
+            // Consul's order: `X-Consul-Token` before `Authorization: Bearer`.
+            if head.token.is_none() || h.name.eq_ignore_ascii_case("x-consul-token") {
+                head.token = Some(token);
             }
         } else if h.name.eq_ignore_ascii_case("expect") {
             head.expect_continue = value.eq_ignore_ascii_case("100-continue");

@@ -210,14 +210,14 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
     Ok(())
 }
 
-/// `-config-file`s in order, then each `-config-dir`'s `*.json` files alphabetically.
+/// `-config-file`s in order, then each `-config-dir`'s `*.json` and `*.hcl` files alphabetically.
 fn config_files(files: &[String], dirs: &[String]) -> Result<Vec<PathBuf>, String> {
     let mut out: Vec<PathBuf> = files.iter().map(PathBuf::from).collect();
     for dir in dirs {
         let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| format!("{dir}: {e}"))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "hcl"))
             .collect();
         found.sort();
         out.extend(found);
