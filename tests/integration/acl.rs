@@ -193,6 +193,31 @@ fn acls_refuse_strangers_and_ctmpl_renders_with_the_right_token() {
     assert!(register
         .body
         .contains("lacks permission 'service:write' on \"intruder\""));
+    let catalog = json!({"Node": "n9", "Address": "10.0.0.9", "Service": {"Service": "db"}});
+    let r = call(
+        &agent,
+        "PUT",
+        "/v1/catalog/register",
+        &[],
+        &catalog.to_string(),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("lacks permission 'node:write' on \"n9\""),
+        "{}",
+        r.body
+    );
+    let r = call(&agent, "PUT", "/v1/catalog/register", &[], "{not json");
+    assert_eq!(
+        r.status, 400,
+        "a bad body is a 400 before any ACL check: {}",
+        r.body
+    );
+    assert_eq!(
+        call(&agent, "GET", "/v1/catalog/nodes", &[], "").json(),
+        json!([])
+    );
+    assert_eq!(call(&agent, "GET", "/v1/agent/self", &[], "").status, 403);
     let unknown = call(
         &agent,
         "GET",
@@ -455,4 +480,144 @@ fn acl_endpoints_say_acls_are_disabled() {
     // ACLs off: any token is accepted, as Consul does.
     let put = call(&agent, "PUT", "/v1/kv/k", &token_header("whatever"), "v");
     assert_eq!(put.status, 200);
+}
+
+/// The `acl { }` config (deny, with the root token) in `dir/acl.hcl`.
+fn deny_config(dir: &Path) -> String {
+    let config = dir.join("acl.hcl");
+    std::fs::write(
+        &config,
+        format!("acl {{\n  enabled = true\n  default_policy = \"deny\"\n  tokens {{ initial_management = \"{ROOT}\" }}\n}}\n"),
+    )
+    .unwrap();
+    config.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_client_agent_forwards_tokens_and_asks_a_server_about_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = deny_config(dir.path());
+    let data = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (server_data, client_data) = (data("server"), data("client"));
+    let server = Agent::start(&[
+        "-server",
+        "-bootstrap-expect=1",
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        &server_data,
+        "-http-port",
+        "0",
+        "-node",
+        "s1",
+        "-config-file",
+        &config,
+    ]);
+    let client = Agent::start(&[
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        &client_data,
+        "-http-port",
+        "0",
+        "-node",
+        "c1",
+        "-retry-join",
+        &server.rpc,
+        "-config-file",
+        &config,
+    ]);
+    // Forwarded endpoints carry the token to the server, which decides.
+    let put = eventually(20, "the client reaching the server", || {
+        let r = call(&client, "PUT", "/v1/kv/k", &[], "v");
+        (r.status != 500).then_some(r)
+    });
+    assert_eq!(put.status, 403, "{}", put.body);
+    assert!(put
+        .body
+        .starts_with("Permission denied: anonymous token lacks permission 'key:write' on \"k\""));
+    let put = call(&client, "PUT", "/v1/kv/k", &token_header(ROOT), "v");
+    assert_eq!((put.status, put.body.as_str()), (200, "true"));
+    // The client's own endpoints: a server resolves the token, the client applies it.
+    let web = json!({"Name": "web", "Port": 8080}).to_string();
+    let r = call(&client, "PUT", "/v1/agent/service/register", &[], &web);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = call(
+        &client,
+        "PUT",
+        "/v1/agent/service/register",
+        &token_header(ROOT),
+        &web,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        call(&client, "GET", "/v1/agent/services", &[], "").json(),
+        json!({})
+    );
+    let (_, reader) = token_with(&server, "web-read", r#"service "web" { policy = "read" }"#);
+    let seen = call(
+        &client,
+        "GET",
+        "/v1/agent/services",
+        &token_header(&reader),
+        "",
+    )
+    .json();
+    assert_eq!(seen["web"]["Port"], 8080, "{seen}");
+    let self_ = call(
+        &client,
+        "GET",
+        "/v1/acl/token/self",
+        &token_header(&reader),
+        "",
+    )
+    .json();
+    assert_eq!(self_["SecretID"], reader.as_str());
+    let unknown = call(
+        &client,
+        "GET",
+        "/v1/agent/services",
+        &token_header("nope"),
+        "",
+    );
+    assert_eq!(
+        (unknown.status, unknown.body.as_str()),
+        (403, "ACL not found")
+    );
+    // Tokens and policies live in the Raft log and state: a restarted server still has them.
+    client.stop();
+    server.stop();
+    let server = Agent::start(&[
+        "-server",
+        "-bootstrap-expect=1",
+        "-bind",
+        "127.0.0.1",
+        "-data-dir",
+        &server_data,
+        "-http-port",
+        "0",
+        "-node",
+        "s1",
+        "-config-file",
+        &config,
+    ]);
+    let again = eventually(20, "the token after a restart", || {
+        let r = call(
+            &server,
+            "GET",
+            "/v1/acl/token/self",
+            &token_header(&reader),
+            "",
+        );
+        (r.status == 200).then_some(r)
+    });
+    assert_eq!(again.json()["Description"], "web-read");
+    assert_eq!(
+        call(&server, "GET", "/v1/kv/k?raw", &token_header(&reader), "").status,
+        403
+    );
+    assert_eq!(
+        call(&server, "GET", "/v1/kv/k?raw", &token_header(ROOT), "").body,
+        "v"
+    );
 }
