@@ -31,6 +31,8 @@ pub enum Command {
         recurse: bool,
         cas: Option<u64>,
     },
+    /// A change to the ACL tokens and policies (`agent::acl`).
+    Acl(super::acl::store::AclCommand),
 }
 
 impl Command {
@@ -129,6 +131,9 @@ pub struct State {
     /// Deleted keys and the index of their deletion, so prefix indexes still move forward.
     tombstones: BTreeMap<String, u64>,
     indexes: Indexes,
+    /// ACL tokens and policies, replicated with the catalog (absent from older snapshots).
+    #[serde(default)]
+    pub acl: super::acl::store::AclState,
 }
 
 /// Applying a command: its outcome and the topics it changed.
@@ -156,6 +161,10 @@ impl State {
             Command::KvDelete { key, recurse, cas } => {
                 self.kv_delete(index, key, *recurse, *cas, &mut changes)
             }
+            Command::Acl(acl) => match self.acl.apply(index, acl) {
+                Ok(()) => Outcome::Done(true),
+                Err(refused) => Outcome::Rejected(refused),
+            },
         };
         Applied {
             outcome,

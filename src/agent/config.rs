@@ -53,6 +53,8 @@ pub struct Config {
     pub tls: TlsSettings,
     /// `-encrypt` / `encrypt`: the shared key that authenticates the server port's traffic.
     pub encrypt: Option<String>,
+    /// The `acl { }` block.
+    pub acl: super::acl::AclConfig,
 }
 
 /// Consul's TLS keys: `tls.defaults` (files and verification) and
@@ -144,6 +146,7 @@ impl Default for Config {
             https_port: None,
             tls: TlsSettings::default(),
             encrypt: None,
+            acl: super::acl::AclConfig::default(),
         }
     }
 }
@@ -326,6 +329,7 @@ impl Config {
                 "limits" => self.apply_limits(&value).map_err(at)?,
                 "tls" => self.tls.apply(&value).map_err(at)?,
                 "encrypt" => self.encrypt = Some(str_value()?),
+                "acl" => self.acl.apply_json(&value).map_err(at)?,
                 "retry_join" | "start_join" => {
                     let list: Vec<String> =
                         serde_json::from_value(value).map_err(|e| at(format!("{key}: {e}")))?;
@@ -391,5 +395,47 @@ fn hcl_to_json(tree: crate::config::Hcl) -> Json {
             }
             Json::Object(obj)
         }
+    }
+}
+
+#[cfg(test)]
+mod acl_config_tests {
+    use super::*;
+
+    #[test]
+    fn acl_block_reads_from_hcl_and_json_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let hcl = dir.path().join("acl.hcl");
+        std::fs::write(
+            &hcl,
+            r#"
+            datacenter = "dc7"
+            acl {
+              enabled = true
+              default_policy = "deny"
+              tokens { initial_management = "root-secret" agent = "agent-secret" }
+            }
+            service { name = "web" port = 80 }
+            "#,
+        )
+        .unwrap();
+        let mut c = Config::default();
+        c.apply_file(&hcl).unwrap();
+        assert_eq!(c.datacenter, "dc7");
+        assert!(c.acl.enabled && !c.acl.default_allow);
+        assert_eq!(c.acl.initial_management.as_deref(), Some("root-secret"));
+        assert_eq!(c.acl.agent_token.as_deref(), Some("agent-secret"));
+        assert_eq!(c.services.len(), 1);
+        let json = dir.path().join("acl.json");
+        std::fs::write(
+            &json,
+            r#"{"acl": {"enabled": true, "default_policy": "nope"}}"#,
+        )
+        .unwrap();
+        let err = Config::default().apply_file(&json).unwrap_err();
+        assert!(
+            err.contains("acl.json") && err.contains("Invalid ACL default policy"),
+            "{err}"
+        );
     }
 }

@@ -14,16 +14,18 @@ use super::Agent;
 /// smaller, limit.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
-/// Answers one request. `rpc`: it came in on the server port.
+/// Answers one request. `rpc`: it came in on the server port. `token`: the ACL token its
+/// headers carry (`acl::token_of`).
 pub async fn answer(
     agent: &Arc<Agent>,
     rpc: bool,
     method: Method,
     target: &str,
     body: Vec<u8>,
+    token: Option<String>,
 ) -> Reply {
     if !rpc {
-        return handle(agent, method, target, body).await;
+        return handle(agent, method, target, body, token).await;
     }
     let cluster = &agent.store.cluster;
     let path = match cluster.client.key() {

@@ -124,11 +124,12 @@ async fn stream(
         .uri
         .path_and_query()
         .map_or_else(|| head.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let token = super::acl::token_of(&head.headers);
     let head_only = head.method == Method::HEAD;
     let method = if head_only { Method::GET } else { head.method };
     let reply = match read_body(body).await {
         Ok(body) => {
-            let answering = answer(&agent, rpc, method, &target, body);
+            let answering = answer(&agent, rpc, method, &target, body, token);
             let reset = std::future::poll_fn(|cx| respond.poll_reset(cx));
             tokio::select! {
                 reply = answering => reply,

@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use tokio::time::Instant;
 
+use super::acl;
 use super::catalog::{all_passing, Command, Deregister, Outcome, Register, Topic};
 use super::checks::AgentError;
 use super::decode;
@@ -221,11 +222,21 @@ impl Req<'_> {
     }
 }
 
-/// The single entry point: one request (`target` is the path and query as sent), counted in
-/// the agent's metrics under its endpoint and status.
-pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+/// The single entry point: one request (`target` is the path and query as sent, `token` the
+/// ACL token its headers carried), counted in the agent's metrics under its endpoint and status.
+pub async fn handle(
+    agent: &Arc<Agent>,
+    method: Method,
+    target: &str,
+    body: Vec<u8>,
+    token: Option<String>,
+) -> Reply {
     let started = std::time::Instant::now();
-    let reply = answer(agent, method.clone(), target, body).await;
+    let mut reply = answer(agent, method.clone(), target, body, token).await;
+    reply.headers.push((
+        "X-Consul-Default-ACL-Policy",
+        agent.config.acl.default_policy_header().into(),
+    ));
     let path = target.split_once('?').map_or(target, |(p, _)| p);
     agent
         .metrics
@@ -233,11 +244,24 @@ pub async fn handle(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<
     reply
 }
 
-async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+async fn answer(
+    agent: &Arc<Agent>,
+    method: Method,
+    target: &str,
+    body: Vec<u8>,
+    header_token: Option<String>,
+) -> Reply {
     let (raw_path, query) = target.split_once('?').unwrap_or((target, ""));
     let Some(path) = percent_decode(raw_path) else {
         return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
     };
+    let query = Query::parse(query);
+    // Consul's order: `?token=`, then `X-Consul-Token`, then `Authorization: Bearer`.
+    let token = query
+        .get("token")
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .or(header_token);
     // A client agent answers for itself (`/v1/agent/...`); the catalog lives on the servers.
     let forwarded = [
         "/v1/catalog/",
@@ -245,13 +269,31 @@ async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>)
         "/v1/kv/",
         "/v1/status/",
         "/v1/operator/",
+        "/v1/acl/",
     ];
-    let query = Query::parse(query);
     if let Some(reply) = no_path_to(agent, &path, &query) {
         return reply;
     }
     if !agent.config.server && forwarded.iter().any(|p| path.starts_with(p)) {
-        return proxy(agent, method, target, body).await;
+        return proxy(agent, method, target, body, token.as_deref()).await;
+    }
+    // A client agent has no ACL tables: a server resolves the token for it.
+    let resolved = if agent.config.server || !agent.config.acl.enabled {
+        acl::http::resolve(agent, token.as_deref())
+    } else {
+        let target = acl::http::AUTHORIZER_PATH;
+        let answer = proxy(agent, Method::GET, target, Vec::new(), token.as_deref()).await;
+        acl::http::resolve_answer(&agent.config.acl, answer.status.as_u16(), &answer.body)
+    };
+    let authz = match resolved {
+        Ok(authz) => authz,
+        Err(refused) => return refused,
+    };
+    if path.starts_with("/v1/acl/") {
+        return acl::http::route(agent, &authz, token.as_deref(), &method, &path, &body).await;
+    }
+    if let Err(refused) = acl::http::authorize(agent, &authz, &method, &path, &query.0, &body) {
+        return refused;
     }
     let req = Req {
         agent,
@@ -262,6 +304,19 @@ async fn answer(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>)
     let mut reply = match route(&req, &path).await {
         Ok(r) | Err(r) => r,
     };
+    if reply.status == StatusCode::OK && reply.content_type == "application/json" {
+        if let Some(kept) = acl::http::filter_body(&authz, &path, &req.query.0, &reply.body) {
+            reply.body = kept.body;
+            reply
+                .headers
+                .push(("X-Consul-Results-Filtered-By-ACLs", "true".into()));
+            if kept.emptied_kv {
+                reply.status = StatusCode::NOT_FOUND;
+                reply.body.clear();
+                reply.content_type = "";
+            }
+        }
+    }
     // The leader headers tell the truth about this server's view of the cluster.
     if reply
         .headers
@@ -307,7 +362,13 @@ fn no_path_to(agent: &Agent, path: &str, query: &Query) -> Option<Reply> {
 }
 
 /// A client agent's request passed on to a server's HTTP API, its answer passed back.
-async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) -> Reply {
+async fn proxy(
+    agent: &Arc<Agent>,
+    method: Method,
+    target: &str,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> Reply {
     let cluster = &agent.store.cluster;
     let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
         return Reply::error(405, "method not allowed");
@@ -322,11 +383,15 @@ async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) 
             .filter(|p| !p.http.is_empty())
             .collect();
         if let Some(server) = servers.get(attempt % servers.len().max(1)).cloned() {
-            let resp = cluster
+            let mut request = cluster
                 .client
                 // One HTTP/2 connection per server carries every forwarded query.
                 .api
-                .request(method.clone(), format!("http://{}{target}", server.http))
+                .request(method.clone(), format!("http://{}{target}", server.http));
+            if let Some(token) = token {
+                request = request.header("X-Consul-Token", token);
+            }
+            let resp = request
                 // Blocking queries wait up to 10 minutes plus jitter.
                 .timeout(Duration::from_secs(700))
                 .body(body.clone())
@@ -357,7 +422,8 @@ async fn proxy(agent: &Arc<Agent>, method: Method, target: &str, body: Vec<u8>) 
         "" => "",
         _ => "application/octet-stream",
     };
-    const PASSED: [&str; 7] = [
+    const PASSED: [&str; 8] = [
+        "X-Consul-Results-Filtered-By-ACLs",
         "X-Consul-Index",
         "X-Consul-KnownLeader",
         "X-Consul-LastContact",

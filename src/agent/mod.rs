@@ -5,6 +5,7 @@
 //! discovery and bootstrap) behind `store` (the write path); `checks` runs local health checks;
 //! `banner` is the start-up banner.
 
+pub mod acl;
 pub mod banner;
 pub mod catalog;
 pub mod checks;
@@ -187,6 +188,20 @@ impl Agent {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             });
+        }
+        if agent.config.server && agent.config.acl.enabled {
+            // A lone server has its management token before it answers anyone; in a cluster
+            // it is written once a leader is there.
+            let made = alone
+                && tokio::time::timeout(
+                    Duration::from_secs(10),
+                    acl::http::ensure_initial_management(agent.clone()),
+                )
+                .await
+                .is_ok();
+            if !made {
+                tokio::spawn(acl::http::ensure_initial_management(agent.clone()));
+            }
         }
         Ok(agent)
     }

@@ -50,6 +50,8 @@ pub struct Request {
     pub target: String,
     pub body: Vec<u8>,
     pub keep_alive: bool,
+    /// The ACL token from `X-Consul-Token` or `Authorization: Bearer` (`?token=` is http's).
+    pub token: Option<String>,
 }
 
 /// How much body an endpoint takes, and what it answers beyond that.
@@ -176,6 +178,7 @@ struct Head {
     chunked: bool,
     keep_alive: bool,
     expect_continue: bool,
+    token: Option<String>,
 }
 
 /// Where the parser is within the current request.
@@ -316,6 +319,7 @@ impl Parser {
             target: head.target,
             body: std::mem::take(&mut self.body),
             keep_alive: head.keep_alive,
+            token: head.token,
         }
     }
 
@@ -565,6 +569,7 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Reply> {
         chunked: false,
         keep_alive: req.version == Some(1),
         expect_continue: false,
+        token: None,
     };
     let mut lengths: Vec<String> = Vec::new();
     for h in req.headers.iter() {
@@ -589,6 +594,11 @@ fn parse_head(bytes: &[u8]) -> Result<Head, Reply> {
             }
         } else if h.name.eq_ignore_ascii_case("expect") {
             head.expect_continue = value.eq_ignore_ascii_case("100-continue");
+        } else if let Some(token) = super::acl::header_token(h.name, value) {
+            // Consul's order: `X-Consul-Token` before `Authorization: Bearer`.
+            if head.token.is_none() || h.name.eq_ignore_ascii_case("x-consul-token") {
+                head.token = Some(token);
+            }
         }
     }
     head.content_length = content_length(&lengths)?;

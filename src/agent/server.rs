@@ -94,7 +94,7 @@ async fn connection(
         };
         let head_only = req.method == Method::HEAD;
         let method = if head_only { Method::GET } else { req.method };
-        let reply = answer(&agent, rpc, method, &req.target, req.body).await;
+        let reply = answer(&agent, rpc, method, &req.target, req.body, req.token).await;
         let keep_alive = req.keep_alive && !shutdown.is_cancelled();
         if stream
             .write_all(&reply.encode(head_only, keep_alive))

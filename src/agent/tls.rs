@@ -310,10 +310,11 @@ async fn respond(
         .uri
         .path_and_query()
         .map_or_else(|| head.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let token = super::acl::token_of(&head.headers);
     let head_only = head.method == Method::HEAD;
     let method = if head_only { Method::GET } else { head.method };
     let reply = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(body) => answer(agent, rpc, method, &target, body.to_bytes().to_vec()).await,
+        Ok(body) => answer(agent, rpc, method, &target, body.to_bytes().to_vec(), token).await,
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Reply::error(413, "413 Request Entity Too Large")
         }

@@ -8,7 +8,7 @@
 //! below: `crate::config::{Config, parse_hcl, to_signal, …}`.
 
 mod decode;
-mod hcl;
+pub mod hcl;
 mod load;
 mod model;
 

@@ -1,5 +1,6 @@
 //! Integration tests: they run the real `ctmpl` binary.
 
+mod acl;
 mod agent;
 mod bench_template;
 mod chaos;
