@@ -4,6 +4,7 @@
 //! sprig applies everywhere (`strval`, `strslice`, `empty`, reflect kind names).
 
 mod base32;
+mod crypto;
 mod decimal;
 mod dicts;
 mod lists;
@@ -11,6 +12,7 @@ mod numbers;
 mod paths;
 mod reflect;
 mod regex;
+mod semver;
 mod strings;
 mod text;
 
@@ -22,6 +24,13 @@ use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
 /// them. The non-hermetic ones (`env`, `expandenv`, `now`, `date*`, `htmlDate*`, `rand*` but
 /// `randInt`, `uuidv4`, `getHostByName`) are left undefined on purpose, as there.
 pub const SPRIG_FUNCTIONS: &[&str] = &[
+    "decryptAES",
+    "encryptAES",
+    "derivePassword",
+    "htpasswd",
+    "bcrypt",
+    "semverCompare",
+    "semver",
     "abbrev",
     "abbrevboth",
     "add",
@@ -197,13 +206,9 @@ pub const SPRIG_FUNCTIONS: &[&str] = &[
 /// message saying so (see the README's compatibility table).
 pub const SPRIG_REFUSED: &[&str] = &[
     "ago",
-    "bcrypt",
     "buildCustomCert",
-    "decryptAES",
-    "derivePassword",
     "duration",
     "durationRound",
-    "encryptAES",
     "genCA",
     "genCAWithKey",
     "genPrivateKey",
@@ -211,12 +216,9 @@ pub const SPRIG_REFUSED: &[&str] = &[
     "genSelfSignedCertWithKey",
     "genSignedCert",
     "genSignedCertWithKey",
-    "htpasswd",
     "mustDateModify",
     "must_date_modify",
     "mustToDate",
-    "semver",
-    "semverCompare",
     "toDate",
     "unixEpoch",
     "urlJoin",
@@ -244,6 +246,8 @@ pub(super) fn register(funcs: &mut FuncMap) {
     regex::register(funcs);
     reflect::register(funcs);
     paths::register(funcs);
+    semver::register(funcs);
+    crypto::register(funcs);
     for name in SPRIG_REFUSED {
         let message = format!("sprig_{name}: not supported by ctmpl");
         def(
@@ -314,6 +318,7 @@ fn kind_name(v: &Value) -> &'static str {
         Value::Record(r) if r.ty.is_pointer() => "ptr",
         Value::Record(_) => "struct",
         Value::Func(_) => "func",
+        Value::Object(o) if o.type_name().starts_with('*') => "ptr",
         Value::Object(o) => match o.underlying() {
             Value::Missing | Value::Nil => "ptr",
             u => kind_name(&u),

@@ -153,6 +153,39 @@ case("regex",
     '{{ sprig_regexQuoteMeta "1.5-2.0?[x]{y}(z)|^$\\\\+*" }}|{{ sprig_regexQuoteMeta "" }}',
 )
 
+case("semver",
+    '{{ sprig_semver "1.2.3" }}|{{ sprig_semver "v1.2" }}|{{ (sprig_semver "1.2.3-beta.1+b5").Prerelease }}|{{ (sprig_semver "1.2.3-beta.1+b5").Metadata }}|{{ (sprig_semver "v4").Major }}|{{ (sprig_semver "4.5.6").Minor }}|{{ (sprig_semver "4.5.6").Patch }}|{{ (sprig_semver "v1.0").Original }}',
+    '{{ (sprig_semver "1.2.3").IncPatch }}|{{ (sprig_semver "1.2.3-rc1").IncPatch }}|{{ ((sprig_semver "v1.2.3").IncMinor).Original }}|{{ (sprig_semver "1.2.3").IncMajor }}',
+    '{{ (sprig_semver "1.2.3").LessThan (sprig_semver "1.3.0") }}|{{ (sprig_semver "1.2.3").GreaterThan (sprig_semver "1.2.3-rc.1") }}|{{ (sprig_semver "1.2.3+a").Equal (sprig_semver "1.2.3+b") }}|{{ (sprig_semver "1.0.0-alpha").Compare (sprig_semver "1.0.0-alpha.1") }}|{{ (sprig_semver "1.0.0-2").Compare (sprig_semver "1.0.0-11") }}|{{ (sprig_semver "1.0.0-b").Compare (sprig_semver "1.0.0-1") }}',
+    '{{ sprig_semver "1.2.x" }}',
+    '{{ sprig_semver "" }}',
+    '{{ sprig_semver "1.2.3-01" }}',
+    '{{ sprig_semver "99999999999999999999.0" }}',
+    '{{ sprig_typeOf (sprig_semver "1.0") }}|{{ sprig_kindOf (sprig_semver "1.0") }}',
+    '{{ sprig_semverCompare "^1.2.0" "1.2.3" }}|{{ sprig_semverCompare "^1.2.0" "2.0.0" }}|{{ sprig_semverCompare "^0.2.3" "0.2.9" }}|{{ sprig_semverCompare "^0.2.3" "0.3.0" }}|{{ sprig_semverCompare "^0.0.3" "0.0.4" }}|{{ sprig_semverCompare "^1.x" "1.9.0" }}|{{ sprig_semverCompare "^0.x" "0.9.0" }}',
+    '{{ sprig_semverCompare "~1.2.3" "1.2.9" }}|{{ sprig_semverCompare "~1.2.3" "1.3.0" }}|{{ sprig_semverCompare "~1" "1.9.0" }}|{{ sprig_semverCompare "~>2.1" "2.1.5" }}|{{ sprig_semverCompare "~0.0.0" "5.0.0" }}',
+    '{{ sprig_semverCompare ">= 1.2, < 3.0.0" "2.5.0" }}|{{ sprig_semverCompare ">=1.2 <3" "3.0.0" }}|{{ sprig_semverCompare "<1.0 || >=2.0" "1.5.0" }}|{{ sprig_semverCompare "<1.0 || >=2.0" "2.5.0" }}|{{ sprig_semverCompare "1.2 - 1.4.5" "1.4.5" }}|{{ sprig_semverCompare "1.2 - 1.4.5" "1.4.6" }}',
+    '{{ sprig_semverCompare "1.2.3" "1.2.3" }}|{{ sprig_semverCompare "=1.2" "1.2.9" }}|{{ sprig_semverCompare "1.x" "1.4.0" }}|{{ sprig_semverCompare "*" "0.1.0" }}|{{ sprig_semverCompare "!=1.2.3" "1.2.3" }}|{{ sprig_semverCompare "!=1.2.x" "1.2.7" }}|{{ sprig_semverCompare "!=1.x" "2.0.0" }}',
+    '{{ sprig_semverCompare ">1.2" "1.2.5" }}|{{ sprig_semverCompare ">1.2" "1.3.0" }}|{{ sprig_semverCompare ">1" "1.9.0" }}|{{ sprig_semverCompare "<=1.2" "1.2.9" }}|{{ sprig_semverCompare "<=1.x" "1.9.0" }}|{{ sprig_semverCompare "=<1.2.3" "1.2.4" }}|{{ sprig_semverCompare "=>1.0.0" "1.0.0" }}',
+    '{{ sprig_semverCompare ">=1.0.0" "1.2.0-beta" }}|{{ sprig_semverCompare ">=1.0.0-0" "1.2.0-beta" }}|{{ sprig_semverCompare "^1.2.0-rc.1" "1.2.0-rc.2" }}|{{ sprig_semverCompare "1.2.0-rc.1" "1.2.0-rc.1" }}|{{ sprig_semverCompare "!=1.2.x-alpha" "1.2.1-beta" }}|{{ sprig_semverCompare ">1.x-0" "2.0.0-a" }}',
+    '{{ sprig_semverCompare "" "1.0.0" }}',
+    '{{ sprig_semverCompare "foo" "1.0.0" }}',
+    '{{ sprig_semverCompare ">1.0" "bar" }}',
+    '{{ sprig_semverCompare ">1.0 ||" "1.0.0" }}',
+)
+
+case("crypto",
+    '{{ sprig_derivePassword 1 "long" "password" "user" "example.com" }}|{{ sprig_derivePassword 2 "maximum" "pw" "u" "site" }}|{{ sprig_derivePassword 1 "pin" "pw" "u" "site" }}|{{ sprig_derivePassword 7 "basic" "" "" "" }}',
+    '{{ sprig_derivePassword 1 "medium" "pw" "u" "site" }}|{{ sprig_derivePassword 1 "short" "pw" "u" "site" }}|{{ sprig_derivePassword 1 "nosuch" "pw" "u" "site" }}',
+    '{{ sprig_decryptAES "secretkey" "9afF4Ruv38Vao4SvxUMsLjkyuji1ySXNu3Edl+yfUUlvA98BFY7W6gFhMi7egj7z" }}',
+    '{{ sprig_decryptAES "pw" (sprig_encryptAES "pw" "round trip") }}|{{ sprig_encryptAES "pw" "" }}|{{ sprig_decryptAES "pw" "" }}|{{ len (sprig_encryptAES "k" "0123456789abcdef") }}',
+    '{{ sprig_decryptAES "pw" "%%%" }}',
+    '{{ sprig_decryptAES "pw" "YWJj" }}',
+    '{{ sprig_decryptAES "pw" "MDEyMzQ1Njc4OWFiY2RlZjAxMjM=" }}',
+    '{{ sprig_decryptAES "pw" "MDEyMzQ1Njc4OWFiY2RlZg==" }}',
+    '{{ sprig_hasPrefix "$2a$10$" (sprig_bcrypt "x") }}|{{ len (sprig_bcrypt "some password") }}|{{ sprig_hasPrefix "admin:$2a$10$" (sprig_htpasswd "admin" "pw") }}|{{ sprig_htpasswd "a:b" "pw" }}',
+)
+
 
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
