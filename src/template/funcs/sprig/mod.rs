@@ -5,6 +5,7 @@
 
 mod base32;
 mod crypto;
+mod dates;
 mod decimal;
 mod dicts;
 mod lists;
@@ -15,6 +16,7 @@ mod regex;
 mod semver;
 mod strings;
 mod text;
+mod urls;
 
 use super::{def, list_items, lossy, Res};
 use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
@@ -24,6 +26,11 @@ use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
 /// them. The non-hermetic ones (`env`, `expandenv`, `now`, `date*`, `htmlDate*`, `rand*` but
 /// `randInt`, `uuidv4`, `getHostByName`) are left undefined on purpose, as there.
 pub const SPRIG_FUNCTIONS: &[&str] = &[
+    "urlJoin",
+    "urlParse",
+    "ago",
+    "durationRound",
+    "duration",
     "decryptAES",
     "encryptAES",
     "derivePassword",
@@ -205,10 +212,7 @@ pub const SPRIG_FUNCTIONS: &[&str] = &[
 /// consul-template's sprig functions that ctmpl defines but refuses at execution, with a
 /// message saying so (see the README's compatibility table).
 pub const SPRIG_REFUSED: &[&str] = &[
-    "ago",
     "buildCustomCert",
-    "duration",
-    "durationRound",
     "genCA",
     "genCAWithKey",
     "genPrivateKey",
@@ -221,8 +225,6 @@ pub const SPRIG_REFUSED: &[&str] = &[
     "mustToDate",
     "toDate",
     "unixEpoch",
-    "urlJoin",
-    "urlParse",
 ];
 
 fn sdef<F>(funcs: &mut FuncMap, name: &str, arity: Arity, f: F)
@@ -248,6 +250,8 @@ pub(super) fn register(funcs: &mut FuncMap) {
     paths::register(funcs);
     semver::register(funcs);
     crypto::register(funcs);
+    dates::register(funcs);
+    urls::register(funcs);
     for name in SPRIG_REFUSED {
         let message = format!("sprig_{name}: not supported by ctmpl");
         def(

@@ -186,6 +186,32 @@ case("crypto",
     '{{ sprig_hasPrefix "$2a$10$" (sprig_bcrypt "x") }}|{{ len (sprig_bcrypt "some password") }}|{{ sprig_hasPrefix "admin:$2a$10$" (sprig_htpasswd "admin" "pw") }}|{{ sprig_htpasswd "a:b" "pw" }}',
 )
 
+case("dates",
+    '{{ sprig_duration "95" }}|{{ sprig_duration "0" }}|{{ sprig_duration "-3600" }}|{{ sprig_duration "1.5" }}|{{ sprig_duration 95 }}|{{ sprig_duration "90061" }}|{{ sprig_duration "+5" }}',
+    '{{ sprig_durationRound "2h10m5s" }}|{{ sprig_durationRound "-49h" }}|{{ sprig_durationRound "1s" }}|{{ sprig_durationRound "1.5s" }}|{{ sprig_durationRound "800h" }}|{{ sprig_durationRound "9000h" }}|{{ sprig_durationRound "bad" }}|{{ sprig_durationRound 3600 }}|{{ sprig_durationRound "61m" }}',
+    '{{ sprig_ago "x" }}|{{ sprig_regexMatch "^[0-9]+h[0-9]+m[0-9]+s$" (sprig_ago 0) }}',
+)
+
+case("urls",
+    '{{ sprig_urlParse "https://user:p%40ss@Example.com:8443/a%20b/c?x=1&y=%20#frag%21" }}',
+    '{{ sprig_urlParse "mailto:joe@example.com" }}|{{ sprig_urlParse "/just/a/path?q" }}|{{ sprig_urlParse "" }}|{{ sprig_urlParse "*" }}',
+    '{{ sprig_urlParse "HTTP://[::1]:80/x" }}|{{ sprig_urlParse "//host.only" }}|{{ sprig_urlParse "file:///etc/hosts" }}|{{ sprig_urlParse "http://h?" }}',
+    '{{ sprig_urlParse "http://[::1" }}',
+    '{{ sprig_urlParse ":foo" }}',
+    '{{ sprig_urlParse "a:b/c" }}|{{ sprig_urlParse "x/a:b" }}',
+    '{{ sprig_urlParse "1a:b/c" }}',
+    '{{ sprig_urlParse "http://host:port/" }}',
+    '{{ sprig_urlParse "http://a b.com/" }}',
+    '{{ sprig_urlParse "http://x/%zz" }}',
+    '{{ sprig_urlParse "http://x/#%g" }}',
+    '{{ sprig_urlParse "http://us er@x/" }}',
+    '{{ sprig_urlJoin (sprig_dict "scheme" "https" "host" "example.com:8080" "path" "/a b/c" "query" "x=1" "fragment" "f g!" "userinfo" "bob:s3cr%40t") }}',
+    '{{ sprig_urlJoin (sprig_dict "scheme" "mailto" "opaque" "joe@example.com") }}|{{ sprig_urlJoin (sprig_dict "path" "a:b") }}|{{ sprig_urlJoin (sprig_dict "host" "h" "path" "rel") }}|{{ sprig_urlJoin (sprig_dict) }}|{{ sprig_urlJoin (sprig_dict "scheme" "http") }}',
+    '{{ sprig_urlJoin (sprig_urlParse "http://u:p@h:1/p/q?r#s") }}',
+    '{{ sprig_urlJoin (sprig_dict "host" 1) }}',
+    '{{ sprig_urlJoin (sprig_dict "userinfo" "a b") }}',
+)
+
 
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
