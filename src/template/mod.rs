@@ -486,18 +486,68 @@ pub fn function_map(config: &TemplateConfig) -> FuncMap {
     register_consul(&mut funcs);
     register_local(&mut funcs);
     register_unsupported(&mut funcs);
-    for name in &config.function_denylist {
-        let name = name.clone();
+    deny_functions(&mut funcs, &config.function_denylist);
+    funcs
+}
+
+/// consul-template's `function_denylist`: every defined function whose name matches one of the
+/// patterns (ryanuber/go-glob: `*` matches any run of characters, nothing else is special) is
+/// replaced by its `denied`, a `func(...string) (string, error)` that always fails. A pattern
+/// matching no function defines nothing, so such a call stays a parse error as in Go.
+fn deny_functions(funcs: &mut FuncMap, patterns: &[String]) {
+    let denied: Vec<String> = funcs
+        .iter()
+        .map(|(name, _)| name)
+        .filter(|name| patterns.iter().any(|p| go_glob(p, name)))
+        .map(str::to_string)
+        .collect();
+    for name in denied {
         funcs.insert(
-            &name.clone(),
-            Func::pure(Arity::AtLeast(0), move |_| {
-                Err(FuncError(format!(
-                    "function {name:?} is disabled (function_denylist)"
-                )))
+            &name,
+            Func::pure(Arity::AtLeast(0), |args| {
+                // Go checks the `...string` parameter before the call.
+                if let Some(bad) = args.iter().find(|a| a.as_bytes().is_none()) {
+                    let got = match bad {
+                        Value::Missing | Value::Nil => "invalid value; expected string".to_string(),
+                        v => format!(
+                            "wrong type for value; expected string; got {}",
+                            v.type_name()
+                        ),
+                    };
+                    return Err(FuncError(got));
+                }
+                Err(FuncError("function is disabled".into()))
             }),
         );
     }
-    funcs
+}
+
+/// ryanuber/go-glob's `Glob`: `*` is the only wildcard; each middle part matches its first
+/// occurrence after the previous one.
+fn go_glob(pattern: &str, subject: &str) -> bool {
+    if pattern.is_empty() {
+        return subject.is_empty();
+    }
+    if pattern == "*" {
+        return true;
+    }
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return subject == pattern;
+    }
+    let (leading, trailing) = (pattern.starts_with('*'), pattern.ends_with('*'));
+    let end = parts.len() - 1;
+    let mut rest = subject;
+    for (i, part) in parts[..end].iter().enumerate() {
+        let Some(idx) = rest.find(part) else {
+            return false;
+        };
+        if i == 0 && !leading && idx != 0 {
+            return false;
+        }
+        rest = &rest[idx + part.len()..];
+    }
+    trailing || rest.ends_with(parts[end])
 }
 
 /// One execution seen from outside the Go executor: calls functions of [`function_map`] with
@@ -600,5 +650,78 @@ mod tests {
             err.contains("health.service: invalid filter: \"sometimes\" in \"web|sometimes\""),
             "{err}"
         );
+    }
+
+    fn denied_template(text: &str, denylist: &[&str]) -> Result<String, String> {
+        let t = Template::new(TemplateConfig {
+            name: "t".into(),
+            text: text.as_bytes().to_vec(),
+            function_denylist: denylist.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        })?;
+        let r = t.execute(Arc::new(Brain::default()))?;
+        Ok(String::from_utf8(r.output).unwrap())
+    }
+
+    #[test]
+    fn denylist_globs_refuse_matching_functions_at_execution() {
+        let t = r#"{{ sprig_upper "a" }}"#;
+        for list in [
+            &["sprig_*"][..],
+            &["*"],
+            &["sprig_upper"],
+            &["*_up*"],
+            &["*upper"],
+        ] {
+            let err = denied_template(t, list).unwrap_err();
+            assert!(
+                err.contains("error calling sprig_upper: function is disabled"),
+                "{list:?}: {err}"
+            );
+        }
+        // Patterns that match other names leave it alone.
+        for list in [
+            &["sprig_"][..],
+            &["upper"],
+            &["*_lower"],
+            &["sprig_upper_*"],
+        ] {
+            assert_eq!(denied_template(t, list).unwrap(), "A", "{list:?}");
+        }
+        assert_eq!(
+            denied_template(r#"{{ toUpper "a" }}"#, &["sprig_*"]).unwrap(),
+            "A"
+        );
+        // A denied function takes strings only, as consul-template's `denied(...string)`.
+        let err = denied_template("{{ $x := 1 }}{{ sprig_add $x }}", &["sprig_a*"]).unwrap_err();
+        assert!(err.contains("expected string; got int"), "{err}");
+    }
+
+    #[test]
+    fn denying_an_unknown_name_defines_nothing() {
+        let err = denied_template("{{ nosuch }}", &["nosuch"]).unwrap_err();
+        assert!(err.contains(r#"function "nosuch" not defined"#), "{err}");
+    }
+
+    #[test]
+    fn go_glob_matches_as_ryanuber_go_glob() {
+        let cases = [
+            ("", "", true),
+            ("", "a", false),
+            ("*", "", true),
+            ("a*", "abc", true),
+            ("*c", "abc", true),
+            ("a*c", "abc", true),
+            ("a*b*c", "abxbyc", true),
+            ("a*b*c", "acb", false),
+            ("*b*", "abc", true),
+            ("b*", "abc", false),
+            ("abc", "abc", true),
+            ("ab", "abc", false),
+            ("a?c", "abc", false),
+        ];
+        for (pattern, subject, want) in cases {
+            assert_eq!(go_glob(pattern, subject), want, "{pattern:?} {subject:?}");
+        }
     }
 }

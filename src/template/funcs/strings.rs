@@ -96,7 +96,7 @@ pub(super) fn go_to_upper(s: &str) -> String {
     s.chars().map(simple_upper).collect()
 }
 
-fn simple_lower(c: char) -> char {
+pub(super) fn simple_lower(c: char) -> char {
     let mut it = c.to_lowercase();
     match (it.next(), it.next()) {
         (Some(l), None) => l,
@@ -106,7 +106,7 @@ fn simple_lower(c: char) -> char {
     }
 }
 
-fn simple_upper(c: char) -> char {
+pub(super) fn simple_upper(c: char) -> char {
     let mut it = c.to_uppercase();
     match (it.next(), it.next()) {
         (Some(u), None) => u,

@@ -11,7 +11,7 @@ use crate::gotmpl::{printf, FuncError, Value};
 use crate::template::funcs::{Res, MAX_DEPTH};
 
 /// `json.Unmarshal` into `interface{}`, with Go's syntax error messages.
-pub(super) fn parse_json(s: &str) -> Res {
+pub(in crate::template::funcs) fn parse_json(s: &str) -> Res {
     JsonCheck {
         b: s.as_bytes(),
         i: 0,

@@ -1,95 +1,230 @@
-//! The sprig subset consul-template exposes, each prefixed `sprig_`: one file per family (dicts,
-//! lists, strings, numbers, regex), and the conversions sprig applies everywhere (`strval`,
-//! `strslice`, `empty`, reflect kind names).
+//! sprig's text function map as consul-template exposes it, each name prefixed `sprig_`: one
+//! file per family (dicts, lists, strings and the goutils/xstrings word functions in `text`,
+//! numbers with shopspring's `decimal`, regex, reflect, paths, `base32`), and the conversions
+//! sprig applies everywhere (`strval`, `strslice`, `empty`, reflect kind names).
 
+mod base32;
+mod crypto;
+mod dates;
+mod decimal;
 mod dicts;
 mod lists;
 mod numbers;
+mod paths;
+mod reflect;
 mod regex;
+mod semver;
 mod strings;
+mod text;
+mod urls;
 
 use super::{def, list_items, lossy, Res};
-use crate::gotmpl::{Arity, FuncMap, Value};
+use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
 
-/// The sprig functions registered, without their `sprig_` prefix.
+/// The sprig functions registered, without their `sprig_` prefix: sprig's
+/// `HermeticTxtFuncMap` plus `sha512sum` (sprig 3.3.0), as consul-template v0.42.1 registers
+/// them. The non-hermetic ones (`env`, `expandenv`, `now`, `date*`, `htmlDate*`, `rand*` but
+/// `randInt`, `uuidv4`, `getHostByName`) are left undefined on purpose, as there.
 pub const SPRIG_FUNCTIONS: &[&str] = &[
-    "list",
-    "dict",
-    "get",
-    "set",
-    "unset",
-    "hasKey",
-    "keys",
-    "values",
-    "pluck",
-    "merge",
-    "default",
-    "empty",
-    "coalesce",
-    "ternary",
-    "first",
-    "last",
-    "rest",
-    "initial",
-    "uniq",
-    "has",
-    "without",
-    "compact",
+    "urlJoin",
+    "urlParse",
+    "ago",
+    "durationRound",
+    "duration",
+    "decryptAES",
+    "encryptAES",
+    "derivePassword",
+    "htpasswd",
+    "bcrypt",
+    "semverCompare",
+    "semver",
+    "abbrev",
+    "abbrevboth",
+    "add",
+    "add1",
+    "add1f",
+    "addf",
+    "adler32sum",
+    "all",
+    "any",
     "append",
-    "push",
-    "prepend",
+    "atoi",
+    "b32dec",
+    "b32enc",
+    "b64dec",
+    "b64enc",
+    "base",
+    "biggest",
+    "camelcase",
+    "cat",
+    "ceil",
+    "chunk",
+    "clean",
+    "coalesce",
+    "compact",
     "concat",
-    "reverse",
-    "upper",
+    "contains",
+    "deepCopy",
+    "deepEqual",
+    "default",
+    "dict",
+    "dig",
+    "dir",
+    "div",
+    "divf",
+    "empty",
+    "ext",
+    "fail",
+    "first",
+    "float64",
+    "floor",
+    "fromJson",
+    "get",
+    "has",
+    "hasKey",
+    "hasPrefix",
+    "hasSuffix",
+    "hello",
+    "indent",
+    "initial",
+    "initials",
+    "int",
+    "int64",
+    "isAbs",
+    "join",
+    "kebabcase",
+    "keys",
+    "kindIs",
+    "kindOf",
+    "last",
+    "list",
     "lower",
+    "max",
+    "maxf",
+    "merge",
+    "mergeOverwrite",
+    "min",
+    "minf",
+    "mod",
+    "mul",
+    "mulf",
+    "mustAppend",
+    "mustChunk",
+    "mustCompact",
+    "mustDeepCopy",
+    "mustFirst",
+    "mustFromJson",
+    "mustHas",
+    "mustInitial",
+    "mustLast",
+    "mustMerge",
+    "mustMergeOverwrite",
+    "mustPrepend",
+    "mustPush",
+    "mustRegexFind",
+    "mustRegexFindAll",
+    "mustRegexMatch",
+    "mustRegexReplaceAll",
+    "mustRegexReplaceAllLiteral",
+    "mustRegexSplit",
+    "mustRest",
+    "mustReverse",
+    "mustSlice",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "mustUniq",
+    "mustWithout",
+    "nindent",
+    "nospace",
+    "omit",
+    "osBase",
+    "osClean",
+    "osDir",
+    "osExt",
+    "osIsAbs",
+    "pick",
+    "pluck",
+    "plural",
+    "prepend",
+    "push",
+    "quote",
+    "randInt",
+    "regexFind",
+    "regexFindAll",
+    "regexMatch",
+    "regexQuoteMeta",
+    "regexReplaceAll",
+    "regexReplaceAllLiteral",
+    "regexSplit",
+    "repeat",
+    "replace",
+    "rest",
+    "reverse",
+    "round",
+    "seq",
+    "set",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "shuffle",
+    "slice",
+    "snakecase",
+    "sortAlpha",
+    "split",
+    "splitList",
+    "splitn",
+    "squote",
+    "sub",
+    "subf",
+    "substr",
+    "swapcase",
+    "ternary",
     "title",
+    "toDecimal",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "toString",
+    "toStrings",
     "trim",
     "trimAll",
     "trimPrefix",
     "trimSuffix",
-    "replace",
-    "repeat",
-    "substr",
+    "trimall",
     "trunc",
-    "nospace",
-    "contains",
-    "hasPrefix",
-    "hasSuffix",
-    "quote",
-    "squote",
-    "cat",
-    "indent",
-    "nindent",
-    "join",
-    "splitList",
-    "split",
-    "b64enc",
-    "b64dec",
-    "toJson",
-    "toPrettyJson",
-    "toString",
-    "toStrings",
-    "int",
-    "int64",
-    "float64",
-    "atoi",
-    "add",
-    "add1",
-    "sub",
-    "mul",
-    "div",
-    "mod",
-    "max",
-    "min",
+    "tuple",
+    "typeIs",
+    "typeIsLike",
+    "typeOf",
+    "uniq",
+    "unset",
     "until",
     "untilStep",
-    "seq",
-    "sha256sum",
-    "regexMatch",
-    "regexFind",
-    "regexFindAll",
-    "regexReplaceAll",
-    "regexSplit",
+    "untitle",
+    "upper",
+    "values",
+    "without",
+    "wrap",
+    "wrapWith",
+];
+
+/// consul-template's sprig functions that ctmpl defines but refuses at execution, with a
+/// message saying so (see the README's compatibility table).
+pub const SPRIG_REFUSED: &[&str] = &[
+    "buildCustomCert",
+    "genCA",
+    "genCAWithKey",
+    "genPrivateKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "mustDateModify",
+    "must_date_modify",
+    "mustToDate",
+    "toDate",
+    "unixEpoch",
 ];
 
 fn sdef<F>(funcs: &mut FuncMap, name: &str, arity: Arity, f: F)
@@ -97,7 +232,7 @@ where
     F: Fn(&[Value]) -> Res + Send + Sync + 'static,
 {
     debug_assert!(
-        SPRIG_FUNCTIONS.contains(&name),
+        SPRIG_FUNCTIONS.contains(&name) && !SPRIG_REFUSED.contains(&name),
         "{name} missing from SPRIG_FUNCTIONS"
     );
     def(funcs, &format!("sprig_{name}"), arity, f);
@@ -108,7 +243,24 @@ pub(super) fn register(funcs: &mut FuncMap) {
     lists::register(funcs);
     strings::register(funcs);
     numbers::register(funcs);
+    numbers::register_floats(funcs);
+    lists::register_more(funcs);
     regex::register(funcs);
+    reflect::register(funcs);
+    paths::register(funcs);
+    semver::register(funcs);
+    crypto::register(funcs);
+    dates::register(funcs);
+    urls::register(funcs);
+    for name in SPRIG_REFUSED {
+        let message = format!("sprig_{name}: not supported by ctmpl");
+        def(
+            funcs,
+            &format!("sprig_{name}"),
+            Arity::AtLeast(0),
+            move |_| Err(FuncError(message.clone())),
+        );
+    }
 }
 
 /// Go's message for a runtime panic inside a function (text/template recovers it).
@@ -170,6 +322,7 @@ fn kind_name(v: &Value) -> &'static str {
         Value::Record(r) if r.ty.is_pointer() => "ptr",
         Value::Record(_) => "struct",
         Value::Func(_) => "func",
+        Value::Object(o) if o.type_name().starts_with('*') => "ptr",
         Value::Object(o) => match o.underlying() {
             Value::Missing | Value::Nil => "ptr",
             u => kind_name(&u),
