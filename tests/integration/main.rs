@@ -3,6 +3,7 @@
 mod agent;
 mod bench_template;
 mod cluster;
+mod compat;
 mod config_watch;
 mod devcluster;
 mod golden;
