@@ -188,3 +188,83 @@ fn execute_template_without_end_fails_with_gos_depth_error() {
         "{log}"
     );
 }
+
+#[test]
+fn catalog_deregister_accepts_the_obsolete_address_field() {
+    let agent = Agent::dev();
+    let ext = r#"{"Node": "ext-1", "Address": "10.9.9.9", "Service": {"Service": "search", "Port": 9200}}"#;
+    assert_eq!(agent.put("/v1/catalog/register", ext).text(), "true");
+    // What older official Go clients send with every deregistration.
+    let r = agent.put(
+        "/v1/catalog/deregister",
+        r#"{"Node": "ext-1", "Address": "", "Datacenter": ""}"#,
+    );
+    assert_eq!((r.status, r.text()), (200, "true".to_string()));
+    assert_eq!(agent.get("/v1/catalog/node/ext-1").text(), "null");
+    // Still only known fields: anything else is refused as before.
+    let r = agent.put("/v1/catalog/deregister", r#"{"Node": "x", "Adress": ""}"#);
+    assert_eq!(r.status, 400, "{}", r.text());
+}
+
+/// A server on loopback with its own data dir; `-node` only when `node` is given, so that the
+/// default (the host name, as Consul's) is used otherwise.
+fn lone_server(dir: &Path, data: &str, node: Option<&str>) -> Agent {
+    let data = dir.join(data);
+    let data = data.to_str().unwrap();
+    let mut args = vec!["-server", "-bootstrap-expect=1", "-bind", "127.0.0.1"];
+    args.extend(["-data-dir", data, "-http-port", "0", "-server-port", "0"]);
+    if let Some(n) = node {
+        args.extend(["-node", n]);
+    }
+    Agent::start(&args)
+}
+
+fn member_names(agent: &Agent) -> Vec<String> {
+    let mut names: Vec<String> = agent
+        .get("/v1/agent/members")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn joining_oneself_succeeds_and_a_duplicate_node_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two servers on one host without -node: both are named after the host, as in Consul.
+    let first = lone_server(dir.path(), "a", None);
+    let twin = lone_server(dir.path(), "b", None);
+    let host = member_names(&first);
+    assert_eq!(host, member_names(&twin), "both default to the host name");
+
+    // Scripts join every server, their own included: 200, and nothing changes.
+    let r = first.put(&format!("/v1/agent/join/{}", first.rpc), "");
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(member_names(&first), host);
+
+    // The second one with the same name is refused, and does not become part of the cluster.
+    let r = twin.put(&format!("/v1/agent/join/{}", first.rpc), "");
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(
+        r.text().contains(&format!(
+            "Member '{}' has a name that conflicts with another node at {}. Names must be unique!",
+            host[0], first.rpc
+        )),
+        "{}",
+        r.text()
+    );
+    assert_eq!(member_names(&first), host);
+
+    // The same server with a name of its own joins.
+    let other = lone_server(dir.path(), "c", Some("other-node"));
+    let r = other.put(&format!("/v1/agent/join/{}", first.rpc), "");
+    assert_eq!(r.status, 200, "{}", r.text());
+    eventually(10, "two members", || {
+        (member_names(&first).len() == 2).then_some(())
+    });
+    assert!(member_names(&first).contains(&"other-node".to_string()));
+}
