@@ -84,12 +84,12 @@ fn key_re() -> &'static Regex {
 
 fn prefix_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, &format!(r"\A/?(?P<prefix>[^@\?]*){QUERY}{DC}\z"))
+    re(&R, &format!(r"\A/?(?P<prefix>[^@\?]+){QUERY}{DC}\z"))
 }
 
 fn node_re() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
-    re(&R, &format!(r"\A(?P<name>[[:word:]\.\-]+)?{QUERY}{DC}\z"))
+    re(&R, &format!(r"\A(?P<name>[[:word:]\.\-]+){QUERY}{DC}\z"))
 }
 
 fn nodes_re() -> &'static Regex {
@@ -181,7 +181,15 @@ impl Dep {
         })
     }
 
+    /// `node`: `""` is the agent's own node; otherwise a name is required (`"@dc1"` is
+    /// refused, as consul-template refuses it).
     pub fn catalog_node(s: &str) -> Result<Dep, String> {
+        if s.is_empty() {
+            return Ok(Dep::CatalogNode {
+                name: String::new(),
+                dc: String::new(),
+            });
+        }
         let c = node_re()
             .captures(s)
             .ok_or_else(|| format!("catalog.node: invalid format: {s:?}"))?;
@@ -205,11 +213,12 @@ impl Dep {
 
     /// `key` (blocking on a missing key) or `keyExists`/`keyOrDefault` (not blocking).
     pub fn kv(s: &str, block: bool) -> Result<Dep, String> {
-        let kind = if block { "kv.block" } else { "kv.get" };
+        // consul-template parses both as a kv.get query (`key` then enables blocking), so
+        // both are worded `kv.get`.
         let c = key_re()
             .captures(s)
-            .ok_or_else(|| format!("{kind}: invalid format: {s:?}"))?;
-        check_query(kind, &group(&c, "query"), s)?;
+            .ok_or_else(|| format!("kv.get: invalid format: {s:?}"))?;
+        check_query("kv.get", &group(&c, "query"), s)?;
         let (key, dc) = (group(&c, "key"), group(&c, "dc"));
         Ok(if block {
             Dep::KvBlock { key, dc }
@@ -218,7 +227,16 @@ impl Dep {
         })
     }
 
+    /// `ls`/`tree` and their `safe` forms; `""` is the whole store (the functions answer an
+    /// empty list for it without asking, as consul-template does).
     pub fn kv_list(s: &str, safe: bool) -> Result<Dep, String> {
+        if s.is_empty() {
+            return Ok(Dep::KvList {
+                prefix: String::new(),
+                dc: String::new(),
+                safe,
+            });
+        }
         let c = prefix_re()
             .captures(s)
             .ok_or_else(|| format!("kv.list: invalid format: {s:?}"))?;
@@ -893,6 +911,19 @@ mod tests {
         );
         assert_eq!(Dep::kv_list("app/", false).unwrap().key(), "kv.list(app/)");
         assert!(Dep::kv("", true).is_err());
+        // A datacenter alone is not a node, key or prefix (consul-template's wording).
+        assert_eq!(
+            Dep::catalog_node("@dc1").unwrap_err(),
+            "catalog.node: invalid format: \"@dc1\""
+        );
+        assert_eq!(
+            Dep::kv_list("@dc1", false).unwrap_err(),
+            "kv.list: invalid format: \"@dc1\""
+        );
+        assert_eq!(
+            Dep::kv("@dc1", true).unwrap_err(),
+            "kv.get: invalid format: \"@dc1\""
+        );
         assert_eq!(Dep::catalog_services("").unwrap().key(), "catalog.services");
         assert_eq!(
             Dep::catalog_services("@dc2").unwrap().key(),

@@ -4,7 +4,7 @@
 //! change, timer or signal. consul-template's n-pass model: nested lookups (`range services` →
 //! `service .Name`) are discovered pass by pass until nothing is missing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -253,15 +253,45 @@ fn publish(templates: &[Loaded], to: Option<&crate::status::Shared>) {
 const FIRST_WAITING_REPORT: Duration = Duration::from_secs(5);
 const WAITING_REPORT_EVERY: Duration = Duration::from_secs(30);
 
-fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
-    let (name, text) = match (&settings.source, &settings.contents) {
+/// The variables consul-template's runner gives templates (`env`) and commands (its
+/// `childEnv`): the Consul address, token and TLS settings as configured. ctmpl keeps HTTPS in
+/// the address's scheme, so `CONSUL_HTTP_SSL` is read from it and the scheme is left out of
+/// `CONSUL_HTTP_ADDR`, as consul-template's `-consul-ssl` users write the address.
+pub fn consul_env(consul: &ClientConfig) -> HashMap<String, String> {
+    let ssl = consul.address.starts_with("https://");
+    let address = consul
+        .address
+        .strip_prefix("https://")
+        .unwrap_or(&consul.address);
+    let mut env = HashMap::new();
+    if !address.is_empty() {
+        env.insert("CONSUL_HTTP_ADDR".to_string(), address.to_string());
+    }
+    if !consul.token.is_empty() {
+        env.insert("CONSUL_HTTP_TOKEN".to_string(), consul.token.clone());
+    }
+    env.insert("CONSUL_HTTP_SSL".to_string(), ssl.to_string());
+    env.insert(
+        "CONSUL_HTTP_SSL_VERIFY".to_string(),
+        (!consul.insecure).to_string(),
+    );
+    env
+}
+
+fn load(settings: &TemplateSettings, env: &HashMap<String, String>) -> Result<Loaded, RunError> {
+    let (name, source, text) = match (&settings.source, &settings.contents) {
         (Some(path), None) => {
             let text = std::fs::read(path).map_err(|e| {
                 RunError::Config(format!("template: failed reading {}: {e}", path.display()))
             })?;
-            (path.display().to_string(), text)
+            let path = path.display().to_string();
+            (path.clone(), path, text)
         }
-        (None, Some(contents)) => (settings.destination.clone(), contents.clone().into_bytes()),
+        (None, Some(contents)) => (
+            settings.destination.clone(),
+            String::new(),
+            contents.clone().into_bytes(),
+        ),
         _ => {
             return Err(RunError::Config(
                 "template: exactly one of source and contents is required".into(),
@@ -270,18 +300,20 @@ fn load(settings: &TemplateSettings) -> Result<Loaded, RunError> {
     };
     let config = TemplateConfig {
         name,
+        source,
         text,
         left_delim: settings.left_delimiter.clone(),
         right_delim: settings.right_delimiter.clone(),
         error_on_missing_key: settings.error_on_missing_key,
         function_denylist: settings.function_denylist.clone(),
         sandbox_path: settings.sandbox_path.clone(),
-        env: Default::default(),
+        env: env.clone(),
     };
     let jinja = settings
         .jinja
         .unwrap_or_else(|| settings.source.as_deref().is_some_and(is_jinja_path));
-    let template = AnyTemplate::new(config, jinja).map_err(RunError::Config)?;
+    // A template that does not parse is a runner error (14), as consul-template's first run.
+    let template = AnyTemplate::new(config, jinja).map_err(RunError::Runtime)?;
     Ok(Loaded {
         settings: settings.clone(),
         template,
@@ -331,13 +363,14 @@ pub async fn run(
             "no templates given (use -template SRC:DEST or a config file)".into(),
         ));
     }
+    let consul = config.consul.clone().unwrap_or_else(ClientConfig::from_env);
+    let env = consul_env(&consul);
     let mut templates: Vec<Loaded> = config
         .templates
         .iter()
-        .map(load)
+        .map(|t| load(t, &env))
         .collect::<Result<_, _>>()?;
     let _pid = PidFile::write(config.pid_file.as_deref())?;
-    let consul = config.consul.clone().unwrap_or_else(ClientConfig::from_env);
     let client = Arc::new(Client::new(&consul).map_err(RunError::Config)?);
     let mut watch = config.watch.clone();
     watch.once = config.once;
@@ -346,7 +379,8 @@ pub async fn run(
     let (mut watcher, mut events) = Watcher::new(client, watch, shutdown.clone());
     let mut brain = Arc::new(Brain::default());
     let mut child: Option<Supervisor> = None;
-    let extra_env = vec![("CONSUL_HTTP_ADDR".to_string(), consul.address.clone())];
+    let mut extra_env: Vec<(String, String)> = env.clone().into_iter().collect();
+    extra_env.sort();
     let mut fired: HashSet<usize> = HashSet::new();
     let sources_changed = Arc::new(tokio::sync::Notify::new());
     let _source_watch = watch_sources(&config, &sources_changed);
@@ -399,7 +433,7 @@ pub async fn run(
             _ = sources_changed.notified(), if _source_watch.is_some() => {
                 // Let an editor's write-rename-chmod settle into one re-read.
                 tokio::time::sleep(Duration::from_millis(30)).await;
-                reload_sources(&mut templates);
+                reload_sources(&mut templates, &env);
             }
             code = wait_child(&mut child) => return Ok(Stopped::Child(code)),
             c = control.recv() => {
@@ -447,9 +481,9 @@ fn watch_sources(
 
 /// Parses every template source again; one that no longer parses (or cannot be read) is
 /// logged and keeps its last good version, and so its last output.
-fn reload_sources(templates: &mut [Loaded]) {
+fn reload_sources(templates: &mut [Loaded], env: &HashMap<String, String>) {
     for t in templates.iter_mut().filter(|t| t.settings.source.is_some()) {
-        match load(&t.settings) {
+        match load(&t.settings, env) {
             Ok(fresh) => t.template = fresh.template,
             Err(e) => tracing::error!("{e}; keeping the last good template"),
         }
@@ -496,7 +530,7 @@ async fn pass(
             Ok(r) => r,
             Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
             Err(e) => {
-                tracing::error!(template = %t.template.name(), "{e}");
+                tracing::error!("(runner) {e}");
                 used.extend(t.used.iter().cloned());
                 continue;
             }
@@ -729,11 +763,14 @@ mod tests {
     }
 
     fn loaded() -> Loaded {
-        load(&TemplateSettings {
-            contents: Some("x".into()),
-            destination: "d".into(),
-            ..Default::default()
-        })
+        load(
+            &TemplateSettings {
+                contents: Some("x".into()),
+                destination: "d".into(),
+                ..Default::default()
+            },
+            &HashMap::new(),
+        )
         .unwrap()
     }
 

@@ -210,6 +210,9 @@ const REGISTER_REQUEST: &[Field] = &[
 
 const DEREGISTER_REQUEST: &[Field] = &[
     Field("Node", &[], Plain),
+    // Obsolete and ignored, but accepted as Consul does: older official clients send
+    // `"Address": ""` with every deregistration.
+    Field("Address", &[], Plain),
     Field("ServiceID", &[], Plain),
     Field("CheckID", &[], Plain),
     Field("Datacenter", &[], Plain),

@@ -45,8 +45,11 @@ impl Brain {
 /// How a template is read.
 #[derive(Clone, Debug, Default)]
 pub struct TemplateConfig {
-    /// The name in error messages (the source path, as consul-template uses it).
+    /// The template's name in logs and the status (its source path, or its destination).
     pub name: String,
+    /// consul-template's `Source()`, which leads every error: the source path, or
+    /// `(dynamic)` for `contents` (see [`Template::new`]).
+    pub source: String,
     pub text: Vec<u8>,
     pub left_delim: String,
     pub right_delim: String,
@@ -63,6 +66,8 @@ pub struct TemplateConfig {
 /// A parsed template with its function library.
 pub struct Template {
     inner: Arc<gotmpl::Template>,
+    name: String,
+    source: String,
     sandbox: Option<PathBuf>,
 }
 
@@ -117,6 +122,9 @@ fn render_ctx<'a>(ctx: &'a mut Ctx<'_>) -> Result<&'a mut RenderCtx, FuncError> 
 }
 
 impl Template {
+    /// Parses the template as consul-template does: Go's template is named `""` (so Go's
+    /// own text reads `template: :LINE: …` and `executing "" at <…>`), and the error is
+    /// wrapped as `SOURCE: parse: …` (and `SOURCE: execute: …` by [`Template::execute`]).
     pub fn new(config: TemplateConfig) -> Result<Template, String> {
         let funcs = function_map(&config);
         let option = if config.error_on_missing_key {
@@ -124,19 +132,28 @@ impl Template {
         } else {
             MissingKey::Default
         };
-        let mut inner = gotmpl::Template::new(&config.name)
+        let source = if config.source.is_empty() {
+            "(dynamic)".to_string()
+        } else {
+            config.source
+        };
+        let mut inner = gotmpl::Template::new("")
             .funcs(funcs)
             .delims(&config.left_delim, &config.right_delim)
             .missing_key(option);
-        inner.parse(&config.text).map_err(|e| e.0)?;
+        inner
+            .parse(&config.text)
+            .map_err(|e| format!("{source}: parse: {}", e.0))?;
         Ok(Template {
             inner: Arc::new(inner),
+            name: config.name,
+            source,
             sandbox: config.sandbox_path,
         })
     }
 
     pub fn name(&self) -> &str {
-        self.inner.name()
+        &self.name
     }
 
     /// Executes once against `brain`: the output with what was used and what is missing.
@@ -159,7 +176,7 @@ impl Template {
                 &Value::Missing,
                 Some(&mut rc),
             )
-            .map_err(|e| e.0)?;
+            .map_err(|e| format!("{}: execute: {}", self.source, e.0))?;
         Ok(Rendered {
             output,
             used: rc.used,
@@ -334,6 +351,10 @@ fn register_consul(funcs: &mut FuncMap) {
             name,
             Func::new(Arity::Exact(1), move |ctx, args| {
                 let args = string_args(name, args)?;
+                // consul-template answers `""` with an empty list and asks nothing.
+                if first(&args).is_empty() {
+                    return Ok(empty_list());
+                }
                 let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
                 let rc = render_ctx(ctx)?;
                 let Some(Value::List(pairs)) = rc.lookup(dep.clone()) else {
@@ -416,11 +437,10 @@ fn register_local(funcs: &mut FuncMap) {
                     )))
                 }
             };
-            let rc = render_ctx(ctx)?;
-            let template = rc.template.clone();
+            let template = render_ctx(ctx)?.template.clone();
             let mut out = Vec::new();
             template
-                .execute_template(name, &mut out, &data, Some(rc))
+                .execute_nested(name, &mut out, &data, ctx)
                 .map_err(|e| FuncError(e.0))?;
             Ok(Value::from_bytes(&out))
         }),
@@ -630,6 +650,43 @@ mod tests {
         let r = t.execute(Arc::new(brain)).unwrap();
         assert_eq!(String::from_utf8(r.output).unwrap(), "[v] false d");
         assert!(r.missing.is_empty());
+    }
+
+    #[test]
+    fn empty_prefixes_ask_nothing() {
+        let t = template(r#"{{ls ""}}{{tree ""}}{{safeLs ""}}{{safeTree ""}}"#);
+        let r = t.execute(Arc::new(Brain::default())).unwrap();
+        assert_eq!(String::from_utf8(r.output).unwrap(), "[][][][]");
+        assert!(r.used.is_empty() && r.missing.is_empty(), "{:?}", r.used);
+    }
+
+    #[test]
+    fn errors_lead_with_the_source_as_consul_template_words_them() {
+        let parse = |source: &str, text: &str| {
+            Template::new(TemplateConfig {
+                name: "shown".into(),
+                source: source.into(),
+                text: text.as_bytes().to_vec(),
+                ..Default::default()
+            })
+            .err()
+            .unwrap()
+        };
+        assert_eq!(
+            parse("in.tmpl", "a\n{{ nope }}"),
+            "in.tmpl: parse: template: :2: function \"nope\" not defined"
+        );
+        assert_eq!(
+            parse("", "{{ end }}"),
+            "(dynamic): parse: template: :1: unexpected {{end}}"
+        );
+        let t = template("x\n {{ index 1 2 }}");
+        assert_eq!(t.name(), "t");
+        assert_eq!(
+            t.execute(Arc::new(Brain::default())).unwrap_err(),
+            "(dynamic): execute: template: :2:4: executing \"\" at <index 1 2>: \
+             error calling index: can't index item of type int"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod agent;
 mod bench_template;
 mod chaos;
 mod cluster;
+mod compat;
 mod config_watch;
 mod datacenters;
 mod devcluster;

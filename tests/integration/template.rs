@@ -279,7 +279,7 @@ fn bad_arguments_and_unsupported_functions_are_errors() {
             "secret: Vault functions are not supported by ctmpl",
         ),
         (r#"{{nomadServices}}"#, "Nomad functions are not supported"),
-        (r#"{{key "a@b@c"}}"#, "kv.block: invalid format"),
+        (r#"{{key "a@b@c"}}"#, "kv.get: invalid format"),
         ("{{nope}}", "function \"nope\" not defined"),
     ] {
         let out = run_once(&agent, template);

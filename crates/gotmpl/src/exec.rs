@@ -4,12 +4,25 @@
 use super::funcs::{Builtin, FuncRef, Param};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
-use super::value::{Arity, Ctx, Func, FuncError, Value};
+use super::value::{Arity, Ctx, Func, FuncError, Unwind, Value};
 use super::{MissingKey, Template};
 use crate::fmt;
 
 /// Go's limit on nested template invocations.
 pub const MAX_EXEC_DEPTH: usize = 100_000;
+
+/// How much stack nested templates may use on the caller's thread, and on each fresh thread
+/// (of `SEGMENT_STACK`, less the same margin) before moving on to another: a level is a few KiB
+/// (tens in a debug build), so the margin leaves room for the deepest single level.
+const CALLER_STACK_BUDGET: usize = 256 << 10;
+const SEGMENT_STACK: usize = 64 << 20;
+
+/// The address of a local: how deep this thread's stack is (stacks grow down).
+#[inline(never)]
+fn stack_address() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
 
 /// An execution error, formatted as Go formats it:
 /// `template: NAME:LINE:COL: executing "NAME" at <NODE>: message`.
@@ -121,6 +134,36 @@ pub fn execute(
     data: &Value,
     ctx: &mut Ctx<'_>,
 ) -> Result<()> {
+    execute_at(tmpl, name, out, data, ctx, 0)
+}
+
+/// Executes the template named `name` from a function called at `ctx.depth`, one level deeper,
+/// so that Go's depth limit holds for a template that executes itself through a function.
+pub fn execute_nested(
+    tmpl: &Template,
+    name: &str,
+    out: &mut Vec<u8>,
+    data: &Value,
+    ctx: &mut Ctx<'_>,
+) -> Result<()> {
+    let depth = ctx.depth + 1;
+    if depth > MAX_EXEC_DEPTH {
+        ctx.unwind = Unwind::Raised;
+        return Err(ExecError(format!(
+            "exceeded maximum template depth ({MAX_EXEC_DEPTH})"
+        )));
+    }
+    execute_at(tmpl, name, out, data, ctx, depth)
+}
+
+fn execute_at(
+    tmpl: &Template,
+    name: &str,
+    out: &mut Vec<u8>,
+    data: &Value,
+    ctx: &mut Ctx<'_>,
+    depth: usize,
+) -> Result<()> {
     let Some(tree) = tmpl.tree(name) else {
         return Err(ExecError(format!(
             "template: {name}: {} is an incomplete or empty template",
@@ -136,11 +179,11 @@ pub fn execute(
             name: "$",
             value: Dot::plain(data.clone()),
         }],
-        depth: 0,
+        depth,
         ctx,
         at: At::None,
     };
-    state.walk_list(&Dot::plain(data), &tree.root).map(|_| ())
+    state.walk_nested(&Dot::plain(data), &tree.root)
 }
 
 /// Go unwraps an `interface{}` at the end of each pipeline: a nil inside becomes invalid.
@@ -409,21 +452,36 @@ impl<'t> State<'t, '_, '_, '_> {
         callee.walk_nested(&new_dot, &tree.root)
     }
 
-    /// Walks a called template's body, on a fresh thread stack every so many levels so that
-    /// deep recursion ends in Go's depth error rather than a stack overflow.
+    /// Walks a template's body; when nested templates have used up this stack segment's
+    /// budget, on a fresh thread stack, so that deep recursion (through `template` or a
+    /// function such as `executeTemplate`) ends in Go's depth error rather than a stack
+    /// overflow, whatever stack the caller runs on. Ordinary templates never leave the
+    /// caller's thread.
     fn walk_nested(&mut self, dot: &Dot, root: &'t List) -> Result<()> {
-        const LEVELS_PER_STACK: usize = 500;
-        if !self.depth.is_multiple_of(LEVELS_PER_STACK) {
+        let here = stack_address();
+        if self.ctx.stack_top == 0 {
+            // The outermost execution: the caller's stack (a runtime worker's may be 2 MiB).
+            self.ctx.stack_top = here;
+            self.ctx.stack_budget = CALLER_STACK_BUDGET;
+        }
+        if self.ctx.stack_top.saturating_sub(here) < self.ctx.stack_budget {
             return self.walk_list(dot, root).map(|_| ());
         }
-        std::thread::scope(|scope| {
+        let saved = (self.ctx.stack_top, self.ctx.stack_budget);
+        let result = std::thread::scope(|scope| {
             std::thread::Builder::new()
-                .stack_size(256 << 20)
-                .spawn_scoped(scope, || self.walk_list(dot, root).map(|_| ()))
+                .stack_size(SEGMENT_STACK)
+                .spawn_scoped(scope, || {
+                    self.ctx.stack_top = stack_address();
+                    self.ctx.stack_budget = SEGMENT_STACK - CALLER_STACK_BUDGET;
+                    self.walk_list(dot, root).map(|_| ())
+                })
                 .map_err(|e| ExecError(format!("template: cannot start executor stack: {e}")))?
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        })
+        });
+        (self.ctx.stack_top, self.ctx.stack_budget) = saved;
+        result
     }
 
     // Evaluation.
@@ -706,11 +764,20 @@ impl<'t> State<'t, '_, '_, '_> {
         let given = args.len().saturating_sub(1);
         self.check_arity(name, f.arity, given, &fin)?;
         let argv = self.eval_call_args(dot, args, fin)?;
+        self.ctx.depth = self.depth;
         match f.call(self.ctx, &argv) {
             Ok(v) => Ok(v),
             Err(e) => {
                 self.at = node;
-                Err(self.call_error(name, e))
+                match &self.ctx.unwind {
+                    Unwind::None => Err(self.call_error(name, e)),
+                    Unwind::Worded(text) => Err(ExecError(text.clone())),
+                    Unwind::Raised => {
+                        let err = self.call_error(name, e);
+                        self.ctx.unwind = Unwind::Worded(err.0.clone());
+                        Err(err)
+                    }
+                }
             }
         }
     }

@@ -130,11 +130,38 @@ impl From<&str> for FuncError {
 /// (consul-template's layer passes its brain and dependency sets here).
 pub struct Ctx<'a> {
     user: Option<&'a mut (dyn Any + Send)>,
+    /// The calling template's depth, so that a function executing a template (consul-template's
+    /// `executeTemplate`) continues Go's count of nested templates instead of restarting it.
+    pub(crate) depth: usize,
+    /// Set when a nested execution ran past the depth limit: the error is then passed out
+    /// unchanged rather than wrapped once per level (100,000 wrappings).
+    pub(crate) unwind: Unwind,
+    /// Where the current stack segment began (the address of a local; 0 before execution)
+    /// and how much of it nested templates may use before moving to a fresh thread stack.
+    pub(crate) stack_top: usize,
+    pub(crate) stack_budget: usize,
+}
+
+/// How far a depth error has travelled out of nested executions.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Unwind {
+    #[default]
+    None,
+    /// Raised by the innermost execution; its caller words it once.
+    Raised,
+    /// Worded at the innermost call: every outer call returns this text as it is.
+    Worded(String),
 }
 
 impl<'a> Ctx<'a> {
     pub fn new(user: Option<&'a mut (dyn Any + Send)>) -> Self {
-        Ctx { user }
+        Ctx {
+            user,
+            depth: 0,
+            unwind: Unwind::None,
+            stack_top: 0,
+            stack_budget: 0,
+        }
     }
 
     pub fn user<T: 'static>(&mut self) -> Option<&mut T> {

@@ -726,6 +726,15 @@ impl Cluster {
         let reply: Result<JoinReply, String> =
             post(&self.client, &addr, "/raft/join", &self.info(), RPC_TIMEOUT).await?;
         let reply = reply?;
+        if reply.me.id == self.me.id {
+            return Ok(());
+        }
+        if reply.me.name.eq_ignore_ascii_case(&self.me.name) {
+            return Err(format!(
+                "Member '{}' has a name that conflicts with another node at {addr}. Names must be unique!",
+                self.me.name
+            ));
+        }
         if reply.me.datacenter != self.me.datacenter {
             return Err(format!(
                 "cannot join {addr}: it is in datacenter {:?}, this agent in {:?} (one datacenter per cluster)",
@@ -751,14 +760,36 @@ impl Cluster {
                 self.me.datacenter, peer.datacenter
             ));
         }
+        // Joining oneself (scripts join every server, their own included) is a no-op that
+        // succeeds, as in Consul; the joining side sees its own ID and stops there.
         if peer.id == self.me.id {
-            return Err("cannot join: that is this server".into());
+            return Ok(JoinReply {
+                me: self.info(),
+                known: Vec::new(),
+            });
         }
+        self.check_name_is_unique(&peer)?;
         self.learn(peer, true);
         Ok(JoinReply {
             me: self.info(),
             known: self.known().into_iter().map(|(p, _)| p).collect(),
         })
+    }
+
+    /// Refuses an agent whose node name (compared without case, as Consul does) is already
+    /// this server's or another known member's: the same name would merge two machines'
+    /// services into one catalog node. The words are serf's for a name conflict.
+    fn check_name_is_unique(&self, peer: &PeerInfo) -> Result<(), String> {
+        let taken = std::iter::once((self.me.clone(), true))
+            .chain(self.known())
+            .find(|(p, _)| p.id != peer.id && p.name.eq_ignore_ascii_case(&peer.name));
+        match taken {
+            Some((other, _)) => Err(format!(
+                "Member '{}' has a name that conflicts with another node at {}. Names must be unique!",
+                peer.name, other.addr
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Records that the leader spoke (for `X-Consul-LastContact`).
