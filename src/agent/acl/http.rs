@@ -874,3 +874,68 @@ pub async fn ensure_initial_management(agent: Arc<Agent>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader() -> Authorizer {
+        let rules = r#"node "n1" { policy = "read" } service "web" { policy = "read" }
+                       key_prefix "app/" { policy = "read" }"#;
+        Authorizer::from_parts("acc", false, &[rules.to_string()], false)
+    }
+
+    fn filtered(path: &str, query: &[(&str, &str)], body: Json) -> Option<Json> {
+        let query: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let out = filter_body(&reader(), path, &query, body.to_string().as_bytes())?;
+        Some(serde_json::from_slice(&out.body).unwrap())
+    }
+
+    #[test]
+    fn a_node_the_token_cannot_read_is_null_and_its_services_are_filtered() {
+        let node = json!({"Node": {"Node": "n1"}, "Services": {
+            "web-1": {"Service": "web"}, "db-1": {"Service": "db"}}});
+        let kept = filtered("/v1/catalog/node/n1", &[], node).unwrap();
+        assert_eq!(kept["Services"], json!({"web-1": {"Service": "web"}}));
+        let other = json!({"Node": {"Node": "n2"}, "Services": {}});
+        assert_eq!(
+            filtered("/v1/catalog/node/n2", &[], other),
+            Some(Json::Null)
+        );
+    }
+
+    #[test]
+    fn checks_need_their_node_and_their_service() {
+        let checks = json!([
+            {"Node": "n1", "CheckID": "serfHealth", "ServiceName": ""},
+            {"Node": "n1", "CheckID": "service:web", "ServiceName": "web"},
+            {"Node": "n1", "CheckID": "service:db", "ServiceName": "db"},
+            {"Node": "n2", "CheckID": "serfHealth", "ServiceName": ""}]);
+        let kept = filtered("/v1/health/state/any", &[], checks).unwrap();
+        let ids: Vec<&str> = kept
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["CheckID"].as_str())
+            .collect();
+        assert_eq!(ids, ["serfHealth", "service:web"]);
+    }
+
+    #[test]
+    fn kv_lists_lose_unreadable_keys_and_say_when_nothing_is_left() {
+        let keys = json!(["app/a", "secret/b"]);
+        let kept = filtered("/v1/kv/", &[("keys", "")], keys).unwrap();
+        assert_eq!(kept, json!(["app/a"]));
+        let query = vec![("recurse".to_string(), String::new())];
+        let body = json!([{"Key": "secret/b"}]).to_string();
+        let out = filter_body(&reader(), "/v1/kv/secret/", &query, body.as_bytes()).unwrap();
+        assert!(out.emptied_kv);
+        // Nothing taken out: the answer stands as it was.
+        let body = json!([{"Key": "app/a"}]).to_string();
+        assert!(filter_body(&reader(), "/v1/kv/app/", &query, body.as_bytes()).is_none());
+        assert!(filter_body(&Authorizer::allow_all(), "/v1/kv/", &query, b"[]").is_none());
+    }
+}
