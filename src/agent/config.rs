@@ -350,6 +350,7 @@ mod tests {
     fn https_needs_a_certificate() {
         let mut c = Config {
             dev: true,
+            bind: "127.0.0.1".into(),
             https_port: Some(0),
             ..Config::default()
         };
