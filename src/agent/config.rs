@@ -439,3 +439,53 @@ mod acl_config_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_json(text: &str) -> Result<Config, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        std::fs::write(&path, text).unwrap();
+        let mut c = Config::default();
+        c.apply_file(&path).map(|()| c)
+    }
+
+    #[test]
+    fn consuls_tls_keys_and_https_port() {
+        let c = from_json(
+            r#"{"encrypt": "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=",
+                "ports": {"https": 8501},
+                "tls": {"defaults": {"ca_file": "ca.pem", "cert_file": "c.pem",
+                                     "key_file": "k.pem", "verify_incoming": true,
+                                     "verify_outgoing": true},
+                        "internal_rpc": {"verify_server_hostname": true}}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.https_port, Some(8501));
+        assert!(c.tls.enabled() && c.tls.verify_incoming && c.tls.verify_outgoing);
+        assert!(c.tls.verify_server_hostname);
+        assert_eq!(c.tls.ca_file, Some(PathBuf::from("ca.pem")));
+        assert!(c.encrypt.is_some());
+        assert_eq!(
+            from_json(r#"{"ports": {"https": -1}}"#).unwrap().https_port,
+            None
+        );
+        let e = from_json(r#"{"tls": {"defaults": {"verify_incomin": true}}}"#).unwrap_err();
+        assert!(e.contains("tls.defaults.verify_incomin"), "{e}");
+        let e = from_json(r#"{"tls": {"defaults": {"verify_incoming": "yes"}}}"#).unwrap_err();
+        assert!(e.contains("expected a bool"), "{e}");
+    }
+
+    #[test]
+    fn https_needs_a_certificate() {
+        let mut c = Config {
+            dev: true,
+            bind: "127.0.0.1".into(),
+            https_port: Some(0),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().contains("cert_file"));
+    }
+}

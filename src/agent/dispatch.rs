@@ -38,7 +38,9 @@ pub async fn answer(
         },
         None => target,
     };
-    match cluster.handle_rpc(path, &body).await {
+    // Boxed: the server port's futures (Raft writes) are larger than most API handlers', and
+    // every waiting blocking query's task would otherwise keep room for them.
+    match Box::pin(cluster.handle_rpc(path, &body)).await {
         Ok(body) => Reply::json_bytes(body),
         Err((status, message)) => Reply::error(status, message),
     }

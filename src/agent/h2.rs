@@ -100,7 +100,19 @@ where
         };
         match next {
             Some(Ok((request, respond))) => {
-                tokio::spawn(stream(request, respond, agent.clone(), rpc));
+                // Taken apart here, not in the task: a task keeps room for its arguments for
+                // as long as it runs, and the headers would be that much of every waiting
+                // stream; a request without a body (a blocking GET) keeps no receive half.
+                let (method, target, token, body) = take_request(request);
+                let exchange = Exchange {
+                    method,
+                    target,
+                    token,
+                    rpc,
+                    agent: agent.clone(),
+                    respond,
+                };
+                tokio::spawn(stream(exchange, body));
             }
             Some(Err(e)) => {
                 tracing::debug!("h2 connection: {e}");
@@ -111,26 +123,32 @@ where
     }
 }
 
-/// One stream: the request read whole, answered, written; dropped early if the client resets
-/// it (a blocking query it no longer wants).
-async fn stream(
-    request: Request<h2::RecvStream>,
-    mut respond: h2::server::SendResponse<Bytes>,
-    agent: Arc<Agent>,
+/// One stream's request and the way back.
+struct Exchange {
+    method: Method,
+    target: String,
+    /// The ACL token from the request's headers.
+    token: Option<String>,
     rpc: bool,
-) {
-    let (head, body) = request.into_parts();
-    let target = head
-        .uri
-        .path_and_query()
-        .map_or_else(|| head.uri.path().to_string(), |pq| pq.as_str().to_string());
-    let token = super::acl::token_of(&head.headers);
-    let head_only = head.method == Method::HEAD;
-    let method = if head_only { Method::GET } else { head.method };
-    let reply = match read_body(body).await {
+    agent: Arc<Agent>,
+    respond: h2::server::SendResponse<Bytes>,
+}
+
+/// One stream: the request read whole, answered, written; dropped early if the client resets
+/// it (a blocking query it no longer wants). The exchange's fields are used in place, not
+/// rebound, so the task holds them once.
+async fn stream(mut ex: Exchange, body: Option<h2::RecvStream>) {
+    let head_only = ex.method == Method::HEAD;
+    let method = std::mem::replace(&mut ex.method, Method::GET);
+    let method = if head_only { Method::GET } else { method };
+    let body = match body {
+        Some(body) => read_body(body).await,
+        None => Ok(Vec::new()),
+    };
+    let reply = match body {
         Ok(body) => {
-            let answering = answer(&agent, rpc, method, &target, body, token);
-            let reset = std::future::poll_fn(|cx| respond.poll_reset(cx));
+            let answering = answer(&ex.agent, ex.rpc, method, &ex.target, body, ex.token.take());
+            let reset = std::future::poll_fn(|cx| ex.respond.poll_reset(cx));
             tokio::select! {
                 reply = answering => reply,
                 _ = reset => return,
@@ -138,7 +156,22 @@ async fn stream(
         }
         Err(reply) => reply,
     };
-    send(&mut respond, reply, head_only);
+    send(&mut ex.respond, reply, head_only);
+}
+
+/// The method, target and body (none when the request ended with its headers) of a request;
+/// its headers are dropped here.
+type Taken = (Method, String, Option<String>, Option<h2::RecvStream>);
+
+fn take_request(request: Request<h2::RecvStream>) -> Taken {
+    let (head, body) = request.into_parts();
+    let target = head
+        .uri
+        .path_and_query()
+        .map_or_else(|| head.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let body = (!body.is_end_stream()).then_some(body);
+    let token = super::acl::token_of(&head.headers);
+    (head.method, target, token, body)
 }
 
 /// Reads a request body, giving flow-control credit back as it goes.
