@@ -212,6 +212,28 @@ case("urls",
     '{{ sprig_urlJoin (sprig_dict "userinfo" "a b") }}',
 )
 
+# mergo: the oracle has Debian's 0.3.12, consul-template 1.0.2, which keeps a full value when
+# the source's is empty (see explode_merge_04); sprig_merge* cases stay away from empty and nil
+# source values.
+case("edges",
+    '{{ sprig_initials "élan vital" }}|{{ sprig_nospace "é è" }}|{{ sprig_swapcase "ǅemal ß" }}|{{ sprig_untitle "ÉCOLE Über" }}',
+    '{{ sprig_camelcase "hello_wörld_ça" }}|{{ sprig_snakecase "ÀBeta2Gamma" }}|{{ sprig_kebabcase "XMLHttpRequest2" }}|{{ sprig_snakecase "a_B-c D" }}|{{ sprig_snakecase "中文Name" }}|{{ sprig_snakecase "x1y2" }}',
+    '{{ sprig_wrap 4 "a  b   c" }}|{{ sprig_wrap 2 "  lead" }}|{{ sprig_wrapWith 2 "|" "abcde" }}',
+    '{{ sprig_abbrevboth 20 10 "abcdefghijklmnopqrstuvwxyz" }}|{{ sprig_abbrevboth -5 10 "abcdefghijklmnopqrstuvwxyz" }}|{{ sprig_abbrev 6 "héllo wörld" }}',
+    '{{ sprig_chunk 1 (sprig_list "a") }}|{{ sprig_sortAlpha (sprig_list "é" "e" "Z" nil "a") }}',
+    '{{ sprig_kindOf (sprig_dict) }}|{{ sprig_kindOf sprig_list }}',
+    '{{ sprig_dig "a" "d" (sprig_dict "a" nil) }}',
+    '{{ sprig_toDecimal "0o17" }}|{{ sprig_toDecimal "1_0" }}|{{ sprig_toDecimal 1.5 }}|{{ sprig_toDecimal true }}',
+    '{{ sprig_plural "a" "b" -1 }}|{{ sprig_splitn "" 3 "abcd" }}|{{ sprig_splitn "," 1 "a,b" }}',
+)
+
+case("keys",
+    '{{ $k := sprig_genPrivateKey "ecdsa" }}{{ sprig_hasPrefix "-----BEGIN EC PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END EC PRIVATE KEY-----\\n" $k }}|{{ len $k }}',
+    '{{ $k := sprig_genPrivateKey "ed25519" }}{{ sprig_hasPrefix "-----BEGIN PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END PRIVATE KEY-----\\n" $k }}|{{ len $k }}',
+    '{{ $k := sprig_genPrivateKey "rsa" }}{{ sprig_hasPrefix "-----BEGIN RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasPrefix "-----BEGIN RSA" (sprig_genPrivateKey "") }}',
+    '{{ sprig_genPrivateKey "x25519" }}',
+)
+
 
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
