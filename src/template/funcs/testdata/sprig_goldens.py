@@ -234,6 +234,18 @@ case("keys",
     '{{ sprig_genPrivateKey "x25519" }}',
 )
 
+case("older",
+    '{{ sprig_quote "a" 1 nil 2.5 }}|{{ sprig_squote "a" nil true }}|{{ sprig_cat "a" nil 1 (sprig_list 1 2) }}|{{ sprig_toString 1.5 }}|{{ sprig_toStrings (sprig_list 1 nil "x") }}',
+    '{{ sprig_seq 5 }}|{{ sprig_seq -3 }}|{{ sprig_seq 2 5 }}|{{ sprig_seq 0 2 10 }}|{{ sprig_seq 10 -3 1 }}|{{ sprig_until 3 }}|{{ sprig_until -2 }}|{{ sprig_untilStep 0 10 3 }}',
+    '{{ sprig_int "12.7" }}|{{ sprig_int64 "0x10" }}|{{ sprig_float64 "1e3" }}|{{ sprig_atoi "x" }}|{{ sprig_add 1 "2" 3.9 }}|{{ sprig_mul 2 3 }}|{{ sprig_div 7 2 }}|{{ sprig_mod 7 3 }}|{{ sprig_max 1 "9" 3 }}|{{ sprig_min 4 2 }}',
+    '{{ sprig_div 1 0 }}',
+    '{{ sprig_trunc 3 "abcdef" }}|{{ sprig_trunc -2 "abcdef" }}|{{ sprig_substr 1 3 "abcdef" }}|{{ sprig_substr -1 2 "abc" }}|{{ sprig_repeat 3 "ab" }}|{{ sprig_indent 2 "a\\nb" }}|{{ sprig_nindent 1 "x" }}',
+    '{{ sprig_default "d" "" }}|{{ sprig_default "d" "v" }}|{{ sprig_default "d" }}|{{ sprig_empty 0 }}|{{ sprig_empty (sprig_dict) }}|{{ sprig_coalesce 0 "" "x" }}|{{ sprig_ternary "y" "n" true }}',
+    '{{ sprig_keys (sprig_dict "b" 1 "a" 2) | sprig_sortAlpha }}|{{ sprig_values (sprig_dict "a" 1) }}|{{ sprig_pluck "a" (sprig_dict "a" 1) (sprig_dict "b" 2) (sprig_dict "a" 3) }}|{{ sprig_get (sprig_dict "a" 1) "z" }}|{{ sprig_hasKey (sprig_dict "a" 1) "a" }}',
+    '{{ sprig_title "hello wORLD-x" }}|{{ sprig_upper "ß" }}|{{ sprig_lower "ÀB" }}|{{ sprig_trim "  x  " }}|{{ sprig_contains "b" "abc" }}|{{ sprig_replace "a" "b" "aaa" }}|{{ sprig_join "," (sprig_list 1 nil "x") }}|{{ sprig_split "," "a,b" }}',
+    '{{ sprig_b64enc "hi" }}|{{ sprig_b64dec "aGk=" }}|{{ sprig_b64dec "!!" }}|{{ sprig_toJson nil }}|{{ sprig_toPrettyJson (sprig_list) }}|{{ sprig_sha256sum "x" }}',
+)
+
 
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
