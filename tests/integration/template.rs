@@ -339,3 +339,62 @@ fn the_haproxy_and_app_config_templates() {
         "# rendered by ctmpl from Consul KV; do not edit\n[app]\nname = shop\nlog/level = debug\nport = 8080\n\n[features]\nbeta = disabled\nsearch = enabled\n"
     );
 }
+
+/// `function_denylist` takes consul-template's globs: every `sprig_*` function fails at
+/// execution with "function is disabled" (exit 14) while the others still render, and a name
+/// denied in the config does not stop the same template from rendering without it.
+#[test]
+fn function_denylist_globs_disable_whole_families() {
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("t.ctmpl");
+    let dest = dir.path().join("out.txt");
+    let hcl = dir.path().join("ctmpl.hcl");
+    let config = |denylist: &str| {
+        format!(
+            "consul {{\n  address = \"{}\"\n}}\ntemplate {{\n  source = \"{}\"\n  destination = \"{}\"\n  function_denylist = [{denylist}]\n}}\n",
+            agent.addr,
+            src.display(),
+            dest.display()
+        )
+    };
+    let run = || {
+        crate::ctmpl()
+            .args(["-config", hcl.to_str().unwrap(), "-once"])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        &src,
+        r#"{{ toUpper "a" }}{{ sprig_semverCompare "^1.2" "1.4.0" }}"#,
+    )
+    .unwrap();
+
+    std::fs::write(&hcl, config(r#""sprig_*""#)).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(14), "{err}");
+    assert!(
+        err.contains("error calling sprig_semverCompare: function is disabled"),
+        "{err}"
+    );
+    assert!(!dest.exists(), "nothing is written for a failed render");
+
+    std::fs::write(&hcl, config(r#""to*", "sprig_semver""#)).unwrap();
+    let out = run();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(14), "{err}");
+    assert!(
+        err.contains("error calling toUpper: function is disabled"),
+        "{err}"
+    );
+
+    std::fs::write(&hcl, config(r#""sprig_semver", "nosuch*""#)).unwrap();
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "Atrue");
+}

@@ -8,6 +8,7 @@ mod crypto;
 mod dates;
 mod decimal;
 mod dicts;
+mod keys;
 mod lists;
 mod numbers;
 mod paths;
@@ -26,6 +27,7 @@ use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
 /// them. The non-hermetic ones (`env`, `expandenv`, `now`, `date*`, `htmlDate*`, `rand*` but
 /// `randInt`, `uuidv4`, `getHostByName`) are left undefined on purpose, as there.
 pub const SPRIG_FUNCTIONS: &[&str] = &[
+    "genPrivateKey",
     "urlJoin",
     "urlParse",
     "ago",
@@ -215,7 +217,6 @@ pub const SPRIG_REFUSED: &[&str] = &[
     "buildCustomCert",
     "genCA",
     "genCAWithKey",
-    "genPrivateKey",
     "genSelfSignedCert",
     "genSelfSignedCertWithKey",
     "genSignedCert",
@@ -252,6 +253,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
     crypto::register(funcs);
     dates::register(funcs);
     urls::register(funcs);
+    keys::register(funcs);
     for name in SPRIG_REFUSED {
         let message = format!("sprig_{name}: not supported by ctmpl");
         def(

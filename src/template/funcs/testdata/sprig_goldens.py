@@ -212,6 +212,40 @@ case("urls",
     '{{ sprig_urlJoin (sprig_dict "userinfo" "a b") }}',
 )
 
+# mergo: the oracle has Debian's 0.3.12, consul-template 1.0.2, which keeps a full value when
+# the source's is empty (see explode_merge_04); sprig_merge* cases stay away from empty and nil
+# source values.
+case("edges",
+    '{{ sprig_initials "élan vital" }}|{{ sprig_nospace "é è" }}|{{ sprig_swapcase "ǅemal ß" }}|{{ sprig_untitle "ÉCOLE Über" }}',
+    '{{ sprig_camelcase "hello_wörld_ça" }}|{{ sprig_snakecase "ÀBeta2Gamma" }}|{{ sprig_kebabcase "XMLHttpRequest2" }}|{{ sprig_snakecase "a_B-c D" }}|{{ sprig_snakecase "中文Name" }}|{{ sprig_snakecase "x1y2" }}',
+    '{{ sprig_wrap 4 "a  b   c" }}|{{ sprig_wrap 2 "  lead" }}|{{ sprig_wrapWith 2 "|" "abcde" }}',
+    '{{ sprig_abbrevboth 20 10 "abcdefghijklmnopqrstuvwxyz" }}|{{ sprig_abbrevboth -5 10 "abcdefghijklmnopqrstuvwxyz" }}|{{ sprig_abbrev 6 "héllo wörld" }}',
+    '{{ sprig_chunk 1 (sprig_list "a") }}|{{ sprig_sortAlpha (sprig_list "é" "e" "Z" nil "a") }}',
+    '{{ sprig_kindOf (sprig_dict) }}|{{ sprig_kindOf sprig_list }}',
+    '{{ sprig_dig "a" "d" (sprig_dict "a" nil) }}',
+    '{{ sprig_toDecimal "0o17" }}|{{ sprig_toDecimal "1_0" }}|{{ sprig_toDecimal 1.5 }}|{{ sprig_toDecimal true }}',
+    '{{ sprig_plural "a" "b" -1 }}|{{ sprig_splitn "" 3 "abcd" }}|{{ sprig_splitn "," 1 "a,b" }}',
+)
+
+case("keys",
+    '{{ $k := sprig_genPrivateKey "ecdsa" }}{{ sprig_hasPrefix "-----BEGIN EC PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END EC PRIVATE KEY-----\\n" $k }}|{{ len $k }}',
+    '{{ $k := sprig_genPrivateKey "ed25519" }}{{ sprig_hasPrefix "-----BEGIN PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END PRIVATE KEY-----\\n" $k }}|{{ len $k }}',
+    '{{ $k := sprig_genPrivateKey "rsa" }}{{ sprig_hasPrefix "-----BEGIN RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasPrefix "-----BEGIN RSA" (sprig_genPrivateKey "") }}',
+    '{{ sprig_genPrivateKey "x25519" }}',
+)
+
+case("older",
+    '{{ sprig_quote "a" 1 nil 2.5 }}|{{ sprig_squote "a" nil true }}|{{ sprig_cat "a" nil 1 (sprig_list 1 2) }}|{{ sprig_toString 1.5 }}|{{ sprig_toStrings (sprig_list 1 nil "x") }}',
+    '{{ sprig_seq 5 }}|{{ sprig_seq -3 }}|{{ sprig_seq 2 5 }}|{{ sprig_seq 0 2 10 }}|{{ sprig_seq 10 -3 1 }}|{{ sprig_until 3 }}|{{ sprig_until -2 }}|{{ sprig_untilStep 0 10 3 }}',
+    '{{ sprig_int "12.7" }}|{{ sprig_int64 "0x10" }}|{{ sprig_float64 "1e3" }}|{{ sprig_atoi "x" }}|{{ sprig_add 1 "2" 3.9 }}|{{ sprig_mul 2 3 }}|{{ sprig_div 7 2 }}|{{ sprig_mod 7 3 }}|{{ sprig_max 1 "9" 3 }}|{{ sprig_min 4 2 }}',
+    '{{ sprig_div 1 0 }}',
+    '{{ sprig_trunc 3 "abcdef" }}|{{ sprig_trunc -2 "abcdef" }}|{{ sprig_substr 1 3 "abcdef" }}|{{ sprig_substr -1 2 "abc" }}|{{ sprig_repeat 3 "ab" }}|{{ sprig_indent 2 "a\\nb" }}|{{ sprig_nindent 1 "x" }}',
+    '{{ sprig_default "d" "" }}|{{ sprig_default "d" "v" }}|{{ sprig_default "d" }}|{{ sprig_empty 0 }}|{{ sprig_empty (sprig_dict) }}|{{ sprig_coalesce 0 "" "x" }}|{{ sprig_ternary "y" "n" true }}',
+    '{{ sprig_keys (sprig_dict "b" 1 "a" 2) | sprig_sortAlpha }}|{{ sprig_values (sprig_dict "a" 1) }}|{{ sprig_pluck "a" (sprig_dict "a" 1) (sprig_dict "b" 2) (sprig_dict "a" 3) }}|{{ sprig_get (sprig_dict "a" 1) "z" }}|{{ sprig_hasKey (sprig_dict "a" 1) "a" }}',
+    '{{ sprig_title "hello wORLD-x" }}|{{ sprig_upper "ß" }}|{{ sprig_lower "ÀB" }}|{{ sprig_trim "  x  " }}|{{ sprig_contains "b" "abc" }}|{{ sprig_replace "a" "b" "aaa" }}|{{ sprig_join "," (sprig_list 1 nil "x") }}|{{ sprig_split "," "a,b" }}',
+    '{{ sprig_b64enc "hi" }}|{{ sprig_b64dec "aGk=" }}|{{ sprig_b64dec "!!" }}|{{ sprig_toJson nil }}|{{ sprig_toPrettyJson (sprig_list) }}|{{ sprig_sha256sum "x" }}',
+)
+
 
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
