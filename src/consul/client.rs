@@ -1,6 +1,8 @@
 //! The Consul HTTP client: address and token from flags or `CONSUL_HTTP_ADDR` and
 //! `CONSUL_HTTP_TOKEN`, blocking reads (`index`, `wait`), `stale`, and the `X-Consul-*` headers
-//! read into `QueryMeta`.
+//! read into `QueryMeta`. Over HTTP/1.1 every request in flight holds a connection, so the
+//! client keeps a budget (`max_conns_per_host`): at most that many requests at once, and so at
+//! most that many connections, under a Consul agent's `http_max_conns_per_client` (200).
 
 use std::time::Duration;
 
@@ -16,7 +18,13 @@ pub struct ClientConfig {
     pub ca_cert: Option<std::path::PathBuf>,
     /// Skip certificate verification (`-consul-ssl-verify=false`).
     pub insecure: bool,
+    /// Requests (so connections) at once; 0: no limit (`transport { max_conns_per_host }`).
+    pub max_conns_per_host: usize,
 }
+
+/// The connection budget unless configured: well under Consul's 200 connections per client
+/// address, leaving room for other clients on the same host.
+pub const DEFAULT_MAX_CONNS_PER_HOST: usize = 64;
 
 impl ClientConfig {
     /// consul-template's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
@@ -29,6 +37,7 @@ impl ClientConfig {
                 .unwrap_or_default(),
             ca_cert: std::env::var("CONSUL_CACERT").ok().map(Into::into),
             insecure: std::env::var("CONSUL_HTTP_SSL_VERIFY").is_ok_and(|v| v == "false"),
+            max_conns_per_host: DEFAULT_MAX_CONNS_PER_HOST,
         }
     }
 }
@@ -37,6 +46,9 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// One permit per request in flight (`max_conns_per_host`); `None`: no limit.
+    budget: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    max_conns: usize,
 }
 
 /// A blocking read: wait past `index` for up to `wait`.
@@ -57,7 +69,11 @@ pub struct Response {
 impl Client {
     pub fn new(config: &ClientConfig) -> Result<Client, String> {
         let base = base_url(&config.address)?;
-        let builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
+        let mut builder = reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(90));
+        let limit = config.max_conns_per_host;
+        if limit > 0 {
+            builder = builder.pool_max_idle_per_host(limit);
+        }
         let http = tls(builder, config)?
             .build()
             .map_err(|e| format!("HTTP client: {e}"))?;
@@ -65,7 +81,22 @@ impl Client {
             http,
             base,
             token: config.token.clone(),
+            budget: (limit > 0).then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(limit))),
+            max_conns: limit,
         })
+    }
+
+    /// The connection budget, if any: how many requests may be in flight at once.
+    pub fn max_conns(&self) -> Option<usize> {
+        self.budget.as_ref().map(|_| self.max_conns)
+    }
+
+    /// A place in the budget, held until the answer is read (its connection is then free).
+    async fn connection(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.budget {
+            Some(b) => b.acquire().await.ok(),
+            None => None,
+        }
     }
 
     /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
@@ -89,6 +120,7 @@ impl Client {
             query.push(("stale", String::new()));
         }
         let url = format!("{}{}{}", self.base, path, encode_query(&query));
+        let _connection = self.connection().await;
         let mut req = self.http.get(&url).timeout(timeout);
         if !self.token.is_empty() {
             req = req.header("X-Consul-Token", &self.token);
@@ -118,6 +150,7 @@ impl Client {
     /// failed exchange is an error.
     pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
         let url = format!("{}{}", self.base, path);
+        let _connection = self.connection().await;
         let mut req = self
             .http
             .put(&url)

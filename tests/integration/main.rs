@@ -2,6 +2,7 @@
 
 mod agent;
 mod bench_template;
+mod budget;
 mod cluster;
 mod config_watch;
 mod devcluster;

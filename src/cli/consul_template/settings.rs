@@ -104,6 +104,11 @@ fn consul_flags(f: &Parsed, consul: &mut ClientConfig) -> Result<(), String> {
     if f.get("consul-ssl-verify") == Some("false") {
         consul.insecure = true;
     }
+    if let Some(n) = f.get("consul-transport-max-conns-per-host") {
+        consul.max_conns_per_host = n
+            .parse()
+            .map_err(|_| format!("-consul-transport-max-conns-per-host: invalid value {n:?}"))?;
+    }
     Ok(())
 }
 
