@@ -102,7 +102,11 @@ def measure(args, n):
         register(addr, n)
         tpl = os.path.join(d, "t.ctmpl"); open(tpl, "w").write(TPL)
         out = os.path.join(d, "out.conf")
-        extra = ["-consul-transport-max-conns-per-host", str(args.max_conns)]
+        extra = []
+        # A ctmpl from before the budget (for a before/after run) has no such flag.
+        helps = subprocess.run([args.bin, "-h"], capture_output=True, text=True)
+        if "max-conns-per-host" in helps.stdout + helps.stderr:
+            extra = ["-consul-transport-max-conns-per-host", str(args.max_conns)]
         if args.mode == "h2":
             extra += args.h2_flag.split()
         base = [args.bin, "-consul-addr", addr, "-template", f"{tpl}:{out}"] + extra

@@ -429,7 +429,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
         mode.mark_seen();
         // A parked view does not block: its sentinels do.
         let asked = if mode.parked() { 0 } else { index };
-        let fetched = match fetch(dep, client, config, asked).await {
+        let fetched = match fetch(dep, client, config, asked, last_body.as_deref()).await {
             Ok(f) => {
                 attempt = 0;
                 f
@@ -520,15 +520,16 @@ async fn fetch(
     client: &Client,
     config: &WatchConfig,
     index: u64,
+    known: Option<&[u8]>,
 ) -> Result<Fetched, String> {
     let blocking = Some(Blocking {
         index,
         wait: config.wait,
     });
     let stale = !config.max_stale.is_zero();
-    let fetched = dep.fetch(client, blocking, stale).await?;
+    let fetched = dep.fetch(client, blocking, stale, known).await?;
     if stale && fetched.last_contact_ms > config.max_stale.as_millis() as u64 {
-        return dep.fetch(client, blocking, false).await;
+        return dep.fetch(client, blocking, false, known).await;
     }
     Ok(fetched)
 }

@@ -51,6 +51,21 @@ pub struct Client {
     max_conns: usize,
 }
 
+/// A request's place in the budget; given back once its connection is idle again.
+struct Held(Option<tokio::sync::OwnedSemaphorePermit>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (Some(permit), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        rt.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            drop(permit);
+        });
+    }
+}
+
 /// A blocking read: wait past `index` for up to `wait`.
 #[derive(Clone, Copy, Debug)]
 pub struct Blocking {
@@ -91,10 +106,12 @@ impl Client {
         self.budget.as_ref().map(|_| self.max_conns)
     }
 
-    /// A place in the budget, held until the answer is read (its connection is then free).
-    async fn connection(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    /// A place in the budget, held until the answer is read and a little after: the HTTP
+    /// library puts a connection back in its pool from another task, and a request let in
+    /// before that would open one more connection.
+    async fn connection(&self) -> Option<Held> {
         match &self.budget {
-            Some(b) => b.acquire().await.ok(),
+            Some(b) => b.clone().acquire_owned().await.ok().map(|p| Held(Some(p))),
             None => None,
         }
     }
