@@ -339,12 +339,14 @@ pub struct Fetched {
 }
 
 impl Dep {
-    /// Fetches the dependency's data once (a blocking query when `blocking` has an index).
+    /// Fetches the dependency's data once (a blocking query when `blocking` has an index). An
+    /// answer whose body is `known` (the last one seen) is not decoded again: `data` is `None`.
     pub async fn fetch(
         &self,
         client: &Client,
         blocking: Option<Blocking>,
         stale: bool,
+        known: Option<&[u8]>,
     ) -> Result<Fetched, String> {
         let dc_param = |dc: &str| -> Vec<(&str, String)> {
             if dc.is_empty() {
@@ -414,7 +416,11 @@ impl Dep {
             }
             Dep::File(path) => return read_file(path),
         };
-        let data = self.decode(r.status, &r.body)?;
+        let data = if known == Some(&r.body[..]) {
+            None
+        } else {
+            self.decode(r.status, &r.body)?
+        };
         Ok(Fetched {
             data,
             index: r.meta.index,

@@ -1,12 +1,22 @@
 //! Watching dependencies: one view (task) per dependency runs consul-template's blocking-query
 //! loop (same index: wait again; lower index: start over from 0; data equal to the last: no
 //! update), spaced at least 100 ms apart, retried with exponential backoff, cancelled promptly.
+//!
+//! Over HTTP/1.1 each waiting blocking query holds a connection, and the client has a budget of
+//! them (`max_conns_per_host`). So views take a blocking *slot* while the budget has room for
+//! one; the others park. A parked view is kept fresh by *sentinels*: one blocking query per
+//! datacenter and kind on a catalog-wide index (`/v1/catalog/services`, `/v1/health/state/any`,
+//! `/v1/catalog/nodes`, the KV root) that answers on any change of its kind. A sentinel's answer
+//! wakes the parked views of that kind, which fetch again (without blocking) and report only
+//! what moved. Nothing is left stale: a parked view also fetches again after the blocking wait
+//! (`wait`, 60 s) if no sentinel woke it, and takes a slot as soon as one is free. Over HTTP/2
+//! (ctmpl's own agent) every view blocks on its own: all are streams of one connection.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -89,10 +99,65 @@ pub struct Watcher {
     views: HashMap<String, CancellationToken>,
     events: mpsc::UnboundedSender<Event>,
     shutdown: CancellationToken,
+    budget: Arc<Budget>,
 }
 
 /// Least spacing between two fetches of one view.
 const MIN_SPACING: Duration = Duration::from_millis(100);
+
+/// Requests kept free of blocking queries for the parked views' fetches and first fetches.
+fn short_requests(max_conns: usize) -> usize {
+    (max_conns / 8).max(2)
+}
+
+/// What sentinels there can be per datacenter (the kinds below).
+const SENTINEL_KINDS: usize = 4;
+
+/// How the client's connection budget is shared: blocking slots for views, and the sentinels
+/// that keep the parked views fresh.
+struct Budget {
+    /// `None`: no budget, every view blocks on its own.
+    slots: Option<Arc<Semaphore>>,
+    sentinels: Mutex<HashMap<(String, Kind), watch::Receiver<u64>>>,
+}
+
+/// What a sentinel watches: every change of that kind moves its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Services,
+    Checks,
+    Nodes,
+    Kv,
+}
+
+impl Kind {
+    fn path(self) -> (&'static str, Vec<(&'static str, String)>) {
+        match self {
+            Kind::Services => ("/v1/catalog/services", Vec::new()),
+            Kind::Checks => ("/v1/health/state/any", Vec::new()),
+            Kind::Nodes => ("/v1/catalog/nodes", Vec::new()),
+            // Keys of the top level only: small, and its index moves with any key.
+            Kind::Kv => (
+                "/v1/kv/",
+                vec![("keys", String::new()), ("separator", "/".into())],
+            ),
+        }
+    }
+
+    /// The kinds of change that can move a dependency's answer, and its datacenter.
+    fn of(dep: &Dep) -> (Vec<Kind>, &str) {
+        match dep {
+            Dep::HealthService(h) => (vec![Kind::Services, Kind::Checks, Kind::Nodes], &h.dc),
+            Dep::CatalogServices { dc, .. } => (vec![Kind::Services], dc),
+            Dep::CatalogNode { dc, .. } => (vec![Kind::Nodes, Kind::Services], dc),
+            Dep::CatalogNodes { dc, .. } => (vec![Kind::Nodes], dc),
+            Dep::KvBlock { dc, .. } | Dep::KvGet { dc, .. } | Dep::KvList { dc, .. } => {
+                (vec![Kind::Kv], dc)
+            }
+            Dep::Datacenters | Dep::File(_) => (Vec::new(), ""),
+        }
+    }
+}
 
 impl Watcher {
     pub fn new(
@@ -101,6 +166,14 @@ impl Watcher {
         shutdown: CancellationToken,
     ) -> (Watcher, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let slots = client.max_conns().map(|n| {
+            let reserved = short_requests(n) + SENTINEL_KINDS;
+            Arc::new(Semaphore::new(n.saturating_sub(reserved)))
+        });
+        let budget = Arc::new(Budget {
+            slots,
+            sentinels: Mutex::new(HashMap::new()),
+        });
         (
             Watcher {
                 client,
@@ -108,6 +181,7 @@ impl Watcher {
                 views: HashMap::new(),
                 events: tx,
                 shutdown,
+                budget,
             },
             rx,
         )
@@ -121,15 +195,17 @@ impl Watcher {
         }
         let cancel = self.shutdown.child_token();
         self.views.insert(key, cancel.clone());
-        let (client, config, events) = (
-            self.client.clone(),
-            self.config.clone(),
-            self.events.clone(),
-        );
+        let ctx = ViewCtx {
+            client: self.client.clone(),
+            config: self.config.clone(),
+            events: self.events.clone(),
+            budget: self.budget.clone(),
+            shutdown: self.shutdown.clone(),
+        };
         let dep = dep.clone();
         tokio::spawn(async move {
             tokio::select! {
-                _ = view(&dep, &client, &config, &events) => {}
+                _ = view(&dep, &ctx) => {}
                 _ = cancel.cancelled() => {}
             }
         });
@@ -159,13 +235,183 @@ impl Drop for Watcher {
     }
 }
 
+/// What a view needs besides its dependency.
+struct ViewCtx {
+    client: Arc<Client>,
+    config: WatchConfig,
+    events: mpsc::UnboundedSender<Event>,
+    budget: Arc<Budget>,
+    shutdown: CancellationToken,
+}
+
+/// Whether a view blocks on its own query or waits for its sentinels.
+enum Mode {
+    /// No budget, or not a Consul query.
+    Free,
+    Slot(#[allow(dead_code)] OwnedSemaphorePermit),
+    Parked {
+        slots: Arc<Semaphore>,
+        wake: Vec<watch::Receiver<u64>>,
+    },
+}
+
+impl Mode {
+    async fn new(dep: &Dep, ctx: &ViewCtx) -> Mode {
+        let blocks = dep.blocking() && !ctx.config.once;
+        let Some(slots) = ctx.budget.slots.clone().filter(|_| blocks) else {
+            return Mode::Free;
+        };
+        // Over HTTP/2 every blocking query is a stream of one connection: no budget to share.
+        if ctx.client.probe_h2().await {
+            return Mode::Free;
+        }
+        match slots.clone().try_acquire_owned() {
+            Ok(permit) => Mode::Slot(permit),
+            Err(_) => Mode::Parked {
+                slots,
+                wake: sentinels_for(dep, ctx),
+            },
+        }
+    }
+
+    /// A parked view's first fetch waits for its sentinels' first answers, so that every
+    /// change after that fetch moves a sentinel.
+    async fn sentinels_ready(&mut self) {
+        if let Mode::Parked { wake, .. } = self {
+            for w in wake.iter_mut() {
+                let _ = w.wait_for(|n| *n > 0).await;
+            }
+        }
+    }
+
+    fn parked(&self) -> bool {
+        matches!(self, Mode::Parked { .. })
+    }
+
+    /// Notes the sentinels' answers as seen: a fetch that starts now sees at least them.
+    fn mark_seen(&mut self) {
+        if let Mode::Parked { wake, .. } = self {
+            for w in wake.iter_mut() {
+                w.borrow_and_update();
+            }
+        }
+    }
+
+    /// A parked view's wait between fetches: until a sentinel answers, a slot frees up (the
+    /// view then blocks on its own), or the blocking wait passes.
+    async fn wait_parked(&mut self, wait: Duration) {
+        let Mode::Parked { slots, wake } = self else {
+            return;
+        };
+        let woken = async {
+            let changes = wake.iter_mut().map(|w| Box::pin(w.changed()));
+            let _ = futures_select_any(changes).await;
+        };
+        let slot = tokio::select! {
+            _ = woken => {
+                // The kinds of one change answer within moments of each other: one fetch.
+                tokio::time::sleep(SENTINEL_SETTLE).await;
+                None
+            }
+            permit = slots.clone().acquire_owned() => permit.ok(),
+            _ = tokio::time::sleep(wait) => None,
+        };
+        if let Some(p) = slot {
+            *self = Mode::Slot(p);
+        }
+    }
+}
+
+/// How long a woken view waits for the other sentinels of the same change.
+const SENTINEL_SETTLE: Duration = Duration::from_millis(5);
+
+/// The first of several futures to finish.
+async fn futures_select_any<F: std::future::Future + Unpin>(futures: impl Iterator<Item = F>) {
+    let mut futures: Vec<F> = futures.collect();
+    if futures.is_empty() {
+        return std::future::pending().await;
+    }
+    std::future::poll_fn(|cx| {
+        for f in futures.iter_mut() {
+            if std::future::Future::poll(std::pin::Pin::new(f), cx).is_ready() {
+                return std::task::Poll::Ready(());
+            }
+        }
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+/// The sentinels a parked view listens to, started on first use.
+fn sentinels_for(dep: &Dep, ctx: &ViewCtx) -> Vec<watch::Receiver<u64>> {
+    let (kinds, dc) = Kind::of(dep);
+    let mut running = ctx
+        .budget
+        .sentinels
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    kinds
+        .into_iter()
+        .map(|kind| {
+            running
+                .entry((dc.to_string(), kind))
+                .or_insert_with(|| start_sentinel(kind, dc, ctx))
+                .clone()
+        })
+        .collect()
+}
+
+/// One sentinel: a blocking query on a catalog-wide index; every new index (and the first
+/// answer, and every recovery from an error) is announced.
+fn start_sentinel(kind: Kind, dc: &str, ctx: &ViewCtx) -> watch::Receiver<u64> {
+    let (tx, rx) = watch::channel(0u64);
+    let (client, config, shutdown) = (ctx.client.clone(), ctx.config.clone(), ctx.shutdown.clone());
+    let (path, mut params) = kind.path();
+    if !dc.is_empty() {
+        params.push(("dc", dc.to_string()));
+    }
+    tokio::spawn(async move {
+        let run = async {
+            let mut index = 0u64;
+            let mut attempt = 0u32;
+            loop {
+                let blocking = Some(Blocking {
+                    index,
+                    wait: config.wait,
+                });
+                match client.get(path, &params, blocking, false).await {
+                    Ok(r) => {
+                        attempt = 0;
+                        if r.meta.index != index || index == 0 {
+                            index = r.meta.index.max(1);
+                            tx.send_modify(|n| *n += 1);
+                        }
+                    }
+                    Err(e) => {
+                        index = 0;
+                        attempt += 1;
+                        let d = config
+                            .retry
+                            .delay(attempt.min(8))
+                            .unwrap_or(config.retry.max_backoff);
+                        tracing::warn!(sentinel = %path, "{e} (retry in {d:?})");
+                        tokio::time::sleep(d).await;
+                    }
+                }
+                tokio::time::sleep(MIN_SPACING).await;
+            }
+        };
+        tokio::select! {
+            _ = run => {}
+            _ = shutdown.cancelled() => {}
+        }
+    });
+    rx
+}
+
 /// One dependency's loop.
-async fn view(
-    dep: &Dep,
-    client: &Client,
-    config: &WatchConfig,
-    events: &mpsc::UnboundedSender<Event>,
-) {
+async fn view(dep: &Dep, ctx: &ViewCtx) {
+    let (client, config, events) = (&*ctx.client, &ctx.config, &ctx.events);
     let key = dep.key();
     let mut index = 0u64;
     let mut last_body: Option<Vec<u8>> = None;
@@ -173,13 +419,22 @@ async fn view(
     let mut last_fetch: Option<Instant> = None;
     let file_changed = Arc::new(tokio::sync::Notify::new());
     let _file_watch = watch_file(dep, &file_changed);
+    let mut mode = Mode::new(dep, ctx).await;
+    mode.sentinels_ready().await;
+    let mut retrying = false;
     loop {
-        if let Some(at) = last_fetch {
+        if mode.parked() && last_fetch.is_some() && !retrying {
+            mode.wait_parked(config.wait).await;
+        } else if let Some(at) = last_fetch {
             let jitter = MIN_SPACING.mul_f64(0.2 * crate::random_fraction());
             tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
         }
+        retrying = false;
         last_fetch = Some(Instant::now());
-        let fetched = match fetch(dep, client, config, index).await {
+        mode.mark_seen();
+        // A parked view does not block: its sentinels do.
+        let asked = if mode.parked() { 0 } else { index };
+        let fetched = match fetch(dep, client, config, asked, last_body.as_deref()).await {
             Ok(f) => {
                 attempt = 0;
                 f
@@ -188,6 +443,7 @@ async fn view(
                 // The server may come back as a different one (restarted, rebuilt): ask
                 // without an index next time, so the answer is immediate.
                 index = 0;
+                retrying = true;
                 attempt += 1;
                 let delay = if matches!(dep, Dep::File(_)) {
                     None
@@ -212,6 +468,7 @@ async fn view(
                 // The index went backwards (a restarted or different cluster): start over.
                 index = 0;
                 last_fetch = None;
+                retrying = true;
                 continue;
             }
             if fetched.index == index && last_body.as_ref() == Some(&fetched.body) {
@@ -268,15 +525,16 @@ async fn fetch(
     client: &Client,
     config: &WatchConfig,
     index: u64,
+    known: Option<&[u8]>,
 ) -> Result<Fetched, String> {
     let blocking = Some(Blocking {
         index,
         wait: config.wait,
     });
     let stale = !config.max_stale.is_zero();
-    let fetched = dep.fetch(client, blocking, stale).await?;
+    let fetched = dep.fetch(client, blocking, stale, known).await?;
     if stale && fetched.last_contact_ms > config.max_stale.as_millis() as u64 {
-        return dep.fetch(client, blocking, false).await;
+        return dep.fetch(client, blocking, false, known).await;
     }
     Ok(fetched)
 }

@@ -45,6 +45,7 @@ const FLAGS: &[Flag] = &[
     Flag::value("consul-transport-dial-keep-alive", "duration", "", NO_EFFECT),
     Flag::value("consul-transport-dial-timeout", "duration", "", NO_EFFECT),
     Flag::bool("consul-transport-disable-keep-alives", NO_EFFECT),
+    Flag::value("consul-transport-max-conns-per-host", "n", "64", "connections to Consul at most (0: no limit); dependencies past the budget are woken by catalog-wide queries"),
     Flag::value("consul-transport-max-idle-conns-per-host", "n", "", NO_EFFECT),
     Flag::value("consul-transport-tls-handshake-timeout", "duration", "", NO_EFFECT),
     Flag::refused("dedup", Bool),

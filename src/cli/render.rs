@@ -103,6 +103,9 @@ fn render(args: &[String]) -> Result<(), RenderError> {
     // Go has written everything before an error; so do we.
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(&out).and_then(|_| stdout.flush());
+    // The process ends right after: freeing a large document node by node would cost as much
+    // as parsing it did.
+    std::mem::forget((data, tmpl, out));
     result.map_err(|e| RenderError::Exec(e.0))
 }
 

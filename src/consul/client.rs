@@ -8,7 +8,10 @@
 //! connection. A stock Consul speaks only HTTP/1.1 there and answers the h2 preface with an
 //! HTTP/1.1 error; the first such failure switches this client to HTTP/1.1 for good (the
 //! request that found out is sent again over HTTP/1.1, and no request reached the agent's API
-//! before). Over `https://`, ALPN chooses `h2` or `http/1.1`.
+//! before). Over `https://`, ALPN chooses `h2` or `http/1.1`. Over HTTP/1.1 (a stock Consul) every
+//! request in flight holds a connection, so the client keeps a budget (`max_conns_per_host`): at
+//! most that many requests at once, and so at most that many connections, under a Consul
+//! agent's `http_max_conns_per_client` (200). Over HTTP/2 the budget does not apply.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
@@ -32,7 +35,13 @@ pub struct ClientConfig {
     /// The name Consul's certificate must carry, and the SNI sent, when it is not the
     /// address's host (`-consul-ssl-server-name`).
     pub server_name: Option<String>,
+    /// Requests (so connections) at once; 0: no limit (`transport { max_conns_per_host }`).
+    pub max_conns_per_host: usize,
 }
+
+/// The connection budget unless configured: well under Consul's 200 connections per client
+/// address, leaving room for other clients on the same host.
+pub const DEFAULT_MAX_CONNS_PER_HOST: usize = 64;
 
 impl ClientConfig {
     /// consul-template's environment defaults: `CONSUL_HTTP_ADDR` (else 127.0.0.1:8500),
@@ -50,6 +59,7 @@ impl ClientConfig {
             server_name: std::env::var("CONSUL_TLS_SERVER_NAME")
                 .ok()
                 .filter(|n| !n.is_empty()),
+            max_conns_per_host: DEFAULT_MAX_CONNS_PER_HOST,
         }
     }
 }
@@ -63,6 +73,26 @@ pub struct Client {
     mode: AtomicU8,
     base: String,
     token: String,
+    /// One permit per request in flight (`max_conns_per_host`); `None`: no limit.
+    budget: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    max_conns: usize,
+    /// Set once `probe_h2` has asked the agent.
+    probed: tokio::sync::OnceCell<()>,
+}
+
+/// A request's place in the budget; given back once its connection is idle again.
+struct Held(Option<tokio::sync::OwnedSemaphorePermit>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (Some(permit), Ok(rt)) = (self.0.take(), tokio::runtime::Handle::try_current()) else {
+            return;
+        };
+        rt.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            drop(permit);
+        });
+    }
 }
 
 const UNKNOWN: u8 = 0;
@@ -87,6 +117,7 @@ pub struct Response {
 impl Client {
     pub fn new(config: &ClientConfig) -> Result<Client, String> {
         let mut base = base_url(&config.address)?;
+        let limit = config.max_conns_per_host;
         let builder = || {
             reqwest::Client::builder()
                 .pool_idle_timeout(Duration::from_secs(90))
@@ -95,6 +126,7 @@ impl Client {
                 .http2_keep_alive_timeout(Duration::from_secs(20))
         };
         let build = |b: reqwest::ClientBuilder| b.build().map_err(|e| format!("HTTP client: {e}"));
+        let budget = (limit > 0).then(|| std::sync::Arc::new(tokio::sync::Semaphore::new(limit)));
         if base.starts_with("https://") {
             let (b, named) = tls(builder(), config, &base)?;
             base = named;
@@ -104,14 +136,24 @@ impl Client {
                 mode: AtomicU8::new(H2),
                 base,
                 token: config.token.clone(),
+                budget,
+                max_conns: limit,
+                probed: tokio::sync::OnceCell::new(),
             });
+        }
+        let mut http1 = builder().http1_only();
+        if limit > 0 {
+            http1 = http1.pool_max_idle_per_host(limit);
         }
         Ok(Client {
             http: build(builder().http2_prior_knowledge())?,
-            http1: Some(build(builder().http1_only())?),
+            http1: Some(build(http1)?),
             mode: AtomicU8::new(UNKNOWN),
             base,
             token: config.token.clone(),
+            budget,
+            max_conns: limit,
+            probed: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -152,6 +194,38 @@ impl Client {
         }
     }
 
+    /// Whether the agent speaks HTTP/2, asking it once (a cheap status read) if no request has
+    /// told yet; `false` when it cannot be reached, so the budget applies.
+    pub async fn probe_h2(&self) -> bool {
+        if self.speaks_h2().is_none() {
+            self.probed
+                .get_or_init(|| async {
+                    let _ = self.get("/v1/status/leader", &[], None, false).await;
+                })
+                .await;
+        }
+        self.speaks_h2() == Some(true)
+    }
+
+    /// The connection budget, if any: how many requests may be in flight at once over
+    /// HTTP/1.1.
+    pub fn max_conns(&self) -> Option<usize> {
+        self.budget.as_ref().map(|_| self.max_conns)
+    }
+
+    /// A place in the budget, held until the answer is read and a little after: the HTTP
+    /// library puts a connection back in its pool from another task, and a request let in
+    /// before that would open one more connection. Streams of one HTTP/2 connection need none.
+    async fn connection(&self) -> Option<Held> {
+        if self.speaks_h2() == Some(true) {
+            return None;
+        }
+        match &self.budget {
+            Some(b) => b.clone().acquire_owned().await.ok().map(|p| Held(Some(p))),
+            None => None,
+        }
+    }
+
     /// GETs `path` with `params`; 200 and 404 are answers, other statuses are errors that
     /// carry Consul's text.
     pub async fn get(
@@ -173,6 +247,7 @@ impl Client {
             query.push(("stale", String::new()));
         }
         let url = format!("{}{}{}", self.base, path, encode_query(&query));
+        let _connection = self.connection().await;
         let resp = self
             .send(|http| {
                 let req = http.get(&url).timeout(timeout);
@@ -209,6 +284,7 @@ impl Client {
     /// failed exchange is an error.
     pub async fn put(&self, path: &str, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
         let url = format!("{}{}", self.base, path);
+        let _connection = self.connection().await;
         let resp = self
             .send(|http| {
                 let req = http

@@ -3,6 +3,7 @@
 mod acl;
 mod agent;
 mod bench_template;
+mod budget;
 mod chaos;
 mod cluster;
 mod compat;

@@ -676,8 +676,16 @@ impl<'t> State<'t, '_, '_, '_> {
             _ => {}
         }
         let has_args = args.len() > 1 || fin.is_some();
-        let target = value.resolved();
-        match &target {
+        // Only an object stands for another value: everything else is looked into in place.
+        let underlying;
+        let target = match &value {
+            Value::Object(o) => {
+                underlying = o.underlying();
+                &underlying
+            }
+            v => v,
+        };
+        match target {
             Value::Record(r) => {
                 if let Some(field) = r.field(name) {
                     if has_args {

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod fmt;
 pub mod funcs;
 pub mod gostr;
+mod json;
 pub mod lex;
 pub mod node;
 pub mod parse;

@@ -481,43 +481,9 @@ impl<'de> serde::de::Visitor<'de> for JsonVisitor {
 }
 
 impl Value {
-    /// Parses JSON text into a value (see the `Deserialize` impl), nested at most as deep as
+    /// Parses JSON text into a value in one pass (see `json.rs`), nested at most as deep as
     /// Go's decoder allows. Deep documents need a deep stack: about 1 KiB per level.
     pub fn from_json(text: &str) -> Result<Value, String> {
-        const MAX_DEPTH: usize = 10_000;
-        if json_depth(text) > MAX_DEPTH {
-            return Err("exceeded max depth".into());
-        }
-        let mut de = serde_json::Deserializer::from_str(text);
-        de.disable_recursion_limit();
-        let v = serde::Deserialize::deserialize(&mut de).map_err(|e| e.to_string())?;
-        de.end().map_err(|e| e.to_string())?;
-        Ok(v)
+        crate::json::parse(text)
     }
-}
-
-/// The deepest nesting of arrays and objects in JSON text, not counting brackets in strings.
-fn json_depth(text: &str) -> usize {
-    let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0, false, false);
-    for b in text.bytes() {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
 }

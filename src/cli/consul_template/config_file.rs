@@ -152,6 +152,9 @@ fn apply_consul(
         }
         consul.insecure = ssl.verify == Some(false);
     }
+    if let Some(n) = c.transport.as_ref().and_then(|t| t.max_conns_per_host) {
+        consul.max_conns_per_host = n as usize;
+    }
     Ok(())
 }
 

@@ -113,6 +113,11 @@ fn consul_flags(f: &Parsed, consul: &mut ClientConfig) -> Result<(), String> {
     if let Some(name) = f.get("consul-ssl-server-name").filter(|n| !n.is_empty()) {
         consul.server_name = Some(name.to_string());
     }
+    if let Some(n) = f.get("consul-transport-max-conns-per-host") {
+        consul.max_conns_per_host = n
+            .parse()
+            .map_err(|_| format!("-consul-transport-max-conns-per-host: invalid value {n:?}"))?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,243 @@
+//! JSON text straight to template values, in one pass: serde_json's parser drives seeds that
+//! build `Value`s as it reads (no `serde_json::Value` tree in between), with the object keys
+//! interned, since a catalog document repeats the same few dozen keys (`Address`, `Port`…)
+//! tens of thousands of times: one shared `Arc<str>` per distinct key instead of one allocation
+//! per occurrence. Decoding follows Go's `encoding/json` into `interface{}`: objects are maps,
+//! arrays lists, every number a float64, `null` nil, the last of repeated keys wins, and
+//! nesting deeper than Go's 10,000 levels is Go's error, found where Go's scanner finds it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+use crate::value::Value;
+
+/// Go's `encoding/json` nesting limit.
+const MAX_DEPTH: usize = 10_000;
+const DEPTH_ERROR: &str = "exceeded max depth";
+
+/// One document's state: the keys seen so far, and how deep the parser is.
+#[derive(Default)]
+pub(crate) struct Keys {
+    table: RefCell<HashMap<Box<str>, Arc<str>, BuildHasherDefault<Fnv>>>,
+    depth: Cell<usize>,
+    too_deep: Cell<bool>,
+}
+
+/// FNV-1a: keys are short, and SipHash's setup cost more than the lookups it served. The table
+/// is capped (`MAX_KEYS`), so keys crafted to collide cost little.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Keys {
+    /// Keys longer than this are rare and seldom repeated: they are not worth a table entry.
+    const MAX_INTERNED: usize = 64;
+    /// Past this many distinct keys the document is not a catalog of records: stop sharing.
+    const MAX_KEYS: usize = 4096;
+
+    fn intern(&self, key: &str) -> Arc<str> {
+        if key.len() > Self::MAX_INTERNED {
+            return Arc::from(key);
+        }
+        let mut table = self.table.borrow_mut();
+        if table.len() >= Self::MAX_KEYS {
+            return table.get(key).cloned().unwrap_or_else(|| Arc::from(key));
+        }
+        if let Some(k) = table.get(key) {
+            return k.clone();
+        }
+        let k: Arc<str> = Arc::from(key);
+        table.insert(key.into(), k.clone());
+        k
+    }
+}
+
+/// Decodes one value, sharing `keys` with everything nested in it.
+#[derive(Clone, Copy)]
+pub(crate) struct ValueSeed<'k>(pub(crate) &'k Keys);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
+        Ok(Value::Float(i as f64))
+    }
+
+    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
+        Ok(Value::Float(u as f64))
+    }
+
+    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
+        Ok(Value::Float(x))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::str(s))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Nil)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        self.enter()?;
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(v) = seq.next_element_seed(self)? {
+            items.push(v);
+        }
+        self.leave();
+        Ok(Value::list(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        self.enter()?;
+        let mut entries = Vec::new();
+        while let Some(k) = map.next_key_seed(KeySeed(self.0))? {
+            entries.push((k, map.next_value_seed(self)?));
+        }
+        self.leave();
+        // Built in one go from the entries: a stable sort, and the last of equal keys kept.
+        Ok(Value::Map(Arc::new(BTreeMap::from_iter(entries))))
+    }
+}
+
+impl ValueSeed<'_> {
+    fn enter<E: Error>(&self) -> Result<(), E> {
+        let depth = self.0.depth.get() + 1;
+        if depth > MAX_DEPTH {
+            self.0.too_deep.set(true);
+            return Err(E::custom(DEPTH_ERROR));
+        }
+        self.0.depth.set(depth);
+        Ok(())
+    }
+
+    fn leave(&self) {
+        self.0.depth.set(self.0.depth.get() - 1);
+    }
+}
+
+/// Decodes an object key through the document's key table.
+struct KeySeed<'k>(&'k Keys);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Arc<str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Arc<str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Arc<str>, E> {
+        Ok(self.0.intern(s))
+    }
+}
+
+/// Parses JSON text into a value (see the module doc). Deep documents need a deep stack:
+/// about 1 KiB per level.
+pub(crate) fn parse(text: &str) -> Result<Value, String> {
+    let keys = Keys::default();
+    let mut de = serde_json::Deserializer::from_str(text);
+    de.disable_recursion_limit();
+    let describe = |e: serde_json::Error| {
+        if keys.too_deep.get() {
+            DEPTH_ERROR.to_string()
+        } else {
+            e.to_string()
+        }
+    };
+    let v = ValueSeed(&keys).deserialize(&mut de).map_err(describe)?;
+    de.end().map_err(describe)?;
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_shared_and_values_decoded_as_go_does() {
+        let v = parse(r#"[{"Port": 1, "Tags": ["a"], "N": null}, {"Port": 2.5}]"#).unwrap();
+        let Value::List(items) = &v else {
+            panic!("{v:?}")
+        };
+        let (Value::Map(a), Value::Map(b)) = (&items[0], &items[1]) else {
+            panic!("{v:?}")
+        };
+        let (ka, _) = a.get_key_value("Port").unwrap();
+        let (kb, _) = b.get_key_value("Port").unwrap();
+        assert!(Arc::ptr_eq(ka, kb), "one shared key");
+        assert!(matches!(a["Port"], Value::Float(x) if x == 1.0));
+        assert!(matches!(b["Port"], Value::Float(x) if x == 2.5));
+        assert!(matches!(a["N"], Value::Nil));
+        let Value::Map(dup) = parse(r#"{"a": 1, "b": 2, "a": 3}"#).unwrap() else {
+            panic!()
+        };
+        assert!(
+            matches!(dup["a"], Value::Float(x) if x == 3.0),
+            "the last wins"
+        );
+        assert!(parse("[1,").is_err());
+        assert!(parse("{} x").is_err());
+        // About 1 KiB of stack a level: a thread with room for Go's limit.
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn(|| {
+                let deep = |n: usize| "[".repeat(n) + &"]".repeat(n);
+                assert_eq!(parse(&deep(MAX_DEPTH + 1)).unwrap_err(), DEPTH_ERROR);
+                assert!(parse(&deep(MAX_DEPTH)).is_ok());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+}
