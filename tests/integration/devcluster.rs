@@ -325,12 +325,11 @@ fn a_server_that_left_rejoins_fresh_and_serves_the_data() {
             (s.alive_members() == ["dev-1", "dev-2", "dev-3"]).then_some(())
         });
     }
-    let peers = gone.get("/v1/status/peers").json();
-    assert_eq!(
-        peers.as_array().unwrap().len(),
-        3,
-        "peers after the rejoin: {peers}"
-    );
+    // Alive again before the leader has made it a voter again: the peers follow.
+    eventually(10, "three peers after the rejoin", || {
+        let peers = gone.get("/v1/status/peers").json();
+        (peers.as_array()?.len() == 3).then_some(())
+    });
     // And it takes writes, forwarded to the leader, like the others.
     assert_eq!(gone.put("/v1/kv/after", "back").status, 200);
     eventually(5, "the write through dev-3 on dev-1", || {
