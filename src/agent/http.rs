@@ -373,9 +373,14 @@ async fn proxy(
     let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
         return Reply::error(405, "method not allowed");
     };
-    let deadline = Instant::now() + Duration::from_secs(7);
+    let mut deadline = Instant::now() + Duration::from_secs(7);
     let mut attempt = 0;
-    // Servers are tried in turn until one answers (a dead one refuses the connection).
+    let mut asked_again = 0;
+    // A read may be asked again of another server; a write only if it was never sent.
+    let idempotent = method == reqwest::Method::GET || method == reqwest::Method::HEAD;
+    let timeout = proxy_timeout(target);
+    // Servers are tried in turn until one answers (a dead one refuses the connection, a
+    // paused one never answers).
     let (server, resp) = loop {
         let servers: Vec<_> = cluster
             .servers()
@@ -391,15 +396,15 @@ async fn proxy(
             if let Some(token) = token {
                 request = request.header("X-Consul-Token", token);
             }
-            let resp = request
-                // Blocking queries wait up to 10 minutes plus jitter.
-                .timeout(Duration::from_secs(700))
-                .body(body.clone())
-                .send()
-                .await;
+            let resp = request.timeout(timeout).body(body.clone()).send().await;
             match resp {
                 Ok(r) => break (server, r),
                 Err(e) if e.is_connect() => {}
+                Err(e) if idempotent && asked_again < 2 => {
+                    tracing::debug!("forwarding to {}: {e}; asking another server", server.name);
+                    asked_again += 1;
+                    deadline = deadline.max(Instant::now() + Duration::from_secs(2));
+                }
                 Err(e) => return Reply::error(500, format!("forwarding to {}: {e}", server.name)),
             }
         }
@@ -447,6 +452,21 @@ async fn proxy(
             headers,
         },
         Err(e) => Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+    }
+}
+
+/// How long a client agent waits for a server's answer: a blocking query its wait (up to 10
+/// minutes, plus jitter); anything else the server's own hold for a leader (7 s) and a little,
+/// so a server that stopped answering does not hold the client for minutes.
+fn proxy_timeout(target: &str) -> Duration {
+    let query = Query::parse(target.split_once('?').map_or("", |(_, q)| q));
+    let blocking = query
+        .get("index")
+        .is_some_and(|i| !i.is_empty() && i != "0");
+    if blocking {
+        Duration::from_secs(700)
+    } else {
+        Duration::from_secs(10)
     }
 }
 

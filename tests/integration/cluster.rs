@@ -594,3 +594,47 @@ fn a_leader_that_lost_its_quorum_answers_no_cluster_leader_in_consuls_words() {
     // A stale read still answers from the local store.
     assert_eq!(kv(&leader, "before", "&stale").as_deref(), Some("1"));
 }
+
+/// The Raft id a server's node ID makes (its first 16 hex digits), which orders the servers a
+/// client agent tries.
+fn raft_id(agent: &Agent) -> u64 {
+    let me = agent.get("/v1/agent/self").json();
+    let uuid = me["Config"]["NodeID"].as_str().unwrap().replace('-', "");
+    u64::from_str_radix(&uuid[..16], 16).unwrap()
+}
+
+#[test]
+fn a_client_agent_asks_another_server_when_its_server_stops_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b, c] = three_joined(dir.path(), 0);
+    formed(&[&a, &b, &c], 3);
+    assert_eq!(a.put("/v1/kv/k", "v").text(), "true");
+    let client = client_agent(&dir.path().join("client"), "c1", &a.rpc);
+    eventually(30, "the client agent to know the three servers", || {
+        let members = client.get("/v1/agent/members").json();
+        (members.as_array().map(Vec::len) == Some(4)).then_some(())
+    });
+    eventually(30, "the value through the client", || {
+        kv(&client, "k", "&stale").filter(|v| v == "v")
+    });
+    // The server the client asks first stops answering: it neither refuses nor answers.
+    let first = [&a, &b, &c].into_iter().min_by_key(|s| raft_id(s)).unwrap();
+    first.signal("STOP");
+    let started = std::time::Instant::now();
+    let r = crate::support::request_within(
+        &client.addr,
+        "GET",
+        "/v1/kv/k?raw&stale",
+        b"",
+        Duration::from_secs(30),
+    );
+    first.signal("CONT");
+    let r = r.expect("an answer while a server is paused");
+    assert_eq!((r.status, r.text().as_str()), (200, "v"));
+    // Asked again after the 10 s timeout of a non-blocking request, not after 700 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -26,10 +26,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::super::catalog::{Catalog, Command, Outcome};
+use super::peers::Peers;
 use super::requests::{new_id, Batch, RequestId};
 use super::timing::Timing;
 use super::transport::{post, Network, PostError};
-use super::peers::Peers;
 use super::{LogStore, NodeId, Raft, StateMachine, TypeConfig};
 use crate::metrics::Timer;
 

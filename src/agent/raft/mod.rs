@@ -25,8 +25,8 @@ mod cluster;
 mod events;
 mod journal;
 mod log_store;
-mod requests;
 mod peers;
+mod requests;
 mod state_machine;
 mod timing;
 mod transport;
@@ -44,8 +44,8 @@ pub use cluster::{
     raft_id, Cluster, JoinReply, NodeState, PeerInfo, Policy, Written, NO_LEADER, NO_SERVERS,
 };
 pub use log_store::LogStore;
-pub use requests::{Applied, Batch, RequestId};
 pub use peers::Peers;
+pub use requests::{Applied, Batch, RequestId};
 pub use state_machine::{Builder, StateMachine};
 pub use timing::Timing;
 pub use transport::{post, Conn, Network, PostError};

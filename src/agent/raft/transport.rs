@@ -35,8 +35,10 @@ pub struct Conn {
     target: NodeId,
     addr: String,
     peers: Arc<Peers>,
-    stream: Option<tokio::io::BufStream<Box<dyn PeerIo>>>,
+    stream: Option<Stream>,
 }
+
+type Stream = tokio::io::BufStream<Box<dyn PeerIo>>;
 
 impl RaftNetworkFactory<TypeConfig> for Network {
     type Network = Conn;
@@ -119,12 +121,20 @@ impl Conn {
         E: std::error::Error + DeserializeOwned,
     {
         let body = serde_json::to_vec(req).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let exchanged = tokio::time::timeout(option.hard_ttl(), self.exchange(path, &body)).await;
+        // The connection is out of `self` while the exchange runs, and back only once it has
+        // read its whole answer: a call abandoned half way (a timeout here, or openraft's own
+        // around this call, which drops it) leaves no connection with an answer still to come,
+        // which the next call would take for its own. (That once let a leader count entries a
+        // follower had not stored as replicated.)
+        let stream = self.stream.take();
+        let exchanged =
+            tokio::time::timeout(option.hard_ttl(), self.exchange(stream, path, &body)).await;
         let answer = match exchanged {
-            Ok(Ok(answer)) => answer,
+            Ok(Ok((stream, answer))) => {
+                self.stream = Some(stream);
+                answer
+            }
             failed => {
-                // Whatever state the connection is in, the next call starts on a fresh one.
-                self.stream = None;
                 return Err(match failed {
                     Ok(Err(Failure::Unreachable(e))) => RPCError::Unreachable(Unreachable::new(&e)),
                     Ok(Err(Failure::Broken(e))) => RPCError::Network(NetworkError::new(&e)),
@@ -140,19 +150,25 @@ impl Conn {
         answer.map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 
-    /// Sends one POST and reads its answer's body, connecting first if need be.
-    async fn exchange(&mut self, path: &str, body: &[u8]) -> Result<Vec<u8>, Failure> {
+    /// Sends one POST on `stream` (a new connection if none) and reads its answer's body;
+    /// hands the connection back with the answer, ready for the next call.
+    async fn exchange(
+        &self,
+        stream: Option<Stream>,
+        path: &str,
+        body: &[u8],
+    ) -> Result<(Stream, Vec<u8>), Failure> {
         use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
-        if self.stream.is_none() {
-            let io = self
-                .peers
-                .connect(&self.addr)
-                .await
-                .map_err(Failure::Unreachable)?;
-            self.stream = Some(tokio::io::BufStream::new(io));
-        }
-        let Some(stream) = self.stream.as_mut() else {
-            unreachable!("connected above")
+        let mut stream = match stream {
+            Some(s) => s,
+            None => {
+                let io = self
+                    .peers
+                    .connect(&self.addr)
+                    .await
+                    .map_err(Failure::Unreachable)?;
+                tokio::io::BufStream::new(io)
+            }
         };
         let head = format!(
             "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
@@ -191,7 +207,7 @@ impl Conn {
         let mut answer = vec![0; length];
         stream.read_exact(&mut answer).await.map_err(broken)?;
         match status {
-            Some(200) => Ok(answer),
+            Some(200) => Ok((stream, answer)),
             _ => Err(bad(&format!(
                 "{path}: {}",
                 String::from_utf8_lossy(&answer).trim_end()
@@ -226,5 +242,96 @@ impl RaftNetwork<TypeConfig> for Conn {
         option: RPCOption,
     ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
         self.call("/raft/vote", &rpc, &option).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+
+    use openraft::Vote;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+    use super::*;
+
+    /// A peer that answers each vote request with the term of its arrival order (1, 2, …),
+    /// the first one late.
+    async fn numbering_peer() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let seen = Arc::new(AtomicU64::new(0));
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let seen = seen.clone();
+                tokio::spawn(async move {
+                    let mut conn = BufReader::new(tcp);
+                    loop {
+                        let mut length = 0;
+                        loop {
+                            let mut line = String::new();
+                            if conn.read_line(&mut line).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                            if line == "\r\n" {
+                                break;
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        conn.read_exact(&mut body).await.unwrap();
+                        let n = seen.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n == 1 {
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        }
+                        let answer: Result<VoteResponse<NodeId>, RaftError<NodeId>> =
+                            Ok(VoteResponse {
+                                vote: Vote::new(n, 1),
+                                vote_granted: false,
+                                last_log_id: None,
+                            });
+                        let body = serde_json::to_vec(&answer).unwrap();
+                        let head =
+                            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                        let tcp = conn.get_mut();
+                        if tcp.write_all(head.as_bytes()).await.is_err()
+                            || tcp.write_all(&body).await.is_err()
+                        {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_call_abandoned_half_way_does_not_hand_its_answer_to_the_next() {
+        let addr = numbering_peer().await;
+        let mut conn = Network(Arc::new(Peers::plain()))
+            .new_client(2, &BasicNode::new(addr))
+            .await;
+        let ask = || VoteRequest::new(Vote::new(7, 1), None);
+        // openraft drops a call that outlasts its own timeout, answer still to come.
+        let first = tokio::time::timeout(
+            Duration::from_millis(50),
+            conn.vote(ask(), RPCOption::new(Duration::from_secs(5))),
+        )
+        .await;
+        assert!(first.is_err(), "the first answer comes late");
+        let second = conn
+            .vote(ask(), RPCOption::new(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert_eq!(
+            second.vote,
+            Vote::new(2, 1),
+            "the second call got the first's answer"
+        );
     }
 }
