@@ -1,6 +1,7 @@
 //! Integration tests: they run the real `ctmpl` binary.
 
 mod agent;
+mod agent_limits;
 mod bench_template;
 mod cluster;
 mod config_watch;
