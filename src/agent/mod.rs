@@ -20,6 +20,7 @@ pub mod raft;
 pub mod request;
 pub mod server;
 pub mod store;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -297,3 +297,57 @@ fn hostile_requests_do_not_delay_other_clients() {
         assert_eq!(agent.get(&format!("/v1/kv/h/{key}")).status, 404, "{key}");
     }
 }
+
+#[test]
+fn registrations_get_consuls_limits_and_gos_json() {
+    let agent = Agent::dev();
+    let huge = format!(
+        r#"{{"Name": "big", "Meta": {{"v": "{}"}}}}"#,
+        "x".repeat(10 << 20)
+    );
+    let r = request(
+        &agent.addr,
+        "PUT",
+        "/v1/agent/service/register",
+        huge.as_bytes(),
+    );
+    assert_eq!(r.status, 400);
+    let text = r.text();
+    assert!(
+        text.starts_with("Invalid Service Meta: Couldn't load metadata pair ('v', 'xxx")
+            && text.ends_with("Value is too long (limit: 512 characters)"),
+        "{}",
+        &text[..100]
+    );
+    for meta in [
+        r#"{"a!": "1"}"#.to_string(),
+        r#"{"consul-x": "1"}"#.to_string(),
+        format!(
+            "{{{}}}",
+            (0..65)
+                .map(|i| format!(r#""k{i}": "v""#))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+    ] {
+        let body = format!(r#"{{"Name": "big", "Meta": {meta}}}"#);
+        let r = request(
+            &agent.addr,
+            "PUT",
+            "/v1/agent/service/register",
+            body.as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{meta}");
+    }
+    assert_eq!(
+        agent.get("/v1/agent/service/big").status,
+        404,
+        "nothing stored"
+    );
+    // A lone surrogate is U+FFFD, and bytes after the object are not read (Go's json.Decoder).
+    let body = br#"{"Name": "odd", "Tags": ["a\ud800b"]} and then some"#;
+    let r = request(&agent.addr, "PUT", "/v1/agent/service/register", body);
+    assert_eq!((r.status, r.text().as_str()), (200, ""));
+    let svc = agent.get("/v1/agent/service/odd").json();
+    assert_eq!(svc["Tags"][0], "a\u{fffd}b");
+}
