@@ -157,6 +157,19 @@ pub async fn read_request<S: Source>(
     }
 }
 
+/// After an error answer written before the body was read: closes the sending side, then reads
+/// and drops what the client still sends for a moment before the close, as Go's server does
+/// (`closeWriteAndWait`, 500 ms), so the client reads the answer instead of losing it to a reset.
+pub async fn close_after_error(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}
+
 /// Go's `400 Bad Request: reason` answer.
 pub fn bad_request(reason: &str) -> Reply {
     Reply::error(400, format!("400 Bad Request: {reason}"))
