@@ -225,12 +225,67 @@ fn decode_failed(msg: impl std::fmt::Display) -> AgentError {
     AgentError::new(400, format!("Request decode failed: {msg}"))
 }
 
-/// Parses a request body; an empty one is Go's `EOF`.
+/// Parses a request body as Consul does (`lib.DecodeJSON`: one `json.Decoder.Decode`): an empty
+/// one is Go's `EOF`, bytes after the first value are never read, and a `\u` escape of a lone
+/// UTF-16 surrogate is U+FFFD (Go's `encoding/json`; serde_json refuses it).
 pub fn json_body(body: &[u8]) -> Result<Json, String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err("Request decode failed: EOF".into());
     }
-    serde_json::from_slice(body).map_err(|e| format!("Request decode failed: {e}"))
+    let body = replace_lone_surrogates(body);
+    let mut values = serde_json::Deserializer::from_slice(&body).into_iter::<Json>();
+    match values.next() {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(e)) => Err(format!("Request decode failed: {e}")),
+        None => Err("Request decode failed: EOF".into()),
+    }
+}
+
+/// Rewrites `\uXXXX` escapes of lone surrogates inside JSON strings to `\ufffd` (the same
+/// length, so positions in errors stay right); a high surrogate followed by an escaped low one
+/// is a pair and stays. Only escapes inside strings are looked at; the text is otherwise copied.
+fn replace_lone_surrogates(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !body.windows(2).any(|w| w == b"\\u") {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let hex4 = |at: usize| -> Option<u16> {
+        let digits = body.get(at..at + 4)?;
+        u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+    };
+    let escaped_unit = |at: usize| -> Option<u16> {
+        (body.get(at..at + 2)? == b"\\u")
+            .then(|| hex4(at + 2))
+            .flatten()
+    };
+    let mut out = body.to_vec();
+    let (mut i, mut in_string) = (0, false);
+    while i < body.len() {
+        match body[i] {
+            b'"' => in_string = !in_string,
+            b'\\' if in_string => {
+                let Some(unit) = escaped_unit(i) else {
+                    i += 2;
+                    continue;
+                };
+                let is_high = (0xD800..0xDC00).contains(&unit);
+                let is_low = (0xDC00..0xE000).contains(&unit);
+                let pairs =
+                    is_high && escaped_unit(i + 6).is_some_and(|u| (0xDC00..0xE000).contains(&u));
+                if pairs {
+                    i += 12;
+                    continue;
+                }
+                if is_high || is_low {
+                    out[i..i + 6].copy_from_slice(b"\\ufffd");
+                }
+                i += 6;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Renames keys to their Go field names, refusing unknown ones.
@@ -559,6 +614,8 @@ pub fn service_definition(
         connect: serde_json::json!({}),
         ..Default::default()
     };
+    super::validate::service_meta(&service.kind, &service.meta)
+        .map_err(|e| AgentError::new(400, format!("Invalid Service Meta: {e}")))?;
     let mut defs: Vec<Obj> = o
         .object("Check")
         .filter(|c| !c.0.is_empty())
@@ -728,6 +785,46 @@ mod tests {
             node: "n1".into(),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn bodies_decode_as_gos_json_decoder_does() {
+        let v =
+            json_body(br#"{"a": "x\ud800y", "b": "\ud83d\ude00", "c": "\udc00\\ud800"}"#).unwrap();
+        assert_eq!(v["a"], "x\u{fffd}y", "a lone high surrogate");
+        assert_eq!(v["b"], "\u{1f600}", "a pair stays a pair");
+        assert_eq!(
+            v["c"], "\u{fffd}\\ud800",
+            "a lone low one; an escaped backslash is text"
+        );
+        let v = json_body(br#"{"a": "\ud800\u0041"}"#).unwrap();
+        assert_eq!(v["a"], "\u{fffd}A");
+        // json.Decoder reads one value and never looks at what follows.
+        let v = json_body(b"{\"Name\": \"web\"} trailing } garbage {").unwrap();
+        assert_eq!(v["Name"], "web");
+        assert_eq!(json_body(b"  ").unwrap_err(), "Request decode failed: EOF");
+        assert!(json_body(b"{\"a\": ").is_err());
+    }
+
+    #[test]
+    fn service_meta_has_consuls_limits() {
+        let body = serde_json::json!({"Name": "web", "Meta": {"v": "x".repeat(513)}});
+        let err = service_definition(body, &node()).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert!(
+            err.message
+                .starts_with("Invalid Service Meta: Couldn't load metadata pair ('v', 'xxx")
+                && err
+                    .message
+                    .ends_with("'): Value is too long (limit: 512 characters)"),
+            "{}",
+            err.message
+        );
+        let body = serde_json::json!({"Name": "web", "Meta": {"consul-x": "1"}});
+        assert_eq!(
+            service_definition(body, &node()).unwrap_err().message,
+            "Invalid Service Meta: Couldn't load metadata pair ('consul-x', '1'): Key prefix 'consul-' is reserved for internal use"
+        );
     }
 
     #[test]

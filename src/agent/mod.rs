@@ -25,6 +25,7 @@ pub mod rpc_auth;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

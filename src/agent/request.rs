@@ -42,6 +42,8 @@ pub const MAX_BODY: usize = 16 * 1024 * 1024;
 const MAX_CHUNK_OVERHEAD: u64 = 16 * 1024;
 /// How much one read takes off the socket.
 const READ_SIZE: usize = 16 * 1024;
+/// How many bytes one request may parse before its task lets the others run.
+const YIELD_EVERY: usize = 32 * 1024;
 
 /// A request read off the connection, body and all.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +127,7 @@ pub async fn read_request<S: Source>(
     stream: &mut S,
     parser: &mut Parser,
 ) -> Result<Option<Request>, Reply> {
+    let mut since_yield = 0usize;
     loop {
         match parser.advance()? {
             Step::Done(req) => return Ok(Some(req)),
@@ -145,9 +148,28 @@ pub async fn read_request<S: Source>(
                 Err(bad_request("unexpected EOF"))
             };
         }
-        // A client that always has bytes ready must still let the other tasks run.
-        tokio::task::consume_budget().await;
+        // A client that always has bytes ready must still let the other tasks run: tokio's
+        // budget would allow 128 reads (2 MiB of 1-byte chunks) between yields; we yield after
+        // every YIELD_EVERY bytes parsed.
+        since_yield += n;
+        if since_yield >= YIELD_EVERY {
+            since_yield = 0;
+            tokio::task::yield_now().await;
+        }
     }
+}
+
+/// After an error answer written before the body was read: closes the sending side, then reads
+/// and drops what the client still sends for a moment before the close, as Go's server does
+/// (`closeWriteAndWait`, 500 ms), so the client reads the answer instead of losing it to a reset.
+pub async fn close_after_error(stream: &mut tokio::net::TcpStream) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(500), async {
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// Go's `400 Bad Request: reason` answer.

@@ -88,7 +88,9 @@ async fn connection(
             Ok(Ok(Some(req))) => req,
             Ok(Ok(None)) | Err(_) => return,
             Ok(Err(bad)) => {
-                let _ = stream.write_all(&bad.encode(false, false)).await;
+                if stream.write_all(&bad.encode(false, false)).await.is_ok() {
+                    super::request::close_after_error(&mut stream).await;
+                }
                 return;
             }
         };

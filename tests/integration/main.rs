@@ -2,6 +2,7 @@
 
 mod acl;
 mod agent;
+mod agent_limits;
 mod bench_template;
 mod budget;
 mod chaos;
