@@ -268,3 +268,17 @@ fn joining_oneself_succeeds_and_a_duplicate_node_name_is_refused() {
     });
     assert!(member_names(&first).contains(&"other-node".to_string()));
 }
+
+#[test]
+fn sockaddr_runs_go_sockaddrs_template_language_on_this_host() {
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.tmpl"),
+        r#"{{ sockaddr "GetAllInterfaces | include \"flag\" \"loopback\" | include \"type\" \"IPv4\" | sort \"address\" | limit 1 | attr \"address\"" }}"#,
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &agent, "s.tmpl", &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(crate::stdout(&out).split_once('\n').unwrap().1, "127.0.0.1");
+}

@@ -777,12 +777,15 @@ impl Cluster {
     }
 
     /// Refuses an agent whose node name (compared without case, as Consul does) is already
-    /// this server's or another known member's: the same name would merge two machines'
-    /// services into one catalog node. The words are serf's for a name conflict.
+    /// this server's or another live member's: the same name would merge two machines'
+    /// services into one catalog node. A member that is gone may come back under a new ID.
+    /// The words are serf's for a name conflict.
     fn check_name_is_unique(&self, peer: &PeerInfo) -> Result<(), String> {
         let taken = std::iter::once((self.me.clone(), true))
             .chain(self.known())
-            .find(|(p, _)| p.id != peer.id && p.name.eq_ignore_ascii_case(&peer.name));
+            .find(|(p, alive)| {
+                *alive && p.id != peer.id && p.name.eq_ignore_ascii_case(&peer.name)
+            });
         match taken {
             Some((other, _)) => Err(format!(
                 "Member '{}' has a name that conflicts with another node at {}. Names must be unique!",

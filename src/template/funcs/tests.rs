@@ -436,9 +436,13 @@ fn write_to_file() {
 }
 
 #[test]
-fn sockaddr_subset() {
-    let e = err_msg(r#"{{ sockaddr "GetAllInterfaces | include \"name\" \"lo\"" }}"#);
-    assert!(e.starts_with("sockaddr: unsupported template"), "{e}");
+fn sockaddr_language() {
+    let lo = ok(
+        r#"{{ sockaddr "GetAllInterfaces | include \"flag\" \"loopback\" | include \"type\" \"IPv4\" | sort \"address\" | limit 1 | attr \"address\"" }}"#,
+    );
+    assert_eq!(lo, "127.0.0.1");
+    let e = err_msg(r#"{{ sockaddr "GetAllInterfaces | math \"address\" \"+1\"" }}"#);
+    assert!(e.contains("math is not supported"), "{e}");
     let ip = ok(r#"{{ sockaddr "GetPrivateIP" }}"#);
     assert!(
         ip.is_empty()

@@ -1,12 +1,21 @@
-//! `sockaddr`: a subset of go-sockaddr's template language (the address lookups consul-template
-//! users call).
+//! `sockaddr`: go-sockaddr's template language, as consul-template calls it: the arguments,
+//! joined by spaces and wrapped in `{{ }}`, are a Go template (run by gotmpl, named
+//! `sockaddr.Parse`, `missingkey=error`) whose dot is every interface address of this host and
+//! whose functions are go-sockaddr's: the sources `GetAllInterfaces`, `GetDefaultInterfaces`,
+//! `GetPrivateInterfaces`, `GetPublicInterfaces`; `include`/`exclude` (by `address`, `flag`,
+//! `name`, `network`, `type`), `sort`, `limit`, `offset`, `unique`, `attr`, `join`; and the
+//! string helpers `GetPrivateIP(s)`, `GetPublicIP(s)`, `GetInterfaceIP(s)`. Not done: `math`,
+//! and the `port`, `rfc` and `size` selectors (they fail with a message naming them).
 //!
-//! Interfaces come from `getifaddrs` through `nix`; the default route's interface is listed first
-//! (Linux's `/proc/net/route`), as go-sockaddr sorts them.
+//! Interfaces come from `getifaddrs` through `nix` (as `agent::interfaces` reads them); the
+//! default route's interface is Linux's `/proc/net/route`. No crate implements go-sockaddr's
+//! language, so the functions are written here over gotmpl.
 
+use std::any::Any;
 use std::net::IpAddr;
+use std::sync::Arc;
 
-use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
+use crate::gotmpl::{self, Arity, Func, FuncError, FuncMap, MissingKey, Object, Value};
 use crate::template::funcs::{def, string_arg};
 
 pub(super) fn register(funcs: &mut FuncMap) {
@@ -15,53 +24,191 @@ pub(super) fn register(funcs: &mut FuncMap) {
             .iter()
             .map(|v| string_arg(v).map(|s| s.into_owned()))
             .collect::<Result<Vec<_>, _>>()?;
-        eval(&args.join(" ")).map(Value::from).map_err(FuncError)
+        let input = format!("{{{{ {} }}}}", args.join(" "));
+        parse(&input, interfaces()?)
+            .map(Value::from)
+            .map_err(FuncError)
     });
 }
 
-/// Evaluates `GetPrivateIP`, `GetPrivateIPs`, `GetPublicIP`, `GetPublicIPs`,
-/// `GetInterfaceIP "name"` or `GetInterfaceIPs "name"`.
-pub(super) fn eval(expr: &str) -> Result<String, String> {
-    let expr = expr.trim();
-    let (func, arg) = match expr.split_once(char::is_whitespace) {
-        Some((f, a)) => (f, a.trim().trim_matches('"')),
-        None => (expr, ""),
-    };
-    let addrs = interfaces()?;
-    let pick = |keep: &dyn Fn(&str, &IpAddr) -> bool, all: bool| {
-        let found: Vec<String> = addrs
-            .iter()
-            .filter(|(name, ip)| keep(name, ip))
-            .map(|(_, ip)| ip.to_string())
-            .collect();
-        if all {
-            found.join(" ")
-        } else {
-            found.into_iter().next().unwrap_or_default()
-        }
-    };
-    let v4 = |ip: &IpAddr| ip.is_ipv4();
-    Ok(match func {
-        "GetPrivateIP" | "GetPrivateIPs" => {
-            pick(&|_, ip| v4(ip) && is_private(ip), func.ends_with('s'))
-        }
-        "GetPublicIP" | "GetPublicIPs" => {
-            pick(&|_, ip| v4(ip) && is_public(ip), func.ends_with('s'))
-        }
-        "GetInterfaceIP" | "GetInterfaceIPs" if !arg.is_empty() => {
-            pick(&|name, ip| name == arg && v4(ip), func.ends_with('s'))
-        }
-        _ => {
-            return Err(format!(
-                "sockaddr: unsupported template {}: only GetPrivateIP(s), GetPublicIP(s) \
-                 and GetInterfaceIP(s) \"NAME\" are implemented",
-                crate::gotmpl::printf::quote(expr)
-            ))
-        }
-    })
+/// go-sockaddr's `template.ParseIfAddrs`: runs `input` with `addrs` as dot.
+fn parse(input: &str, addrs: Vec<IfAddr>) -> Result<String, String> {
+    let mut t = gotmpl::Template::new("sockaddr.Parse")
+        .funcs(library(Arc::new(addrs.clone())))
+        .missing_key(MissingKey::Error);
+    let quoted = gotmpl::printf::quote(input);
+    t.parse(input)
+        .map_err(|e| format!("unable to parse template {quoted}: {}", e.0))?;
+    let mut out = Vec::new();
+    t.execute(&mut out, &list(addrs))
+        .map_err(|e| format!("unable to execute sockaddr input {quoted}: {}", e.0))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
-/// RFC 1918 and RFC 6598 (shared address space), as go-sockaddr's private blocks.
+/// One address of one interface (go-sockaddr's `IfAddr`).
+#[derive(Clone, Debug, PartialEq)]
+struct IfAddr {
+    name: String,
+    index: u32,
+    flags: Vec<&'static str>,
+    ip: IpAddr,
+    prefix: u8,
+    default_route: bool,
+}
+
+impl IfAddr {
+    fn is_v4(&self) -> bool {
+        self.ip.is_ipv4()
+    }
+
+    fn bits(&self) -> u8 {
+        if self.is_v4() {
+            32
+        } else {
+            128
+        }
+    }
+
+    fn network(&self) -> String {
+        let masked = match self.ip {
+            IpAddr::V4(v) => {
+                let m = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V4((u32::from(v) & m).into())
+            }
+            IpAddr::V6(v) => {
+                let m = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                IpAddr::V6((u128::from(v) & m).into())
+            }
+        };
+        format!("{masked}/{}", self.prefix)
+    }
+
+    /// go-sockaddr's `String()` of the address: bare for a host address, else with its length.
+    fn string(&self) -> String {
+        if self.prefix == self.bits() {
+            self.ip.to_string()
+        } else {
+            format!("{}/{}", self.ip, self.prefix)
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        if self.is_v4() {
+            "IPv4"
+        } else {
+            "IPv6"
+        }
+    }
+
+    fn size(&self) -> u128 {
+        1u128
+            .checked_shl(u32::from(self.bits() - self.prefix))
+            .unwrap_or(u128::MAX)
+    }
+
+    /// `attr NAME`: an interface attribute, or one of its address.
+    fn attr(&self, name: &str) -> Result<String, String> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "name" => self.name.clone(),
+            "index" => self.index.to_string(),
+            "flags" => self.flags.join("|"),
+            "address" => self.ip.to_string(),
+            "network" => self.network(),
+            "string" => self.string(),
+            "type" => self.type_name().to_string(),
+            "size" => self.size().to_string(),
+            "prefix" => self.prefix.to_string(),
+            _ => return Err(format!("unsupported attribute name {name:?}")),
+        })
+    }
+
+    /// go-sockaddr's flag names, for `include "flag" NAME`.
+    fn has_flag(&self, flag: &str) -> Result<bool, String> {
+        let ip = self.ip;
+        let flag = flag.to_ascii_lowercase();
+        Ok(match flag.as_str() {
+            "down" => !self.flags.contains(&"up"),
+            "up" | "broadcast" | "loopback" | "multicast" | "point-to-point" => {
+                self.flags.iter().any(|f| *f == flag)
+            }
+            "forwardable" => is_forwardable(&ip),
+            "global unicast" => !ip.is_loopback() && !ip.is_multicast() && !is_link_local(&ip),
+            "link-local unicast" => is_link_local(&ip),
+            "unspecified" => ip.is_unspecified(),
+            other => return Err(format!("unsupported flag {other:?}")),
+        })
+    }
+}
+
+impl Object for IfAddr {
+    fn type_name(&self) -> &str {
+        "sockaddr.IfAddr"
+    }
+    fn underlying(&self) -> Value {
+        Value::str(&format!("{{{} {}}}", self.string(), self.name))
+    }
+    fn has_method(&self, _: &str) -> bool {
+        false
+    }
+    fn call_method(&self, _: &str, _: &[Value]) -> Option<Result<Value, FuncError>> {
+        None
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn list(addrs: Vec<IfAddr>) -> Value {
+    Value::list(
+        addrs
+            .into_iter()
+            .map(|a| Value::Object(Arc::new(a)))
+            .collect(),
+    )
+}
+
+/// The `IfAddrs` a function was given (the pipeline's last argument).
+fn addrs_arg(v: &Value) -> Result<Vec<IfAddr>, FuncError> {
+    let bad = || FuncError(format!("expected sockaddr.IfAddrs; got {}", v.type_name()));
+    let Value::List(items) = v else {
+        return Err(bad());
+    };
+    items
+        .iter()
+        .map(|i| match i {
+            Value::Object(o) => o.as_any().downcast_ref::<IfAddr>().cloned().ok_or_else(bad),
+            _ => Err(bad()),
+        })
+        .collect()
+}
+
+fn int_arg(v: &Value) -> Result<i64, FuncError> {
+    match v {
+        Value::Int(i) => Ok(*i),
+        Value::Uint(u) => i64::try_from(*u).map_err(|_| FuncError(format!("{u} is too large"))),
+        other => Err(FuncError(format!(
+            "expected an integer; got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn str_arg(v: &Value) -> Result<String, FuncError> {
+    string_arg(v).map(|s| s.into_owned())
+}
+
+fn is_link_local(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v) => v.is_link_local(),
+        IpAddr::V6(v) => (v.segments()[0] & 0xffc0) == 0xfe80,
+    }
+}
+
+/// RFC 1918 / RFC 6598 (IPv4) and unique-local (IPv6), go-sockaddr's private blocks.
 fn is_private(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v) => {
@@ -72,22 +219,284 @@ fn is_private(ip: &IpAddr) -> bool {
     }
 }
 
+fn is_forwardable(ip: &IpAddr) -> bool {
+    let special_v4 = matches!(ip, IpAddr::V4(v) if v.is_broadcast() || v.is_documentation());
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || is_link_local(ip)
+        || special_v4)
+}
+
 fn is_public(ip: &IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v) => {
-            !(is_private(ip)
-                || v.is_loopback()
-                || v.is_link_local()
-                || v.is_unspecified()
-                || v.is_broadcast()
-                || v.is_documentation()
-                || v.is_multicast())
+    is_forwardable(ip) && !is_private(ip)
+}
+
+/// `include`/`exclude`: whether `a` matches `selector` `param`.
+fn selects(selector: &str, param: &str, a: &IfAddr) -> Result<bool, String> {
+    let regex = || regex::Regex::new(param).map_err(|e| format!("invalid regexp {param:?}: {e}"));
+    Ok(match selector.to_ascii_lowercase().as_str() {
+        "address" => regex()?.is_match(&a.ip.to_string()),
+        "name" => regex()?.is_match(&a.name),
+        "flag" | "flags" => {
+            let mut all = true;
+            for f in param.split('|') {
+                all &= a.has_flag(f)?;
+            }
+            all
         }
-        IpAddr::V6(_) => false,
+        "type" => param
+            .split('|')
+            .any(|t| t.eq_ignore_ascii_case(a.type_name()) || t.eq_ignore_ascii_case("ip")),
+        "network" => {
+            let (net, len) = param
+                .split_once('/')
+                .ok_or_else(|| format!("invalid network {param:?}"))?;
+            let base: IpAddr = net
+                .parse()
+                .map_err(|_| format!("invalid network {param:?}"))?;
+            let len: u8 = len
+                .parse()
+                .map_err(|_| format!("invalid network {param:?}"))?;
+            let probe = IfAddr {
+                ip: base,
+                prefix: len,
+                ..a.clone()
+            };
+            let mine = IfAddr {
+                prefix: len,
+                ..a.clone()
+            };
+            base.is_ipv4() == a.is_v4() && probe.network() == mine.network()
+        }
+        other => return Err(format!("unsupported selector {other:?} (ctmpl's sockaddr)")),
+    })
+}
+
+/// `sort "KEY,…"`: keys `address`, `default`, `name`, `private`, `size`, `type`; `-` first
+/// reverses a key.
+fn sort_by(keys: &str, mut addrs: Vec<IfAddr>) -> Result<Vec<IfAddr>, String> {
+    let mut cmps: Vec<(bool, String)> = Vec::new();
+    for k in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let (desc, k) = match k.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, k.strip_prefix('+').unwrap_or(k)),
+        };
+        let k = k.to_ascii_lowercase();
+        if !["address", "default", "name", "private", "size", "type"].contains(&k.as_str()) {
+            return Err(format!("unsupported sort key: {k:?}"));
+        }
+        cmps.push((desc, k));
+    }
+    let key_order = |k: &str, a: &IfAddr, b: &IfAddr| match k {
+        "address" => (!a.is_v4(), ip_bytes(&a.ip)).cmp(&(!b.is_v4(), ip_bytes(&b.ip))),
+        "default" => b.default_route.cmp(&a.default_route),
+        "name" => a.name.cmp(&b.name),
+        "private" => is_private(&b.ip).cmp(&is_private(&a.ip)),
+        "size" => a.size().cmp(&b.size()),
+        _ => a.is_v4().cmp(&b.is_v4()).reverse(),
+    };
+    addrs.sort_by(|a, b| {
+        cmps.iter()
+            .map(|(desc, k)| {
+                let o = key_order(k, a, b);
+                if *desc {
+                    o.reverse()
+                } else {
+                    o
+                }
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    Ok(addrs)
+}
+
+fn ip_bytes(ip: &IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
     }
 }
 
-/// The name of the interface with the IPv4 default route (Linux), to list first.
+fn on_default(all: &[IfAddr], keep: fn(&IpAddr) -> bool) -> Vec<IfAddr> {
+    all.iter()
+        .filter(|a| a.default_route && keep(&a.ip))
+        .cloned()
+        .collect()
+}
+
+fn ips(addrs: impl Iterator<Item = IfAddr>) -> Vec<String> {
+    addrs.map(|a| a.ip.to_string()).collect()
+}
+
+/// go-sockaddr's function map over this host's addresses.
+fn library(all: Arc<Vec<IfAddr>>) -> FuncMap {
+    let mut f = FuncMap::new();
+    let source = |f: &mut FuncMap, name: &str, pick: fn(&[IfAddr]) -> Vec<IfAddr>| {
+        let all = all.clone();
+        f.insert(
+            name,
+            Func::pure(Arity::Exact(0), move |_| Ok(list(pick(&all)))),
+        );
+    };
+    source(&mut f, "GetAllInterfaces", |a| a.to_vec());
+    source(&mut f, "GetDefaultInterfaces", |a| on_default(a, |_| true));
+    source(&mut f, "GetPrivateInterfaces", |a| {
+        on_default(a, |ip| is_private(ip) && is_forwardable(ip))
+    });
+    source(&mut f, "GetPublicInterfaces", |a| on_default(a, is_public));
+    // The string helpers: IPv4, the default route's interface first.
+    let strings = |f: &mut FuncMap, name: &str, keep: fn(&IpAddr) -> bool, many: bool| {
+        let all = all.clone();
+        f.insert(
+            name,
+            Func::pure(Arity::Exact(0), move |_| {
+                let found = ips(sorted_default_first(&all).filter(|a| a.is_v4() && keep(&a.ip)));
+                Ok(Value::from(pick(found, many)))
+            }),
+        );
+    };
+    strings(
+        &mut f,
+        "GetPrivateIP",
+        |ip| is_private(ip) && is_forwardable(ip),
+        false,
+    );
+    strings(
+        &mut f,
+        "GetPrivateIPs",
+        |ip| is_private(ip) && is_forwardable(ip),
+        true,
+    );
+    strings(&mut f, "GetPublicIP", is_public, false);
+    strings(&mut f, "GetPublicIPs", is_public, true);
+    for (name, many) in [("GetInterfaceIP", false), ("GetInterfaceIPs", true)] {
+        let all = all.clone();
+        f.insert(
+            name,
+            Func::pure(Arity::Exact(1), move |a| {
+                let want = str_arg(&a[0])?;
+                let mut on: Vec<IfAddr> = all
+                    .iter()
+                    .filter(|x| x.name == want && x.is_v4())
+                    .cloned()
+                    .collect();
+                on.sort_by_key(|x| x.prefix);
+                Ok(Value::from(pick(ips(on.into_iter()), many)))
+            }),
+        );
+    }
+    for (name, keep) in [("include", true), ("exclude", false)] {
+        f.insert(
+            name,
+            Func::pure(Arity::Exact(3), move |a| {
+                let (sel, param) = (str_arg(&a[0])?, str_arg(&a[1])?);
+                let mut out = Vec::new();
+                for x in addrs_arg(&a[2])? {
+                    if selects(&sel, &param, &x).map_err(FuncError)? == keep {
+                        out.push(x);
+                    }
+                }
+                Ok(list(out))
+            }),
+        );
+    }
+    f.insert(
+        "sort",
+        Func::pure(Arity::Exact(2), |a| {
+            Ok(list(
+                sort_by(&str_arg(&a[0])?, addrs_arg(&a[1])?).map_err(FuncError)?,
+            ))
+        }),
+    );
+    f.insert(
+        "limit",
+        Func::pure(Arity::Exact(2), |a| {
+            let n = usize::try_from(int_arg(&a[0])?).unwrap_or(0);
+            Ok(list(addrs_arg(&a[1])?.into_iter().take(n).collect()))
+        }),
+    );
+    f.insert(
+        "offset",
+        Func::pure(Arity::Exact(2), |a| {
+            let (n, addrs) = (int_arg(&a[0])?, addrs_arg(&a[1])?);
+            let len = addrs.len() as i64;
+            if n.abs() > len {
+                return Err(FuncError(format!(
+                    "unable to seek past the end of the array: offset ({n}) exceeds the number of elements ({len})"
+                )));
+            }
+            let start = if n < 0 { len + n } else { n } as usize;
+            Ok(list(addrs.into_iter().skip(start).collect()))
+        }),
+    );
+    f.insert(
+        "unique",
+        Func::pure(Arity::Exact(2), |a| {
+            let attr = str_arg(&a[0])?;
+            let mut seen = std::collections::HashSet::new();
+            let mut out = Vec::new();
+            for x in addrs_arg(&a[1])? {
+                if seen.insert(x.attr(&attr).map_err(FuncError)?) {
+                    out.push(x);
+                }
+            }
+            Ok(list(out))
+        }),
+    );
+    f.insert(
+        "attr",
+        Func::pure(Arity::Exact(2), |a| {
+            let name = str_arg(&a[0])?;
+            let first = match &a[1] {
+                Value::Object(o) => o.as_any().downcast_ref::<IfAddr>().cloned(),
+                v => addrs_arg(v)?.into_iter().next(),
+            };
+            Ok(Value::from(match first {
+                Some(x) => x.attr(&name).map_err(FuncError)?,
+                None => String::new(),
+            }))
+        }),
+    );
+    f.insert(
+        "join",
+        Func::pure(Arity::Exact(3), |a| {
+            let (name, sep) = (str_arg(&a[0])?, str_arg(&a[1])?);
+            let parts = addrs_arg(&a[2])?
+                .iter()
+                .map(|x| x.attr(&name))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(FuncError)?;
+            Ok(Value::from(parts.join(&sep)))
+        }),
+    );
+    f.insert(
+        "math",
+        Func::pure(Arity::AtLeast(0), |_| {
+            Err(FuncError(
+                "math is not supported by ctmpl's sockaddr".into(),
+            ))
+        }),
+    );
+    f
+}
+
+fn pick(found: Vec<String>, many: bool) -> String {
+    if many {
+        found.join(" ")
+    } else {
+        found.into_iter().next().unwrap_or_default()
+    }
+}
+
+fn sorted_default_first(all: &[IfAddr]) -> impl Iterator<Item = IfAddr> + '_ {
+    let mut v: Vec<IfAddr> = all.to_vec();
+    v.sort_by_key(|a| !a.default_route);
+    v.into_iter()
+}
+
+/// The name of the interface with the IPv4 default route (Linux).
 fn default_interface() -> Option<String> {
     let table = std::fs::read_to_string("/proc/net/route").ok()?;
     table.lines().skip(1).find_map(|l| {
@@ -96,33 +505,162 @@ fn default_interface() -> Option<String> {
     })
 }
 
-/// Addresses of interfaces that are up and not loopback, the default route's first.
-fn interfaces() -> Result<Vec<(String, IpAddr)>, String> {
-    use nix::net::if_::InterfaceFlags;
+/// Every address of every interface, in the order the system lists them.
+fn interfaces() -> Result<Vec<IfAddr>, String> {
+    use nix::net::if_::InterfaceFlags as F;
     let addrs = nix::ifaddrs::getifaddrs().map_err(|e| {
         format!(
-            "sockaddr: getifaddrs: {}",
+            "unable to query interface addresses: {}",
             super::go_errno(&std::io::Error::from(e))
         )
     })?;
-    let mut list = Vec::new();
+    let default = default_interface();
+    let mut out = Vec::new();
     for ifa in addrs {
-        let up = ifa.flags.contains(InterfaceFlags::IFF_UP)
-            && !ifa.flags.contains(InterfaceFlags::IFF_LOOPBACK);
-        let Some(addr) = ifa.address.filter(|_| up) else {
-            continue;
-        };
-        let ip = if let Some(v4) = addr.as_sockaddr_in() {
-            IpAddr::V4(v4.ip())
+        let Some(addr) = ifa.address else { continue };
+        let (ip, prefix) = if let Some(v4) = addr.as_sockaddr_in() {
+            let mask = ifa.netmask.and_then(|m| m.as_sockaddr_in().map(|m| m.ip()));
+            (
+                IpAddr::V4(v4.ip()),
+                mask.map_or(32, |m| u32::from(m).count_ones() as u8),
+            )
         } else if let Some(v6) = addr.as_sockaddr_in6() {
-            IpAddr::V6(v6.ip())
+            let mask = ifa
+                .netmask
+                .and_then(|m| m.as_sockaddr_in6().map(|m| m.ip()));
+            (
+                IpAddr::V6(v6.ip()),
+                mask.map_or(128, |m| u128::from(m).count_ones() as u8),
+            )
         } else {
             continue;
         };
-        list.push((ifa.interface_name, ip));
+        let flags = [
+            (F::IFF_UP, "up"),
+            (F::IFF_BROADCAST, "broadcast"),
+            (F::IFF_LOOPBACK, "loopback"),
+            (F::IFF_POINTOPOINT, "point-to-point"),
+            (F::IFF_MULTICAST, "multicast"),
+        ]
+        .into_iter()
+        .filter(|(f, _)| ifa.flags.contains(*f))
+        .map(|(_, n)| n)
+        .collect();
+        out.push(IfAddr {
+            index: nix::net::if_::if_nametoindex(ifa.interface_name.as_str()).unwrap_or(0),
+            default_route: default.as_deref() == Some(ifa.interface_name.as_str()),
+            name: ifa.interface_name,
+            flags,
+            ip,
+            prefix,
+        });
     }
-    if let Some(def) = default_interface() {
-        list.sort_by_key(|(name, _)| *name != def);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(name: &str, ip: &str, prefix: u8, flags: &[&'static str], default: bool) -> IfAddr {
+        IfAddr {
+            name: name.into(),
+            index: 1,
+            flags: flags.to_vec(),
+            ip: ip.parse().unwrap(),
+            prefix,
+            default_route: default,
+        }
     }
-    Ok(list)
+
+    fn host() -> Vec<IfAddr> {
+        vec![
+            addr("lo", "127.0.0.1", 8, &["up", "loopback"], false),
+            addr("lo", "::1", 128, &["up", "loopback"], false),
+            addr(
+                "eth0",
+                "10.1.2.3",
+                16,
+                &["up", "broadcast", "multicast"],
+                true,
+            ),
+            addr(
+                "eth0",
+                "fe80::1",
+                64,
+                &["up", "broadcast", "multicast"],
+                true,
+            ),
+            addr("eth1", "203.0.113.9", 24, &["up", "broadcast"], false),
+            addr("eth2", "8.8.4.4", 24, &["up", "broadcast"], false),
+        ]
+    }
+
+    fn run(expr: &str) -> Result<String, String> {
+        parse(&format!("{{{{ {expr} }}}}"), host())
+    }
+
+    #[test]
+    fn pipelines_filter_sort_and_pick() {
+        let loopback = r#"GetAllInterfaces | include "flag" "loopback" | include "type" "IPv4" | sort "address" | limit 1 | attr "address""#;
+        assert_eq!(run(loopback).unwrap(), "127.0.0.1");
+        assert_eq!(
+            run(
+                r#"GetAllInterfaces | include "name" "^eth" | include "type" "IPv4" | sort "-address" | join "address" ",""#
+            )
+            .unwrap(),
+            "203.0.113.9,10.1.2.3,8.8.4.4"
+        );
+        assert_eq!(
+            run(r#"GetAllInterfaces | exclude "type" "IPv6" | offset -1 | attr "name""#).unwrap(),
+            "eth2"
+        );
+        assert_eq!(
+            run(r#"GetAllInterfaces | include "network" "10.1.0.0/16" | attr "network""#).unwrap(),
+            "10.1.0.0/16"
+        );
+        assert_eq!(
+            run(r#"GetAllInterfaces | unique "name" | join "name" " ""#).unwrap(),
+            "lo eth0 eth1 eth2"
+        );
+        assert_eq!(
+            run(r#"GetDefaultInterfaces | attr "string""#).unwrap(),
+            "10.1.2.3/16"
+        );
+        assert_eq!(
+            run(r#"GetPrivateInterfaces | attr "address""#).unwrap(),
+            "10.1.2.3"
+        );
+        assert_eq!(run("GetPrivateIP").unwrap(), "10.1.2.3");
+        assert_eq!(run("GetPublicIPs").unwrap(), "8.8.4.4");
+        assert_eq!(run(r#"GetInterfaceIP "eth1""#).unwrap(), "203.0.113.9");
+        assert_eq!(
+            run(r#"GetAllInterfaces | include "flag" "loopback" | len"#).unwrap(),
+            "2"
+        );
+    }
+
+    #[test]
+    fn errors_name_the_input() {
+        let err = run(r#"GetAllInterfaces | include "rfc" "1918""#).unwrap_err();
+        assert!(
+            err.starts_with("unable to execute sockaddr input \"{{ GetAllInterfaces"),
+            "{err}"
+        );
+        assert!(err.contains("unsupported selector \"rfc\""), "{err}");
+        let err = run("Nope").unwrap_err();
+        assert!(err.starts_with("unable to parse template"), "{err}");
+        assert!(err.contains("function \"Nope\" not defined"), "{err}");
+    }
+
+    #[test]
+    fn this_hosts_loopback_is_found() {
+        let all = interfaces().unwrap();
+        let out = parse(
+            r#"{{ GetAllInterfaces | include "flag" "loopback" | include "type" "IPv4" | sort "address" | limit 1 | attr "address" }}"#,
+            all,
+        )
+        .unwrap();
+        assert_eq!(out, "127.0.0.1");
+    }
 }
