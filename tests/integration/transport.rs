@@ -273,7 +273,8 @@ fn a_client_agent_forwards_blocking_queries_over_one_connection() {
 
 const KEY: &str = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
 /// A forwarded write as one agent sends it to another's server port.
-const RAFT_WRITE: &str = r#"{"KvSet":{"key":"evil","value":[104,105],"flags":0,"cas":null}}"#;
+const RAFT_WRITE: &str =
+    r#"{"id":[1,2],"cmd":{"KvSet":{"key":"evil","value":[104,105],"flags":0,"cas":null}}}"#;
 
 fn encrypted_server(dir: &Path, name: &str, key: &str, join: Option<&str>) -> Agent {
     let data = dir.join(name);
