@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::dependency::Dep;
-use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Value};
+use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Typed, Value};
 
 /// Latest data per dependency string. Cheap to clone (values are shared).
 #[derive(Clone, Debug, Default)]
@@ -119,10 +119,11 @@ fn render_ctx<'a>(ctx: &'a mut Ctx<'_>) -> Result<&'a mut RenderCtx, FuncError> 
 impl Template {
     pub fn new(config: TemplateConfig) -> Result<Template, String> {
         let funcs = function_map(&config);
+        // consul-template sets `missingkey=zero`: a missing key of a typed map is its zero.
         let option = if config.error_on_missing_key {
             MissingKey::Error
         } else {
-            MissingKey::Default
+            MissingKey::Zero
         };
         let mut inner = gotmpl::Template::new(&config.name)
             .funcs(funcs)
@@ -182,8 +183,9 @@ fn string_args<'a>(name: &str, args: &'a [Value]) -> Result<Vec<&'a str>, FuncEr
         .collect()
 }
 
-fn empty_list() -> Value {
-    Value::list(Vec::new())
+/// An empty slice of a Consul function's Go result type, as it returns before data arrives.
+fn empty_list(ty: &str) -> Value {
+    Typed::list(ty, Vec::new())
 }
 
 /// Registers a Consul function: `dep` turns the arguments into a dependency (or `None`: nothing
@@ -242,7 +244,7 @@ fn register_consul(funcs: &mut FuncMap) {
                 Dep::health_service(a).map(Some)
             }
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.HealthService"),
         as_is,
     );
     consul_func(
@@ -253,7 +255,7 @@ fn register_consul(funcs: &mut FuncMap) {
             at_most_one("services", a)?;
             Dep::catalog_services(first(a)).map(Some)
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.CatalogSnippet"),
         as_is,
     );
     consul_func(
@@ -275,7 +277,7 @@ fn register_consul(funcs: &mut FuncMap) {
             at_most_one("nodes", a)?;
             Dep::catalog_nodes(first(a)).map(Some)
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.Node"),
         as_is,
     );
     consul_func(
@@ -336,8 +338,9 @@ fn register_consul(funcs: &mut FuncMap) {
                 let args = string_args(name, args)?;
                 let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
                 let rc = render_ctx(ctx)?;
-                let Some(Value::List(pairs)) = rc.lookup(dep.clone()) else {
-                    return Ok(empty_list());
+                const TYPE: &str = "[]*dependency.KeyPair";
+                let Some(Value::List(pairs)) = rc.lookup(dep.clone()).map(|v| v.resolved()) else {
+                    return Ok(empty_list(TYPE));
                 };
                 let kept: Vec<Value> = pairs
                     .iter()
@@ -349,7 +352,7 @@ fn register_consul(funcs: &mut FuncMap) {
                     let key = dep.key();
                     rc.mark_missing(dep, key);
                 }
-                Ok(Value::list(kept))
+                Ok(Typed::list(TYPE, kept))
             }),
         );
     }
@@ -363,9 +366,33 @@ fn register_consul(funcs: &mut FuncMap) {
                 )));
             }
             let rc = render_ctx(ctx)?;
-            Ok(rc.lookup(Dep::Datacenters).unwrap_or_else(empty_list))
+            Ok(rc
+                .lookup(Dep::Datacenters)
+                .unwrap_or_else(|| empty_list("[]string")))
         }),
     );
+}
+
+/// The Go parameter types of the Consul functions (consul-template's `funcs.go`): the
+/// executor checks arguments against them as Go does (`datacenters "x"`: `expected bool`).
+fn declare_consul_params(funcs: &mut FuncMap) {
+    const S: &str = "string";
+    for name in ["service", "services", "node", "nodes"] {
+        funcs.set_params(name, &[], Some(S));
+    }
+    for name in [
+        "key",
+        "keyExists",
+        "ls",
+        "safeLs",
+        "tree",
+        "safeTree",
+        "file",
+    ] {
+        funcs.set_params(name, &[S], None);
+    }
+    funcs.set_params("keyOrDefault", &[S, S], None);
+    funcs.set_params("datacenters", &[], Some("bool"));
 }
 
 /// `ls` keeps direct children (no `/` in the relative key); `tree` drops folder markers.
@@ -485,6 +512,7 @@ pub fn function_map(config: &TemplateConfig) -> FuncMap {
     funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
     register_consul(&mut funcs);
     register_local(&mut funcs);
+    declare_consul_params(&mut funcs);
     register_unsupported(&mut funcs);
     for name in &config.function_denylist {
         let name = name.clone();

@@ -4,6 +4,7 @@ mod agent;
 mod bench_template;
 mod cluster;
 mod config_watch;
+mod ct_golden;
 mod devcluster;
 mod golden;
 mod help;
