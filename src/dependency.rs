@@ -9,7 +9,7 @@ use regex::Regex;
 
 use crate::consul::api::{self, DirEntry, HealthCheck, Node, NodeServices, ServiceEntry};
 use crate::consul::client::{path_escape, Blocking, Client};
-use crate::gotmpl::{FuncError, Object, Record, RecordType, Value};
+use crate::gotmpl::{FuncError, Object, Record, RecordType, Typed, Value};
 
 /// Aggregated health states a `service` filter may name.
 pub const HEALTH_STATES: &[&str] = &["any", "critical", "maintenance", "passing", "warning"];
@@ -429,8 +429,22 @@ impl Dep {
         })
     }
 
+    /// What a template sees before the data arrives (and for a 404 answer): an empty slice of
+    /// the function's Go type, or nil.
+    pub fn empty_value(&self) -> Value {
+        match self {
+            Dep::HealthService(_) => Typed::list("[]*dependency.HealthService", Vec::new()),
+            Dep::CatalogServices { .. } => Typed::list("[]*dependency.CatalogSnippet", Vec::new()),
+            Dep::CatalogNodes { .. } => Typed::list("[]*dependency.Node", Vec::new()),
+            Dep::KvList { .. } => Typed::list("[]*dependency.KeyPair", Vec::new()),
+            Dep::Datacenters => Typed::strings(Vec::new()),
+            Dep::CatalogNode { .. } | Dep::KvBlock { .. } | Dep::KvGet { .. } => Value::Nil,
+            Dep::File(_) => Value::str(""),
+        }
+    }
+
     /// Turns a response body into what templates see.
-    fn decode(&self, status: u16, body: &[u8]) -> Result<Option<Value>, String> {
+    pub fn decode(&self, status: u16, body: &[u8]) -> Result<Option<Value>, String> {
         let parse_err = |e: serde_json::Error| format!("{}: decoding response: {e}", self.key());
         if status == 404 {
             return Ok(match self {
@@ -438,7 +452,7 @@ impl Dep {
                 Dep::KvBlock { .. } => None,
                 Dep::KvGet { .. } => Some(Value::Nil),
                 Dep::KvList { safe, .. } => (!safe).then(|| Value::list(Vec::new())),
-                _ => Some(Value::list(Vec::new())),
+                _ => Some(self.empty_value()),
             });
         }
         Ok(Some(match self {
@@ -458,7 +472,10 @@ impl Dep {
             Dep::CatalogNodes { .. } => {
                 let mut nodes: Vec<Node> = serde_json::from_slice(body).map_err(parse_err)?;
                 nodes.sort_by(|a, b| (&a.node, &a.address).cmp(&(&b.node, &b.address)));
-                Value::list(nodes.iter().map(node_record).collect())
+                Typed::list(
+                    "[]*dependency.Node",
+                    nodes.iter().map(node_record).collect(),
+                )
             }
             Dep::KvBlock { .. } | Dep::KvGet { .. } => {
                 let entries: Vec<DirEntry> = serde_json::from_slice(body).map_err(parse_err)?;
@@ -477,7 +494,7 @@ impl Dep {
             Dep::Datacenters => {
                 let mut dcs: Vec<String> = serde_json::from_slice(body).map_err(parse_err)?;
                 dcs.sort();
-                Value::list(dcs.into_iter().map(Value::from).collect())
+                Typed::strings(dcs.into_iter().map(Value::from).collect())
             }
             Dep::File(_) => unreachable!("files are read, not fetched"),
         }))
@@ -522,11 +539,13 @@ fn read_file(path: &str) -> Result<Fetched, String> {
     })
 }
 
-// The record types templates see, named and shaped as consul-template's.
+// The record types templates see, named, ordered and tagged as consul-template v0.42.1's
+// dependency package and Consul's api package (v1.34) declare them.
 
 struct Types {
     health_service: Arc<RecordType>,
     health_check: Arc<RecordType>,
+    check_definition: Arc<RecordType>,
     weights: Arc<RecordType>,
     service_address: Arc<RecordType>,
     snippet: Arc<RecordType>,
@@ -544,9 +563,7 @@ fn types() -> &'static Types {
             &[
                 "Node",
                 "NodeID",
-                "Kind",
                 "NodeAddress",
-                "NodeDatacenter",
                 "NodeTaggedAddresses",
                 "NodeMeta",
                 "ServiceMeta",
@@ -559,31 +576,56 @@ fn types() -> &'static Types {
                 "Status",
                 "Port",
                 "Weights",
-                "Namespace",
-                "Partition",
-                "Peer",
             ],
         ),
-        health_check: RecordType::new(
+        health_check: RecordType::tagged(
             "*api.HealthCheck",
             &[
-                "Node",
-                "CheckID",
-                "Name",
-                "Status",
-                "Notes",
-                "Output",
-                "ServiceID",
-                "ServiceName",
-                "ServiceTags",
-                "Type",
-                "Namespace",
-                "Partition",
-                "ExposedPort",
-                "CreateIndex",
-                "ModifyIndex",
+                ("Node", ""),
+                ("CheckID", ""),
+                ("Name", ""),
+                ("Status", ""),
+                ("Notes", ""),
+                ("Output", ""),
+                ("ServiceID", ""),
+                ("ServiceName", ""),
+                ("ServiceTags", ""),
+                ("Type", ""),
+                ("Namespace", ",omitempty"),
+                ("Partition", ",omitempty"),
+                ("ExposedPort", ""),
+                ("PeerName", ",omitempty"),
+                ("Definition", ""),
+                ("CreateIndex", ""),
+                ("ModifyIndex", ""),
             ],
         ),
+        // Its `MarshalJSON` (pointer receiver) writes the three durations as strings, first.
+        check_definition: RecordType::tagged(
+            "api.HealthCheckDefinition",
+            &[
+                ("HTTP", ""),
+                ("Header", ""),
+                ("Method", ""),
+                ("Body", ""),
+                ("TLSServerName", ""),
+                ("TLSSkipVerify", ""),
+                ("TCP", ""),
+                ("TCPUseTLS", ""),
+                ("UDP", ""),
+                ("GRPC", ""),
+                ("OSService", ""),
+                ("GRPCUseTLS", ""),
+                ("IntervalDuration", "-"),
+                ("TimeoutDuration", "-"),
+                ("DeregisterCriticalServiceAfterDuration", "-"),
+                ("SessionName", ",omitempty"),
+                ("Interval", ""),
+                ("Timeout", ""),
+                ("DeregisterCriticalServiceAfter", ""),
+            ],
+        )
+        .with_json_marshal(&["Interval", "Timeout", "DeregisterCriticalServiceAfter"]),
         weights: RecordType::new("api.AgentWeights", &["Passing", "Warning"]),
         service_address: RecordType::new("api.ServiceAddress", &["Address", "Port"]),
         snippet: RecordType::new("*dependency.CatalogSnippet", &["Name", "Tags"]),
@@ -617,7 +659,6 @@ fn types() -> &'static Types {
                 "Path",
                 "Key",
                 "Value",
-                "Exists",
                 "CreateIndex",
                 "ModifyIndex",
                 "LockIndex",
@@ -642,6 +683,10 @@ impl ServiceTags {
 impl Object for ServiceTags {
     fn type_name(&self) -> &str {
         "dependency.ServiceTags"
+    }
+
+    fn underlying_type(&self) -> Option<&str> {
+        Some("[]string")
     }
 
     fn underlying(&self) -> Value {
@@ -676,12 +721,166 @@ impl Object for ServiceTags {
     }
 }
 
-fn string_map(m: &api::Map) -> Value {
-    Value::map(m.iter().map(|(k, v)| (k.as_str(), Value::str(v))))
+/// Consul's `api.HealthChecks` (`[]*api.HealthCheck`) with its `AggregatedStatus` method.
+#[derive(Debug)]
+pub struct HealthChecks {
+    checks: Value,
+    status: &'static str,
 }
 
+impl Object for HealthChecks {
+    fn type_name(&self) -> &str {
+        "api.HealthChecks"
+    }
+
+    fn underlying_type(&self) -> Option<&str> {
+        Some("[]*api.HealthCheck")
+    }
+
+    fn underlying(&self) -> Value {
+        self.checks.clone()
+    }
+
+    fn has_method(&self, name: &str) -> bool {
+        name == "AggregatedStatus"
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        (name == "AggregatedStatus").then(|| match args {
+            [] => Ok(Value::str(self.status)),
+            _ => Err(FuncError(format!(
+                "wrong number of args for AggregatedStatus: want 0 got {}",
+                args.len()
+            ))),
+        })
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Go's `time.Duration` (a `String` method on the value) and Consul's `api.ReadableDuration`
+/// (`String` and `MarshalJSON` on the pointer: `fmt` sees them only where the template engine
+/// prints an addressable field, and `encoding/json` writes `"10s"`).
+#[derive(Debug)]
+pub struct GoDuration {
+    nanos: i64,
+    readable: bool,
+}
+
+impl GoDuration {
+    pub fn value(nanos: i64, readable: bool) -> Value {
+        Value::Object(Arc::new(GoDuration { nanos, readable }))
+    }
+}
+
+impl Object for GoDuration {
+    fn type_name(&self) -> &str {
+        if self.readable {
+            "api.ReadableDuration"
+        } else {
+            "time.Duration"
+        }
+    }
+
+    fn underlying(&self) -> Value {
+        Value::Int(self.nanos)
+    }
+
+    fn has_method(&self, name: &str) -> bool {
+        name == "String" || (self.readable && name == "Duration")
+    }
+
+    fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        if !args.is_empty() {
+            return Some(Err(FuncError(format!(
+                "wrong number of args for {name}: want 0 got {}",
+                args.len()
+            ))));
+        }
+        match name {
+            "String" => Some(Ok(Value::from(crate::duration::format_nanos(self.nanos)))),
+            "Duration" if self.readable => Some(Ok(GoDuration::value(self.nanos, false))),
+            _ => None,
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn pointer_methods(&self) -> bool {
+        self.readable
+    }
+
+    fn marshal_json(&self) -> Option<String> {
+        self.readable
+            .then(|| format!("\"{}\"", crate::duration::format_nanos(self.nanos)))
+    }
+}
+
+/// A `map[string]string` (meta, tagged addresses).
+fn string_map(m: &api::Map) -> Value {
+    Typed::string_map(m.iter().map(|(k, v)| (k.as_str(), Value::str(v))))
+}
+
+/// A `[]string`.
 fn strings(items: &[String]) -> Value {
-    Value::list(items.iter().map(|s| Value::str(s)).collect())
+    Typed::strings(items.iter().map(|s| Value::str(s)).collect())
+}
+
+fn duration_nanos(text: &str) -> i64 {
+    if text.is_empty() {
+        return 0;
+    }
+    crate::duration::parse_nanos(text).unwrap_or(0)
+}
+
+fn check_definition(d: &api::CheckDefinition) -> Value {
+    let header: Vec<(&str, Value)> = d
+        .header
+        .iter()
+        .map(|(k, v)| (k.as_str(), strings(v)))
+        .collect();
+    let header = if header.is_empty() {
+        Typed::nil_map("map[string][]string", Typed::list("[]string", Vec::new()))
+    } else {
+        Typed::map(
+            "map[string][]string",
+            Typed::list("[]string", Vec::new()),
+            Value::map(header),
+        )
+    };
+    let (interval, timeout, deregister) = (
+        duration_nanos(&d.interval),
+        duration_nanos(&d.timeout),
+        duration_nanos(&d.deregister_critical_service_after),
+    );
+    Record::new(
+        &types().check_definition,
+        vec![
+            Value::str(&d.http),
+            header,
+            Value::str(&d.method),
+            Value::str(&d.body),
+            Value::str(""),
+            Value::Bool(d.tls_skip_verify),
+            Value::str(&d.tcp),
+            Value::Bool(false),
+            Value::str(""),
+            Value::str(""),
+            Value::str(""),
+            Value::Bool(false),
+            GoDuration::value(interval, false),
+            GoDuration::value(timeout, false),
+            GoDuration::value(deregister, false),
+            Value::str(""),
+            GoDuration::value(interval, true),
+            GoDuration::value(timeout, true),
+            GoDuration::value(deregister, true),
+        ],
+    )
 }
 
 fn health_check_record(c: &HealthCheck) -> Value {
@@ -701,6 +900,8 @@ fn health_check_record(c: &HealthCheck) -> Value {
             Value::str(""),
             Value::str(""),
             Value::Int(c.exposed_port),
+            Value::str(""),
+            check_definition(&c.definition),
             Value::Uint(c.create_index),
             Value::Uint(c.modify_index),
         ],
@@ -721,37 +922,24 @@ fn health_services(h: &HealthService, entries: Vec<ServiceEntry>) -> Value {
         } else {
             &e.service.address
         };
-        let tagged: Vec<(&str, Value)> = e
-            .service
-            .tagged_addresses
-            .iter()
-            .map(|(k, a)| {
-                (
-                    k.as_str(),
-                    Record::new(
-                        &t.service_address,
-                        vec![Value::str(&a.address), Value::Int(a.port)],
-                    ),
-                )
-            })
-            .collect();
         let record = Record::new(
             &t.health_service,
             vec![
                 Value::str(&e.node.node),
                 Value::str(&e.node.id),
-                Value::str(&e.service.kind),
                 Value::str(&e.node.address),
-                Value::str(&e.node.datacenter),
                 string_map(&e.node.tagged_addresses),
                 string_map(&e.node.meta),
                 string_map(&e.service.meta),
                 Value::str(address),
-                Value::map(tagged),
+                service_tagged_addresses(&e.service.tagged_addresses),
                 Value::str(&e.service.id),
                 Value::str(&e.service.service),
                 ServiceTags::value(e.service.tags.clone()),
-                Value::list(e.checks.iter().map(health_check_record).collect()),
+                Value::Object(Arc::new(HealthChecks {
+                    checks: Value::list(e.checks.iter().map(health_check_record).collect()),
+                    status,
+                })),
                 Value::str(status),
                 Value::Int(e.service.port),
                 Record::new(
@@ -761,9 +949,6 @@ fn health_services(h: &HealthService, entries: Vec<ServiceEntry>) -> Value {
                         Value::Int(e.service.weights.warning),
                     ],
                 ),
-                Value::str(""),
-                Value::str(""),
-                Value::str(""),
             ],
         );
         out.push((e.node.node.clone(), e.service.id.clone(), record));
@@ -771,13 +956,37 @@ fn health_services(h: &HealthService, entries: Vec<ServiceEntry>) -> Value {
     if h.near.is_empty() {
         out.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     }
-    Value::list(out.into_iter().map(|(_, _, v)| v).collect())
+    Typed::list(
+        "[]*dependency.HealthService",
+        out.into_iter().map(|(_, _, v)| v).collect(),
+    )
+}
+
+/// `map[string]api.ServiceAddress`: nil when the service has none (Consul omits it).
+fn service_tagged_addresses(tagged: &api::TaggedAddresses) -> Value {
+    let t = types();
+    let zero = Record::new(&t.service_address, vec![Value::str(""), Value::Int(0)]);
+    const TYPE: &str = "map[string]api.ServiceAddress";
+    if tagged.is_empty() {
+        return Typed::nil_map(TYPE, zero);
+    }
+    let entries = tagged.iter().map(|(k, a)| {
+        (
+            k.as_str(),
+            Record::new(
+                &t.service_address,
+                vec![Value::str(&a.address), Value::Int(a.port)],
+            ),
+        )
+    });
+    Typed::map(TYPE, zero, Value::map(entries))
 }
 
 /// `services`: name and sorted tags, sorted by name.
 fn catalog_snippets(services: BTreeMap<String, Vec<String>>) -> Value {
     let t = types();
-    Value::list(
+    Typed::list(
+        "[]*dependency.CatalogSnippet",
         services
             .into_iter()
             .map(|(name, tags)| {
@@ -808,7 +1017,7 @@ fn node_record(n: &Node) -> Value {
 fn catalog_node(node: Option<NodeServices>) -> Value {
     let t = types();
     let Some(n) = node else {
-        return Record::new(&t.catalog_node, vec![Value::Nil, Value::list(Vec::new())]);
+        return Record::new(&t.catalog_node, vec![Value::Nil, node_services(Vec::new())]);
     };
     let mut services: Vec<&api::NodeService> = n.services.values().collect();
     services.sort_by(|a, b| (&a.service, &a.id).cmp(&(&b.service, &b.id)));
@@ -831,8 +1040,12 @@ fn catalog_node(node: Option<NodeServices>) -> Value {
         .collect();
     Record::new(
         &t.catalog_node,
-        vec![node_record(&n.node), Value::list(services)],
+        vec![node_record(&n.node), node_services(services)],
     )
+}
+
+fn node_services(services: Vec<Value>) -> Value {
+    Typed::list("[]*dependency.CatalogNodeService", services)
 }
 
 /// A KV entry as `ls`/`tree` show it: `Key` relative to the prefix.
@@ -848,7 +1061,6 @@ fn key_pair(prefix: &str, e: &DirEntry) -> Value {
             Value::str(&e.key),
             Value::str(key),
             Value::from_bytes(e.value.as_deref().unwrap_or_default()),
-            Value::Bool(true),
             Value::Uint(e.create_index),
             Value::Uint(e.modify_index),
             Value::Uint(e.lock_index),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::dependency::Dep;
-use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Value};
+use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Typed, Value};
 
 /// Latest data per dependency string. Cheap to clone (values are shared).
 #[derive(Clone, Debug, Default)]
@@ -127,10 +127,11 @@ impl Template {
     /// wrapped as `SOURCE: parse: …` (and `SOURCE: execute: …` by [`Template::execute`]).
     pub fn new(config: TemplateConfig) -> Result<Template, String> {
         let funcs = function_map(&config);
+        // consul-template sets `missingkey=zero`: a missing key of a typed map is its zero.
         let option = if config.error_on_missing_key {
             MissingKey::Error
         } else {
-            MissingKey::Default
+            MissingKey::Zero
         };
         let source = if config.source.is_empty() {
             "(dynamic)".to_string()
@@ -199,8 +200,9 @@ fn string_args<'a>(name: &str, args: &'a [Value]) -> Result<Vec<&'a str>, FuncEr
         .collect()
 }
 
-fn empty_list() -> Value {
-    Value::list(Vec::new())
+/// An empty slice of a Consul function's Go result type, as it returns before data arrives.
+fn empty_list(ty: &str) -> Value {
+    Typed::list(ty, Vec::new())
 }
 
 /// Registers a Consul function: `dep` turns the arguments into a dependency (or `None`: nothing
@@ -259,7 +261,7 @@ fn register_consul(funcs: &mut FuncMap) {
                 Dep::health_service(a).map(Some)
             }
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.HealthService"),
         as_is,
     );
     consul_func(
@@ -270,7 +272,7 @@ fn register_consul(funcs: &mut FuncMap) {
             at_most_one("services", a)?;
             Dep::catalog_services(first(a)).map(Some)
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.CatalogSnippet"),
         as_is,
     );
     consul_func(
@@ -292,7 +294,7 @@ fn register_consul(funcs: &mut FuncMap) {
             at_most_one("nodes", a)?;
             Dep::catalog_nodes(first(a)).map(Some)
         },
-        |_| empty_list(),
+        |_| empty_list("[]*dependency.Node"),
         as_is,
     );
     consul_func(
@@ -351,14 +353,15 @@ fn register_consul(funcs: &mut FuncMap) {
             name,
             Func::new(Arity::Exact(1), move |ctx, args| {
                 let args = string_args(name, args)?;
+                const TYPE: &str = "[]*dependency.KeyPair";
                 // consul-template answers `""` with an empty list and asks nothing.
                 if first(&args).is_empty() {
-                    return Ok(empty_list());
+                    return Ok(empty_list(TYPE));
                 }
                 let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
                 let rc = render_ctx(ctx)?;
-                let Some(Value::List(pairs)) = rc.lookup(dep.clone()) else {
-                    return Ok(empty_list());
+                let Some(Value::List(pairs)) = rc.lookup(dep.clone()).map(|v| v.resolved()) else {
+                    return Ok(empty_list(TYPE));
                 };
                 let kept: Vec<Value> = pairs
                     .iter()
@@ -370,7 +373,7 @@ fn register_consul(funcs: &mut FuncMap) {
                     let key = dep.key();
                     rc.mark_missing(dep, key);
                 }
-                Ok(Value::list(kept))
+                Ok(Typed::list(TYPE, kept))
             }),
         );
     }
@@ -384,9 +387,33 @@ fn register_consul(funcs: &mut FuncMap) {
                 )));
             }
             let rc = render_ctx(ctx)?;
-            Ok(rc.lookup(Dep::Datacenters).unwrap_or_else(empty_list))
+            Ok(rc
+                .lookup(Dep::Datacenters)
+                .unwrap_or_else(|| empty_list("[]string")))
         }),
     );
+}
+
+/// The Go parameter types of the Consul functions (consul-template's `funcs.go`): the
+/// executor checks arguments against them as Go does (`datacenters "x"`: `expected bool`).
+fn declare_consul_params(funcs: &mut FuncMap) {
+    const S: &str = "string";
+    for name in ["service", "services", "node", "nodes"] {
+        funcs.set_params(name, &[], Some(S));
+    }
+    for name in [
+        "key",
+        "keyExists",
+        "ls",
+        "safeLs",
+        "tree",
+        "safeTree",
+        "file",
+    ] {
+        funcs.set_params(name, &[S], None);
+    }
+    funcs.set_params("keyOrDefault", &[S, S], None);
+    funcs.set_params("datacenters", &[], Some("bool"));
 }
 
 /// `ls` keeps direct children (no `/` in the relative key); `tree` drops folder markers.
@@ -505,6 +532,7 @@ pub fn function_map(config: &TemplateConfig) -> FuncMap {
     funcs::register_env(&mut funcs, Arc::new(config.env.clone()));
     register_consul(&mut funcs);
     register_local(&mut funcs);
+    declare_consul_params(&mut funcs);
     register_unsupported(&mut funcs);
     deny_functions(&mut funcs, &config.function_denylist);
     funcs

@@ -9,6 +9,7 @@ mod chaos;
 mod cluster;
 mod compat;
 mod config_watch;
+mod ct_golden;
 mod datacenters;
 mod devcluster;
 mod golden;

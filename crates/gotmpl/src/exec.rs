@@ -4,7 +4,7 @@
 use super::funcs::{Builtin, FuncRef, Param};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
-use super::value::{Arity, Ctx, Func, FuncError, Unwind, Value};
+use super::value::{can_be_nil, Arity, Ctx, Func, FuncError, Params, Unwind, Value, INTERFACE};
 use super::{MissingKey, Template};
 use crate::fmt;
 
@@ -97,6 +97,19 @@ impl Dot {
         Dot {
             value: value.clone(),
             boxed,
+        }
+    }
+}
+
+impl Dot {
+    /// An element of `container`: boxed only when Go's container holds `interface {}`s (a
+    /// `map[string]string` holds strings).
+    fn element_of(container: &Value, value: &Value) -> Dot {
+        match container {
+            Value::Object(o) if !o.type_name().ends_with("]interface {}") => {
+                Dot::plain(value.clone())
+            }
+            _ => Dot::element(value),
         }
     }
 }
@@ -291,7 +304,8 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Func(_) => {
                 return Err(self.errorf(format!("can't print {node} of type {}", v.type_name())))
             }
-            v => fmt::write_value(self.out, v),
+            // Go's `printableValue` prints what a pointer points to.
+            v => fmt::write_indirect(self.out, v),
         }
         Ok(())
     }
@@ -317,12 +331,28 @@ impl<'t> State<'t, '_, '_, '_> {
     fn walk_range(&mut self, dot: &Dot, r: &'t Branch) -> Result<Flow> {
         self.at = At::Pipe(&r.pipe);
         let outer = self.mark();
-        let val = self.eval_pipeline(dot, &r.pipe)?.resolved();
+        let piped = self.eval_pipeline(dot, &r.pipe)?;
         let mark = self.mark();
+        if let Some(entries) = typed_entries(&piped) {
+            // A map keyed by ints ranges in numeric order with int keys.
+            for (k, elem) in &entries {
+                if self.range_iteration(r, mark, Dot::plain(k.clone()), Dot::element(elem))? {
+                    break;
+                }
+            }
+            if entries.is_empty() {
+                if let Some(else_list) = &r.else_list {
+                    self.walk_list(dot, else_list)?;
+                }
+            }
+            self.pop(outer);
+            return Ok(Flow::Normal);
+        }
+        let val = piped.resolved();
         let ran = match &val {
             Value::List(items) => {
                 for (i, elem) in items.iter().enumerate() {
-                    let elem = Dot::element(elem);
+                    let elem = Dot::element_of(&piped, elem);
                     if self.range_iteration(r, mark, Dot::plain(Value::Int(i as i64)), elem)? {
                         break;
                     }
@@ -332,7 +362,7 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Map(m) => {
                 for (k, elem) in m.iter() {
                     let key = Dot::plain(Value::Str(k.clone()));
-                    let elem = Dot::element(elem);
+                    let elem = Dot::element_of(&piped, elem);
                     if self.range_iteration(r, mark, key, elem)? {
                         break;
                     }
@@ -701,12 +731,16 @@ impl<'t> State<'t, '_, '_, '_> {
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 return Ok(match m.get(name) {
-                    Some(v) => Dot::element(v),
+                    Some(v) => Dot::element_of(&value, v),
                     None => match self.tmpl.missing_key {
                         MissingKey::Default => Dot::plain(Value::Missing),
-                        MissingKey::Zero => Dot {
-                            value: Value::Nil,
-                            boxed: true,
+                        // A map of a static element type yields that type's zero value.
+                        MissingKey::Zero => match typed_zero(&value) {
+                            Some(zero) => Dot::plain(zero),
+                            None => Dot {
+                                value: Value::Nil,
+                                boxed: true,
+                            },
                         },
                         MissingKey::Error => {
                             return Err(self
@@ -771,7 +805,10 @@ impl<'t> State<'t, '_, '_, '_> {
     ) -> Result<Value> {
         let given = args.len().saturating_sub(1);
         self.check_arity(name, f.arity, given, &fin)?;
-        let argv = self.eval_call_args(dot, args, fin)?;
+        let argv = match &f.params {
+            Some(params) => self.eval_typed_args(dot, params, args, fin)?,
+            None => self.eval_call_args(dot, args, fin)?,
+        };
         self.ctx.depth = self.depth;
         match f.call(self.ctx, &argv) {
             Ok(v) => Ok(v),
@@ -794,12 +831,78 @@ impl<'t> State<'t, '_, '_, '_> {
     fn eval_call_args(&mut self, dot: &Dot, args: &'t [Arg], fin: Final) -> Result<Vec<Value>> {
         let mut argv = Vec::with_capacity(args.len());
         for arg in args.iter().skip(1) {
-            argv.push(self.eval_arg(dot, Param::Any, arg)?);
+            argv.push(self.eval_arg(dot, Param::Any, arg)?.unboxed());
         }
         if let Some(f) = fin {
-            argv.push(nil_for_any(f));
+            argv.push(nil_for_any(f).unboxed());
         }
         Ok(argv)
+    }
+
+    /// Arguments for a function with Go parameter types: Go's `evalArg` for each (literals by
+    /// the parameter's kind, other values through `validateType`), and the piped value.
+    fn eval_typed_args(
+        &mut self,
+        dot: &Dot,
+        params: &Params,
+        args: &'t [Arg],
+        fin: Final,
+    ) -> Result<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len());
+        for (i, arg) in args.iter().skip(1).enumerate() {
+            argv.push(self.eval_typed_arg(dot, params.get(i), arg)?);
+        }
+        if let Some(f) = fin {
+            let ty = params.get(argv.len());
+            let v = self.validate_type(f, ty)?;
+            argv.push(if ty == INTERFACE { v.unboxed() } else { v });
+        }
+        Ok(argv)
+    }
+
+    fn eval_typed_arg(&mut self, dot: &Dot, ty: &'static str, n: &'t Arg) -> Result<Value> {
+        self.at = At::Arg(n);
+        let literal_ok = match (n, ty) {
+            (_, INTERFACE) => return Ok(self.eval_arg(dot, Param::Any, n)?.unboxed()),
+            (Arg::Nil { .. }, _) if can_be_nil(ty) => return Ok(Value::Nil),
+            (Arg::Nil { .. }, _) => return Err(self.errorf(format!("cannot assign nil to {ty}"))),
+            (Arg::Str { .. } | Arg::Bool { .. } | Arg::Number(_), "string") => {
+                matches!(n, Arg::Str { .. })
+            }
+            (Arg::Str { .. } | Arg::Bool { .. } | Arg::Number(_), "bool") => {
+                matches!(n, Arg::Bool { .. })
+            }
+            (Arg::Str { .. } | Arg::Bool { .. } | Arg::Number(_), "int" | "int64") => {
+                matches!(n, Arg::Number(num) if num.is_int)
+            }
+            (Arg::Str { .. } | Arg::Bool { .. } | Arg::Number(_), _) => {
+                return Err(self.errorf(format!("can't handle {n} for arg of type {ty}")))
+            }
+            _ => {
+                let v = self.eval_arg(dot, Param::Reflect, n)?;
+                return self.validate_type(v, ty);
+            }
+        };
+        if !literal_ok {
+            let kind = match ty {
+                "int" | "int64" => "integer",
+                other => other,
+            };
+            return Err(self.errorf(format!("expected {kind}; found {n}")));
+        }
+        self.eval_arg(dot, Param::Any, n)
+    }
+
+    /// Go's `validateType`: a value for a parameter of type `ty`.
+    fn validate_type(&self, v: Value, ty: &str) -> Result<Value> {
+        if v.assignable_to(ty) {
+            return Ok(nil_for_any(v));
+        }
+        Err(self.errorf(match v {
+            Value::Missing => format!("invalid value; expected {ty}"),
+            Value::Nil => format!("wrong type for value; expected {ty}; got interface {{}}"),
+            v => format!("wrong type for value; expected {ty}; got {}", v.type_name()),
+        }))
     }
 
     fn eval_builtin(
@@ -958,6 +1061,22 @@ impl<'t> State<'t, '_, '_, '_> {
                 ))),
             },
         }
+    }
+}
+
+/// The entries of a map keyed by non-strings (see `Object::entries`).
+fn typed_entries(map: &Value) -> Option<Vec<(Value, Value)>> {
+    match map {
+        Value::Object(o) => o.entries(),
+        _ => None,
+    }
+}
+
+/// The element zero value of a map with a static type (`""` for `map[string]string`).
+fn typed_zero(map: &Value) -> Option<Value> {
+    match map {
+        Value::Object(o) => o.zero_elem(),
+        _ => None,
     }
 }
 

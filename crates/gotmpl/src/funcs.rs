@@ -23,6 +23,19 @@ impl FuncMap {
         self.funcs.insert(name.to_string(), func);
     }
 
+    /// Declares the Go parameter types of a registered function (see `Func::params`).
+    pub fn set_params(
+        &mut self,
+        name: &str,
+        fixed: &[&'static str],
+        variadic: Option<&'static str>,
+    ) {
+        if let Some(f) = self.funcs.remove(name) {
+            self.funcs
+                .insert(name.to_string(), f.with_params(fixed, variadic));
+        }
+    }
+
     /// The registered functions (not Go's builtins), for bridging them to another engine.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Func)> {
         self.funcs.iter().map(|(name, f)| (name.as_str(), f))
@@ -196,16 +209,43 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize, String> {
     Ok(x as usize)
 }
 
+/// `index` of a `map[int]T`: the key must be an int.
+fn int_key_index(
+    entries: &[(Value, Value)],
+    key: &Value,
+    zero: Option<Value>,
+) -> Result<Value, String> {
+    match key {
+        Value::Int(_) => Ok(entries
+            .iter()
+            .find(|(k, _)| matches!((k, key), (Value::Int(a), Value::Int(b)) if a == b))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| zero.unwrap_or(Value::Nil))),
+        Value::Missing => Err("value is nil; should be of type int".into()),
+        v => Err(format!("value has type {}; should be int", v.type_name())),
+    }
+}
+
 fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
-    let mut item = concrete(item);
-    if let Value::Missing = item {
+    let mut item = item.clone();
+    if let Value::Missing = concrete(&item) {
         return Err("index of untyped nil".into());
     }
     for index in indexes {
         let index = concrete(index);
+        // A map of a static element type yields that type's zero value for a missing key.
+        let mut zero = None;
         item = match &item {
             Value::Nil => return Err("index of nil pointer".into()),
-            Value::Object(o) => o.underlying(),
+            Value::Object(o) if o.entries().is_some() => {
+                let entries = o.entries().unwrap_or_default();
+                item = int_key_index(&entries, &index, o.zero_elem())?;
+                continue;
+            }
+            Value::Object(o) => {
+                zero = o.zero_elem();
+                o.underlying()
+            }
             _ => item,
         };
         item = match &item {
@@ -222,9 +262,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                 Value::Byte(*s.get(x).ok_or("reflect: string index out of range")?)
             }
             Value::Map(m) => match &index {
-                Value::Str(k) => m.get(&**k).cloned().unwrap_or(Value::Nil),
+                Value::Str(k) => m
+                    .get(&**k)
+                    .cloned()
+                    .unwrap_or_else(|| zero.unwrap_or(Value::Nil)),
                 // Map keys are UTF-8 (JSON's decoder makes them so): none holds these bytes.
-                Value::Bytes(_) => Value::Nil,
+                Value::Bytes(_) => zero.unwrap_or(Value::Nil),
                 Value::Missing => return Err("value is nil; should be of type string".into()),
                 v => {
                     return Err(format!(

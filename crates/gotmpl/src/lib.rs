@@ -22,7 +22,10 @@ pub use exec::ExecError;
 pub use funcs::FuncMap;
 pub use gostr::{GoStr, GoString, Sink};
 pub use parse::{ParseError, Tree};
-pub use value::{Arity, Ctx, Func, FuncError, Kind, Object, Record, RecordType, Value};
+pub use value::{
+    can_be_nil, Arity, Ctx, Func, FuncError, JsonField, Kind, Object, Params, Record, RecordType,
+    Typed, Value, INTERFACE,
+};
 
 /// What a missing map key evaluates to (Go's `missingkey` option).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

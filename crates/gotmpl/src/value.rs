@@ -2,7 +2,10 @@
 //!
 //! Maps are `BTreeMap`s because Go ranges over and prints maps in sorted key order. A `Record` is a
 //! Go struct (a missing field is an error); a `Map` is a Go map (a missing key is `<no value>`).
-//! An `Object` is a value with methods (consul-template's tag lists, `scratch`).
+//! An `Object` is a value with methods (consul-template's tag lists, `scratch`). A `Typed` object
+//! is a map or list with a Go static type (`map[string]string`, `[]*dependency.HealthService`):
+//! its type name shows in `%T`, `%#v` and argument errors, and a missing key of a typed map is
+//! the element type's zero value (`""`), as Go's `missingkey=zero` and `index` give it.
 
 use std::any::Any;
 use std::collections::BTreeMap;
@@ -52,13 +55,70 @@ pub struct Record {
 pub struct RecordType {
     pub name: String,
     pub fields: Vec<String>,
+    /// What `encoding/json` writes, in order: the key, the field's index and whether an empty
+    /// value is left out (`json:",omitempty"`). Fields tagged `json:"-"` are absent.
+    pub json: Vec<JsonField>,
+    /// The members a pointer-receiver `MarshalJSON` writes instead, when `encoding/json` can
+    /// take the struct's address (it sits behind a pointer or in a slice).
+    pub json_marshal: Option<Vec<JsonField>>,
+}
+
+/// One member of a record's JSON object.
+#[derive(Debug, Clone)]
+pub struct JsonField {
+    pub key: String,
+    pub index: usize,
+    pub omit_empty: bool,
 }
 
 impl RecordType {
     pub fn new(name: &str, fields: &[&str]) -> Arc<RecordType> {
+        let tagged: Vec<(&str, &str)> = fields.iter().map(|f| (*f, "")).collect();
+        RecordType::tagged(name, &tagged)
+    }
+
+    /// A record type whose fields carry Go `json` tags (`",omitempty"`, `"-"`, `"name"`).
+    pub fn tagged(name: &str, fields: &[(&str, &str)]) -> Arc<RecordType> {
+        let json = fields
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, tag))| *tag != "-")
+            .map(|(index, (field, tag))| {
+                let (key, opts) = tag.split_once(',').unwrap_or((tag, ""));
+                JsonField {
+                    key: if key.is_empty() { field } else { key }.to_string(),
+                    index,
+                    omit_empty: opts.split(',').any(|o| o == "omitempty"),
+                }
+            })
+            .collect();
         Arc::new(RecordType {
             name: name.to_string(),
-            fields: fields.iter().map(|f| f.to_string()).collect(),
+            fields: fields.iter().map(|(f, _)| f.to_string()).collect(),
+            json,
+            json_marshal: None,
+        })
+    }
+
+    /// The same type with a pointer-receiver `MarshalJSON` that writes its members with `keys`
+    /// first.
+    pub fn with_json_marshal(self: Arc<Self>, keys: &[&str]) -> Arc<RecordType> {
+        let mut json = Vec::with_capacity(self.json.len());
+        for k in keys {
+            if let Some(f) = self.json.iter().find(|f| f.key == *k) {
+                json.push(f.clone());
+            }
+        }
+        for f in &self.json {
+            if !keys.contains(&f.key.as_str()) {
+                json.push(f.clone());
+            }
+        }
+        Arc::new(RecordType {
+            name: self.name.clone(),
+            fields: self.fields.clone(),
+            json: self.json.clone(),
+            json_marshal: Some(json),
         })
     }
 
@@ -99,6 +159,188 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>>;
     /// Lets a function downcast an object it made (e.g. `scratch`).
     fn as_any(&self) -> &dyn Any;
+    /// For a map with a static element type: what a missing key yields (the element's zero
+    /// value). `None` for a map of `interface {}` values, whose missing keys are no value.
+    fn zero_elem(&self) -> Option<Value> {
+        None
+    }
+    /// A nil map or slice of a static type: `%#v` prints `T(nil)`, JSON `null`.
+    fn is_nil(&self) -> bool {
+        false
+    }
+    /// For a map whose keys are not strings (`map[int][]interface {}`): its entries with their
+    /// Go keys, in Go's order (numeric), for `range`, printing and `index`. `None` for maps
+    /// keyed by strings, which `underlying` already shows in order.
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
+    /// Its methods have pointer receivers: `fmt` (which gets a copy) does not call `String`,
+    /// but a template action printing an addressable field does.
+    fn pointer_methods(&self) -> bool {
+        false
+    }
+    /// The unnamed type a named type is declared as (`dependency.ServiceTags` is `[]string`):
+    /// Go assigns a value of the one to a parameter of the other.
+    fn underlying_type(&self) -> Option<&str> {
+        None
+    }
+    /// What its own `MarshalJSON` writes, if it has one.
+    fn marshal_json(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A Go map or slice of a static type: `map[string]string`, `[]string`,
+/// `[]*dependency.HealthService`, `map[int][]interface {}`. It behaves as its `inner`
+/// `Map`/`List` everywhere except where Go's static type shows.
+#[derive(Debug)]
+pub struct Typed {
+    pub ty: String,
+    pub inner: Value,
+    /// The element zero value for a map (see `Object::zero_elem`).
+    pub zero: Option<Value>,
+    pub nil: bool,
+    /// A `map[int]T`: `inner` holds the keys in decimal (which is also how JSON writes them).
+    pub int_keys: bool,
+}
+
+impl Typed {
+    /// A `map[string]T` whose missing keys are `zero`.
+    pub fn map(ty: &str, zero: Value, inner: Value) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner,
+            zero: Some(zero),
+            nil: false,
+            int_keys: false,
+        }))
+    }
+
+    /// A `map[int]T` from its entries.
+    pub fn int_map(
+        ty: &str,
+        zero: Value,
+        entries: impl IntoIterator<Item = (i64, Value)>,
+    ) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner: Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v))),
+            zero: Some(zero),
+            nil: false,
+            int_keys: true,
+        }))
+    }
+
+    /// A nil pointer of a static type (`(*dependency.KeyPair)(nil)`), printed `<nil>`.
+    pub fn nil_ptr(ty: &str) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner: Value::Nil,
+            zero: None,
+            nil: true,
+            int_keys: false,
+        }))
+    }
+
+    /// A nil `map[string]T` (`null` in JSON, `map[]` printed).
+    pub fn nil_map(ty: &str, zero: Value) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner: Value::Map(Arc::default()),
+            zero: Some(zero),
+            nil: true,
+            int_keys: false,
+        }))
+    }
+
+    /// A slice of a static element type (`[]string`).
+    pub fn list(ty: &str, items: Vec<Value>) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner: Value::list(items),
+            zero: None,
+            nil: false,
+            int_keys: false,
+        }))
+    }
+
+    /// An `int64` (what `parseInt` and integer math return): `%T` and argument checks tell it
+    /// from `int`; functions taking `interface {}` get the plain `Int` (see `Value::unboxed`).
+    pub fn int64(n: i64) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: "int64".into(),
+            inner: Value::Int(n),
+            zero: None,
+            nil: false,
+            int_keys: false,
+        }))
+    }
+
+    /// A receive-only channel (`loop`'s `<-chan int64`) holding what it will deliver: ranged
+    /// over like a list, printed as an address as Go prints a channel.
+    pub fn chan(ty: &str, items: Vec<Value>) -> Value {
+        Typed::list(ty, items)
+    }
+
+    /// A `map[string]string`: what consul-template's meta fields and `splitToMap` hold.
+    pub fn string_map<K: Into<Arc<str>>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Typed::map("map[string]string", Value::str(""), Value::map(entries))
+    }
+
+    /// A `[]string`: what `split` and `datacenters` return.
+    pub fn strings(items: Vec<Value>) -> Value {
+        Typed::list("[]string", items)
+    }
+}
+
+impl Object for Typed {
+    fn type_name(&self) -> &str {
+        &self.ty
+    }
+
+    fn underlying(&self) -> Value {
+        self.inner.clone()
+    }
+
+    fn has_method(&self, _name: &str) -> bool {
+        false
+    }
+
+    fn call_method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, FuncError>> {
+        None
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn zero_elem(&self) -> Option<Value> {
+        self.zero.clone()
+    }
+
+    fn is_nil(&self) -> bool {
+        self.nil
+    }
+
+    fn entries(&self) -> Option<Vec<(Value, Value)>> {
+        if !self.int_keys {
+            return None;
+        }
+        let Value::Map(m) = &self.inner else {
+            return None;
+        };
+        let mut entries: Vec<(i64, Value)> = m
+            .iter()
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.clone())))
+            .collect();
+        entries.sort_by_key(|(k, _)| *k);
+        Some(
+            entries
+                .into_iter()
+                .map(|(k, v)| (Value::Int(k), v))
+                .collect(),
+        )
+    }
 }
 
 /// An error returned by a function or method; the executor wraps it as Go does
@@ -183,7 +425,42 @@ pub enum Arity {
 #[derive(Clone)]
 pub struct Func {
     pub arity: Arity,
+    /// The Go parameter types, when the function declares them: the executor then checks
+    /// each argument as Go's `evalArg`/`validateType` do. Without them every parameter is
+    /// `interface {}`.
+    pub params: Option<Arc<Params>>,
     f: Arc<FuncImpl>,
+}
+
+/// A Go function's parameter types (`"string"`, `"[]interface {}"`, `"[]*dependency.KeyPair"`),
+/// the last one repeated when it is variadic.
+#[derive(Debug)]
+pub struct Params {
+    pub fixed: Vec<&'static str>,
+    pub variadic: Option<&'static str>,
+}
+
+impl Params {
+    /// The type of the `i`th argument.
+    pub fn get(&self, i: usize) -> &'static str {
+        self.fixed
+            .get(i)
+            .copied()
+            .or(self.variadic)
+            .unwrap_or(INTERFACE)
+    }
+}
+
+/// Go's empty interface type, as `reflect` names it.
+pub const INTERFACE: &str = "interface {}";
+
+/// Whether a Go type's zero value is nil (slices, maps, pointers, channels, functions,
+/// interfaces).
+pub fn can_be_nil(ty: &str) -> bool {
+    ty == INTERFACE
+        || ["[]", "map[", "*", "chan ", "<-chan ", "func("]
+            .iter()
+            .any(|p| ty.starts_with(p))
 }
 
 impl Func {
@@ -193,8 +470,18 @@ impl Func {
     {
         Func {
             arity,
+            params: None,
             f: Arc::new(f),
         }
+    }
+
+    /// The same function with Go parameter types (see `Func::params`).
+    pub fn with_params(mut self, fixed: &[&'static str], variadic: Option<&'static str>) -> Func {
+        self.params = Some(Arc::new(Params {
+            fixed: fixed.to_vec(),
+            variadic,
+        }));
+        self
     }
 
     /// A function that needs no context.
@@ -247,6 +534,30 @@ impl Value {
         ))
     }
 
+    /// Go's static type of a typed container (`Typed`, `ServiceTags`…), `None` for the
+    /// `interface {}` world of JSON-like values.
+    pub fn static_type(&self) -> Option<&str> {
+        match self {
+            Value::Object(o) => Some(o.type_name()),
+            _ => None,
+        }
+    }
+
+    /// What a function with `interface {}` parameters works on: a typed number (`int64`) as
+    /// its plain value, anything else as it is. Go's helpers switch on `reflect.Kind`, for
+    /// which `int64` and `int` are alike.
+    pub fn unboxed(self) -> Value {
+        match &self {
+            Value::Object(o) => match o.as_any().downcast_ref::<Typed>() {
+                Some(t) if matches!(t.inner, Value::Int(_) | Value::Uint(_) | Value::Float(_)) => {
+                    t.inner.clone()
+                }
+                _ => self,
+            },
+            _ => self,
+        }
+    }
+
     /// The value an object stands for; every other value is itself.
     pub fn resolved(&self) -> Value {
         match self {
@@ -286,6 +597,22 @@ impl Value {
             Value::Record(r) => r.ty.name.clone(),
             Value::Object(o) => o.type_name().into(),
             Value::Func(_) => "func(...interface {}) (interface {}, error)".into(),
+        }
+    }
+
+    /// Go's `AssignableTo` for a parameter of type `ty`: the same type, the same underlying
+    /// type when one of them is unnamed, or any value for `interface {}`.
+    pub fn assignable_to(&self, ty: &str) -> bool {
+        if ty == INTERFACE {
+            return true;
+        }
+        match self {
+            // An invalid value becomes the zero value; a nil `interface {}` (a JSON null in a
+            // map or list) is assignable only to `interface {}`.
+            Value::Missing => can_be_nil(ty),
+            Value::Nil => false,
+            Value::Object(o) => o.type_name() == ty || o.underlying_type() == Some(ty),
+            v => v.type_name() == ty,
         }
     }
 

@@ -15,7 +15,7 @@ use super::{
     def, fail, list_items, lossy, map_arg, sprintf, string_arg, string_list_arg, wrong_type, Map,
     Res, MAX_DEPTH,
 };
-use crate::gotmpl::{Arity, FuncError, FuncMap, Record, Value};
+use crate::gotmpl::{Arity, FuncError, FuncMap, Record, Typed, Value};
 
 pub(super) fn register(funcs: &mut FuncMap) {
     def(funcs, "byKey", Arity::Exact(1), |a| by_key(&a[0]));
@@ -58,10 +58,10 @@ pub(super) fn register(funcs: &mut FuncMap) {
         let s = string_arg(&a[1])?;
         let s = s.trim();
         if s.is_empty() {
-            return Ok(Value::list(Vec::new()));
+            return Ok(Typed::strings(Vec::new()));
         }
         let parts = go_split(s, &string_arg(&a[0])?);
-        Ok(Value::list(parts.into_iter().map(Value::str).collect()))
+        Ok(Typed::strings(parts.into_iter().map(Value::str).collect()))
     });
     def(funcs, "splitToMap", Arity::Exact(3), |a| {
         let (sep1, sep2) = (string_arg(&a[0])?, string_arg(&a[1])?);
@@ -75,7 +75,11 @@ pub(super) fn register(funcs: &mut FuncMap) {
                 }
             }
         }
-        Ok(Value::Map(Arc::new(m)))
+        Ok(Typed::map(
+            "map[string]string",
+            Value::str(""),
+            Value::Map(Arc::new(m)),
+        ))
     });
 }
 
@@ -97,12 +101,18 @@ fn by_key(pairs: &Value) -> Res {
             .or_default()
             .insert(rest.into(), Value::Record(Arc::new(copy)));
     }
-    Ok(Value::map(
-        out.into_iter().map(|(k, m)| (k, Value::Map(Arc::new(m)))),
+    const INNER: &str = "map[string]*dependency.KeyPair";
+    let nil_pair = Typed::nil_ptr("*dependency.KeyPair");
+    let inner = |m: Map| Typed::map(INNER, nil_pair.clone(), Value::Map(Arc::new(m)));
+    Ok(Typed::map(
+        "map[string]map[string]*dependency.KeyPair",
+        Typed::nil_map(INNER, nil_pair.clone()),
+        Value::map(out.into_iter().map(|(k, m)| (k, inner(m)))),
     ))
 }
 
-/// Groups `items` by the keys `keys_of` gives each (in order, repeats included).
+/// Groups `items` by the keys `keys_of` gives each (in order, repeats included): a
+/// `map[string][]interface {}`.
 fn group_by(items: &[Value], keys_of: impl Fn(&Value) -> Vec<String>) -> Value {
     let mut groups: BTreeMap<Arc<str>, Vec<Value>> = BTreeMap::new();
     for item in items {
@@ -110,7 +120,11 @@ fn group_by(items: &[Value], keys_of: impl Fn(&Value) -> Vec<String>) -> Value {
             groups.entry(key.into()).or_default().push(item.clone());
         }
     }
-    Value::map(groups.into_iter().map(|(k, v)| (k, Value::list(v))))
+    Typed::map(
+        "map[string][]interface {}",
+        Typed::list("[]interface {}", Vec::new()),
+        Value::map(groups.into_iter().map(|(k, v)| (k, Value::list(v)))),
+    )
 }
 
 /// The items of a list of records that all have `field` (nil is empty); `None` otherwise.
@@ -141,7 +155,7 @@ fn by_tag(list: &Value) -> Res {
     }))
 }
 
-/// Go's map is keyed by `int`; here keys are the decimal strings (sorted as strings).
+/// A `map[int][]interface {}`: ranged and printed in numeric port order.
 fn by_port(list: &Value) -> Res {
     let Some(items) = records_with(list, "Port") else {
         return fail(format!(
@@ -149,11 +163,19 @@ fn by_port(list: &Value) -> Res {
             list_type_name(list)
         ));
     };
-    Ok(group_by(&items, |item| {
-        vec![field_of(item, "Port")
-            .map(|p| lossy(&p))
-            .unwrap_or_default()]
-    }))
+    let mut groups: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for item in &items {
+        let port = match field_of(item, "Port") {
+            Some(Value::Int(p)) => p,
+            _ => 0,
+        };
+        groups.entry(port).or_default().push(item.clone());
+    }
+    Ok(Typed::int_map(
+        "map[int][]interface {}",
+        Typed::list("[]interface {}", Vec::new()),
+        groups.into_iter().map(|(k, v)| (k, Value::list(v))),
+    ))
 }
 
 fn by_meta(meta: &str, services: &Value) -> Res {
@@ -168,8 +190,11 @@ fn by_meta(meta: &str, services: &Value) -> Res {
         let svc = Value::Record(svc);
         groups.entry(parts.join("_").into()).or_default().push(svc);
     }
-    Ok(Value::map(
-        groups.into_iter().map(|(k, v)| (k, Value::list(v))),
+    const GROUP: &str = "[]*dependency.HealthService";
+    Ok(Typed::map(
+        "map[string][]*dependency.HealthService",
+        Typed::list(GROUP, Vec::new()),
+        Value::map(groups.into_iter().map(|(k, v)| (k, Typed::list(GROUP, v)))),
     ))
 }
 
@@ -239,10 +264,10 @@ fn bytes_contain(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 fn contains_some(needles: &Value, list: &Value, ret_true: bool, invert: bool) -> Res {
-    let needles = match needles {
-        Value::List(items) => items.clone(),
+    let needles = match needles.resolved() {
+        Value::List(items) => items,
         Value::Nil => Arc::new(Vec::new()),
-        v => return Err(wrong_type("[]interface {}", v)),
+        _ => return Err(wrong_type("[]interface {}", needles)),
     };
     for needle in needles.iter() {
         if go_in(list, needle)? != invert {
@@ -334,8 +359,9 @@ fn go_loop(args: &[Value]) -> Res {
     if stop.saturating_sub(start) > LOOP_LIMIT {
         return fail(format!("loop: more than {LOOP_LIMIT} iterations"));
     }
-    Ok(Value::list(
-        (start..stop.max(start)).map(Value::Int).collect(),
+    Ok(Typed::chan(
+        "<-chan int64",
+        (start..stop.max(start)).map(Typed::int64).collect(),
     ))
 }
 

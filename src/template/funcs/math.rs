@@ -5,7 +5,7 @@
 //! uint64), a float makes float64, and an unknown type is reported with Go's `%q` of the value.
 
 use super::{def, fail, sprintf, Res};
-use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
+use crate::gotmpl::{Arity, FuncError, FuncMap, Typed, Value};
 
 /// An operand as Go's reflect kinds see it.
 #[derive(Clone, Copy)]
@@ -16,7 +16,7 @@ enum Num {
 }
 
 fn num(v: &Value) -> Option<Num> {
-    match v {
+    match &v.clone().unboxed() {
         Value::Int(i) => Some(Num::I(*i)),
         Value::Uint(u) => Some(Num::U(*u)),
         Value::Byte(b) => Some(Num::U(u64::from(*b))),
@@ -78,7 +78,7 @@ fn math(name: &str, op: MathOp, a: &Value, b: &Value) -> Res {
     Ok(match (x, y) {
         (Num::U(p), Num::U(q)) => Value::Uint(uint_op(op, p, q)?),
         (Num::F(_), _) | (_, Num::F(_)) => Value::Float(float_op(op, as_f64(x), as_f64(y))),
-        _ => Value::Int(int_op(op, as_i64(x), as_i64(y))?),
+        _ => Typed::int64(int_op(op, as_i64(x), as_i64(y))?),
     })
 }
 
@@ -100,7 +100,8 @@ fn as_i64(n: Num) -> i64 {
 
 fn num_value(n: Num) -> Value {
     match n {
-        Num::I(i) => Value::Int(i),
+        // consul-template computes with `reflect.Value.Int()`: an `int64`.
+        Num::I(i) => Typed::int64(i),
         Num::U(u) => Value::Uint(u),
         Num::F(f) => Value::Float(f),
     }

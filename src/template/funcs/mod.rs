@@ -57,6 +57,72 @@ pub fn register(funcs: &mut FuncMap) {
     local::register(funcs);
     register_env(funcs, Arc::new(HashMap::new()));
     sprig::register(funcs);
+    declare_go_params(funcs);
+}
+
+/// The Go parameter types of consul-template's helpers (its `template/funcs.go`), so that the
+/// executor checks arguments as Go does: `expected string; found 1` for a literal,
+/// `wrong type for value; expected []interface {}; got []string` for a value. A function not
+/// listed takes `interface {}` parameters and checks what it needs itself.
+pub fn declare_go_params(funcs: &mut FuncMap) {
+    const S: &str = "string";
+    const ANY: &str = "interface {}";
+    const PAIRS: &str = "[]*dependency.KeyPair";
+    let table: &[(&str, &[&'static str], Option<&'static str>)] = &[
+        ("base64Decode", &[S], None),
+        ("base64Encode", &[S], None),
+        ("base64URLDecode", &[S], None),
+        ("base64URLEncode", &[S], None),
+        ("byKey", &[PAIRS], None),
+        ("byMeta", &[S, "[]*dependency.HealthService"], None),
+        ("containsAll", &["[]interface {}", ANY], None),
+        ("containsAny", &["[]interface {}", ANY], None),
+        ("containsNone", &["[]interface {}", ANY], None),
+        ("containsNotAll", &["[]interface {}", ANY], None),
+        ("explode", &[PAIRS], None),
+        ("explodeMap", &["map[string]interface {}"], None),
+        (
+            "mergeMap",
+            &["map[string]interface {}", "map[string]interface {}"],
+            None,
+        ),
+        (
+            "mergeMapWithOverride",
+            &["map[string]interface {}", "map[string]interface {}"],
+            None,
+        ),
+        ("indent", &["int", S], None),
+        ("join", &[S, "[]string"], None),
+        ("split", &[S, S], None),
+        ("splitToMap", &[S, S, S], None),
+        ("trim", &[S, S], None),
+        ("trimPrefix", &[S, S], None),
+        ("trimSuffix", &[S, S], None),
+        ("trimSpace", &[S], None),
+        ("parseBool", &[S], None),
+        ("parseFloat", &[S], None),
+        ("parseInt", &[S], None),
+        ("parseJSON", &[S], None),
+        ("parseUint", &[S], None),
+        ("parseYAML", &[S], None),
+        ("regexMatch", &[S, S], None),
+        ("regexReplaceAll", &[S, S, S], None),
+        ("replaceAll", &[S, S, S], None),
+        ("toLower", &[S], None),
+        ("toUpper", &[S], None),
+        ("toTitle", &[S], None),
+        ("sha256Hex", &[S], None),
+        ("md5sum", &[S], None),
+        ("timestamp", &[], Some(S)),
+        ("sockaddr", &[], Some(S)),
+        ("plugin", &[S], Some(S)),
+        ("env", &[S], None),
+        ("mustEnv", &[S], None),
+        ("envOrDefault", &[S, S], None),
+    ];
+    for (name, fixed, variadic) in table {
+        funcs.set_params(name, fixed, *variadic);
+    }
 }
 
 fn def<F>(funcs: &mut FuncMap, name: &str, arity: Arity, f: F)

@@ -6,7 +6,7 @@
 //! invalid syntax` / `value out of range`.
 
 use super::{def, string_arg};
-use crate::gotmpl::{printf, Arity, FuncError, FuncMap, Value};
+use crate::gotmpl::{printf, Arity, FuncError, FuncMap, Typed, Value};
 
 pub(super) fn register(funcs: &mut FuncMap) {
     def(funcs, "parseBool", Arity::Exact(1), |a| {
@@ -19,7 +19,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
         ))
     });
     def(funcs, "parseInt", Arity::Exact(1), |a| {
-        Ok(Value::Int(parse_int_empty_zero(&string_arg(&a[0])?)?))
+        Ok(Typed::int64(parse_int_empty_zero(&string_arg(&a[0])?)?))
     });
     def(funcs, "parseUint", Arity::Exact(1), |a| {
         let s = string_arg(&a[0])?;

@@ -8,7 +8,7 @@ use regex::Regex;
 
 use super::local::{format_time, run_plugin, RFC3339};
 use super::*;
-use crate::gotmpl::{Record, RecordType, Template};
+use crate::gotmpl::{Record, RecordType, Template, Typed};
 
 /// consul-template's `ServiceTags`, as the Consul functions make them.
 fn service_tags(items: Vec<&'static str>) -> Value {
@@ -113,9 +113,11 @@ fn data() -> Value {
         kv("app/b/d", "b/d", "3"),
         kv("app/top", "top", "4"),
     ];
-    m.insert("pairs".into(), Value::list(pairs));
+    // Typed as the Consul functions return them (`ls`, `tree`, `service`, `services`).
+    let pairs_of = |items| Typed::list("[]*dependency.KeyPair", items);
+    m.insert("pairs".into(), pairs_of(pairs));
     let conflict = vec![kv("p/a", "a", "1"), kv("p/a/b", "a/b", "2")];
-    m.insert("conflict".into(), Value::list(conflict));
+    m.insert("conflict".into(), pairs_of(conflict));
     let services = vec![
         svc(
             "n1",
@@ -126,13 +128,19 @@ fn data() -> Value {
         svc("n2", 8080, vec!["v1"], &[("env", "dev qa"), ("w", "12")]),
         svc("n3", 9090, vec![], &[]),
     ];
-    m.insert("svcs".into(), Value::list(services));
+    m.insert(
+        "svcs".into(),
+        Typed::list("[]*dependency.HealthService", services),
+    );
     m.insert(
         "snips".into(),
-        Value::list(vec![
-            snippet("db", vec!["primary"]),
-            snippet("web", vec!["http", "primary"]),
-        ]),
+        Typed::list(
+            "[]*dependency.CatalogSnippet",
+            vec![
+                snippet("db", vec!["primary"]),
+                snippet("web", vec!["http", "primary"]),
+            ],
+        ),
     );
     m.insert("tags".into(), service_tags(vec!["http", "v1"]));
     Value::Map(Arc::new(m))

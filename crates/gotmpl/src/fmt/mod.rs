@@ -22,5 +22,5 @@ mod quote;
 mod check;
 
 pub use ftoa::format_float;
-pub use print::{fprint, sprint, sprintf, sprintln, write_value};
+pub use print::{fprint, sprint, sprintf, sprintln, write_indirect, write_value};
 pub use quote::{is_print, quote, quote_go};

@@ -75,6 +75,22 @@ pub fn write_value(out: &mut impl Sink, v: &Value) {
     }
 }
 
+/// Appends what a template action prints for a value: Go's `printableValue` follows a pointer
+/// to a struct once, so `&{a b}` prints `{a b}` (pointers inside it stay addresses).
+pub fn write_indirect(out: &mut impl Sink, v: &Value) {
+    match v {
+        Value::Record(r) if r.ty.is_pointer() => {
+            Printer::new(out).print_struct(r, r.ty.name.trim_start_matches('*'), 'v', 0)
+        }
+        // A field whose `String` has a pointer receiver is addressable here: Go calls it.
+        Value::Object(o) if o.pointer_methods() => match o.call_method("String", &[]) {
+            Some(Ok(shown)) => write_value(out, &shown),
+            _ => write_value(out, v),
+        },
+        _ => write_value(out, v),
+    }
+}
+
 /// Go's `reflect.Kind() == reflect.String`, which decides `Sprint`'s spacing.
 fn is_string_kind(v: &Value) -> bool {
     match v {
@@ -175,7 +191,12 @@ impl<'a, S: Sink> Printer<'a, S> {
 
     /// An object prints as its underlying value unless it has a `String` method (Go's Stringer).
     fn print_object(&mut self, o: &dyn Object, verb: char, depth: usize) {
-        if !self.erroring && !self.f.sharp_v && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q') {
+        let stringer = !o.pointer_methods();
+        if stringer
+            && !self.erroring
+            && !self.f.sharp_v
+            && matches!(verb, 'v' | 's' | 'x' | 'X' | 'q')
+        {
             if let Some(Ok(shown)) = o.call_method("String", &[]) {
                 if let Some(s) = shown.as_go_str() {
                     if !self.fmt_string(s, verb) {
@@ -184,6 +205,18 @@ impl<'a, S: Sink> Printer<'a, S> {
                     return;
                 }
             }
+        }
+        if o.is_nil() && self.f.sharp_v {
+            self.buf.push_str(o.type_name());
+            self.buf.push_str("(nil)");
+            return;
+        }
+        if o.type_name().starts_with("<-chan ") || o.type_name().starts_with("chan ") {
+            // Go prints a channel as its address.
+            return self.fmt_pointer(&Value::List(Arc::default()), verb, Some(o.type_name()));
+        }
+        if let Some(entries) = o.entries() {
+            return self.print_entries(&entries, verb, depth, o.type_name());
         }
         self.print_value(&o.underlying(), verb, depth, Some(o.type_name()));
     }
@@ -232,6 +265,26 @@ impl<'a, S: Sink> Printer<'a, S> {
             if !self.fmt_string(GoStr::Utf8(k), verb) {
                 self.bad_verb(verb, &Value::Str(k.clone()), None);
             }
+            self.buf.push(':');
+            self.print_elem(v, verb, depth);
+        }
+        self.buf.push(if sharp_v { '}' } else { ']' });
+    }
+
+    /// A map whose keys are not strings (`map[int]T`), its entries in Go's order.
+    fn print_entries(&mut self, entries: &[(Value, Value)], verb: char, depth: usize, ty: &str) {
+        let sharp_v = self.f.sharp_v;
+        if sharp_v {
+            self.buf.push_str(ty);
+            self.buf.push('{');
+        } else {
+            self.buf.push_str("map[");
+        }
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if i > 0 {
+                self.buf.push_str(if sharp_v { ", " } else { " " });
+            }
+            self.print_value(k, verb, depth + 1, None);
             self.buf.push(':');
             self.print_elem(v, verb, depth);
         }

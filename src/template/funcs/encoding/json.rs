@@ -252,7 +252,7 @@ pub(in crate::template::funcs) fn to_json(
         pretty,
         objects: 0,
     };
-    enc.value(v, 0)?;
+    enc.value(v, 0, false)?;
     Ok(out)
 }
 
@@ -274,7 +274,9 @@ impl JsonEnc<'_> {
         }
     }
 
-    fn value(&mut self, v: &Value, depth: usize) -> Result<(), String> {
+    /// `addressable`: whether Go's encoder could take the value's address (it is reached
+    /// through a pointer or a slice), which decides if pointer-receiver `MarshalJSON` runs.
+    fn value(&mut self, v: &Value, depth: usize, addressable: bool) -> Result<(), String> {
         if depth + self.objects > MAX_DEPTH {
             return Err(format!(
                 "json: unsupported value: encountered a cycle via {}",
@@ -300,22 +302,33 @@ impl JsonEnc<'_> {
             Value::List(items) => self.list(items, depth)?,
             Value::Map(m) => {
                 let entries: Vec<(&str, &Value)> = m.iter().map(|(k, v)| (&**k, v)).collect();
-                self.object(&entries, depth)?;
+                self.object(&entries, depth, false)?;
             }
             Value::Record(r) => {
-                let entries: Vec<(&str, &Value)> =
-                    r.ty.fields
-                        .iter()
-                        .map(String::as_str)
-                        .zip(r.values.iter())
-                        .collect();
-                self.object(&entries, depth)?;
+                // The fields' `json` tags: their keys and order, `omitempty`, `-`.
+                let layout = match &r.ty.json_marshal {
+                    Some(custom) if addressable => custom,
+                    _ => &r.ty.json,
+                };
+                let entries: Vec<(&str, &Value)> = layout
+                    .iter()
+                    .filter(|f| !(f.omit_empty && is_empty_value(&r.values[f.index])))
+                    .map(|f| (f.key.as_str(), &r.values[f.index]))
+                    .collect();
+                self.object(&entries, depth, addressable || r.ty.is_pointer())?;
+            }
+            Value::Object(o) if o.type_name().starts_with("map[interface {}]") => {
+                return Err(format!("json: unsupported type: {}", o.type_name()))
+            }
+            Value::Object(o) if o.is_nil() => self.out.push_str("null"),
+            Value::Object(o) if addressable && o.marshal_json().is_some() => {
+                self.out.push_str(&o.marshal_json().unwrap_or_default())
             }
             Value::Object(o) => match o.underlying() {
                 Value::Missing | Value::Nil => self.out.push_str("{}"),
                 u => {
                     self.objects += 1;
-                    let r = self.value(&u, depth);
+                    let r = self.value(&u, depth, addressable);
                     self.objects -= 1;
                     r?
                 }
@@ -332,7 +345,8 @@ impl JsonEnc<'_> {
                 self.out.push(',');
             }
             self.newline(depth + 1);
-            self.value(item, depth + 1)?;
+            // Slice elements are addressable.
+            self.value(item, depth + 1, true)?;
         }
         if !items.is_empty() {
             self.newline(depth);
@@ -341,7 +355,13 @@ impl JsonEnc<'_> {
         Ok(())
     }
 
-    fn object(&mut self, entries: &[(&str, &Value)], depth: usize) -> Result<(), String> {
+    /// `addressable`: the members are fields of an addressable struct (not map values).
+    fn object(
+        &mut self,
+        entries: &[(&str, &Value)],
+        depth: usize,
+        addressable: bool,
+    ) -> Result<(), String> {
         self.out.push('{');
         for (i, (k, v)) in entries.iter().enumerate() {
             if i > 0 {
@@ -350,7 +370,7 @@ impl JsonEnc<'_> {
             self.newline(depth + 1);
             json_string(self.out, k.as_bytes(), self.escape_html);
             self.out.push_str(if self.pretty { ": " } else { ":" });
-            self.value(v, depth + 1)?;
+            self.value(v, depth + 1, addressable)?;
         }
         if !entries.is_empty() {
             self.newline(depth);
@@ -407,4 +427,15 @@ fn json_string(out: &mut String, s: &[u8], escape_html: bool) {
         }
     }
     out.push('"');
+}
+
+/// Go's `isEmptyValue`: what `omitempty` leaves out.
+fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Record(_) => false,
+        Value::Object(o) => o.is_nil() || is_empty_value(&o.underlying()),
+        Value::Missing | Value::Nil => true,
+        Value::Func(_) => false,
+        v => !v.truth(),
+    }
 }

@@ -12,7 +12,7 @@ mod yaml;
 use std::sync::Arc;
 
 use super::{def, string_arg};
-use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
+use crate::gotmpl::{Arity, FuncError, FuncMap, Typed, Value};
 use json::{parse_json, to_json};
 
 pub(super) fn register(funcs: &mut FuncMap) {
@@ -28,7 +28,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
         if s.is_empty() {
             return Ok(Value::Map(Arc::default()));
         }
-        yaml::parse(&s).map_err(FuncError)
+        yaml::parse(&s).map(yaml_maps).map_err(FuncError)
     });
     let json: [(&str, bool, bool); 4] = [
         ("toJSON", true, false),
@@ -52,3 +52,25 @@ pub(super) fn register(funcs: &mut FuncMap) {
     });
     base64::register(funcs);
 }
+
+/// yaml.v2 decodes a mapping into `interface{}` as a `map[interface {}]interface {}` (at every
+/// level), which `%T` shows and `encoding/json` refuses.
+fn yaml_maps(v: Value) -> Value {
+    match v {
+        Value::Map(m) => {
+            let inner = m.iter().map(|(k, v)| (k.clone(), yaml_maps(v.clone())));
+            Value::Object(Arc::new(Typed {
+                ty: YAML_MAP.into(),
+                inner: Value::map(inner),
+                zero: None,
+                nil: false,
+                int_keys: false,
+            }))
+        }
+        Value::List(items) => Value::list(items.iter().cloned().map(yaml_maps).collect()),
+        v => v,
+    }
+}
+
+/// The Go type yaml.v2 gives a mapping decoded into `interface{}`.
+pub(super) const YAML_MAP: &str = "map[interface {}]interface {}";

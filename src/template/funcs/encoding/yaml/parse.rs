@@ -761,6 +761,10 @@ impl Parser<'_> {
                 self.bump();
                 return Ok(Value::list(items));
             }
+            if self.peek().is_none() {
+                // libyaml's parser wants an entry here and finds the end of the stream.
+                return Err(parser_error("did not find expected node content"));
+            }
             let item = self.flow_node()?;
             self.flow_space();
             // `[a: b]` is a list holding a one-entry map.
