@@ -214,9 +214,10 @@ fn b64(s: &str) -> String {
 }
 
 /// Renders as consul-template does: pass after pass until nothing is missing.
-fn render(text: &[u8], fixture: &Fixture) -> Result<Outcome, String> {
+fn render(source: &str, text: &[u8], fixture: &Fixture) -> Result<Outcome, String> {
     let tmpl = match Template::new(TemplateConfig {
         name: String::new(),
+        source: source.to_string(),
         text: text.to_vec(),
         ..Default::default()
     }) {
@@ -250,8 +251,8 @@ fn render(text: &[u8], fixture: &Fixture) -> Result<Outcome, String> {
     }
 }
 
-/// The golden outcome: the oracle's error line loses the `NAME: parse: ` / `NAME: execute: `
-/// prefix consul-template's runner adds (the runner's wording is checked elsewhere).
+/// The golden outcome: the oracle's error line whole, `NAME.tmpl: parse: ` /
+/// `NAME.tmpl: execute: ` as consul-template's runner words it included.
 fn expected(dir: &Path, name: &str) -> Outcome {
     let read = |ext: &str| std::fs::read_to_string(dir.join(format!("{name}.{ext}"))).ok();
     if let Some(out) = read("out") {
@@ -263,11 +264,10 @@ fn expected(dir: &Path, name: &str) -> Outcome {
         .parse()
         .unwrap();
     let err = read("err").unwrap_or_default();
-    let prefix = Regex::new(r"^[^\n]*?: (parse|execute): ").unwrap();
     let err = if code == 75 {
         String::new()
     } else {
-        prefix.replace(err.trim_end(), "").into_owned()
+        err.trim_end().to_string()
     };
     Outcome::Failed(code, err)
 }
@@ -300,7 +300,7 @@ fn typed_values_match_consul_template() {
         let own = dir.join(format!("{name}.fixture.json"));
         let own = own.exists().then(|| Fixture::load(&own));
         let text = std::fs::read(dir.join(format!("{name}.tmpl"))).unwrap();
-        let got = render(&text, own.as_ref().unwrap_or(&shared))
+        let got = render(&format!("{name}.tmpl"), &text, own.as_ref().unwrap_or(&shared))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = expected(&dir, name);
         let (got, want) = (mask_addresses(got), mask_addresses(want));
