@@ -27,12 +27,14 @@ use crate::support::{eventually, free_port, request_within, Agent};
 const CLIENTS: usize = 6;
 const COUNTERS: usize = 2;
 /// How long a client waits for an answer before it counts the write as unknown and moves on
-/// to another server (one paused accepts and never answers).
-const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest write gap allowed around a single fault: the target is about 3 s (1.7–2.1 s
-/// measured); before forwarded writes were re-sent, a paused leader left 5 s and more here
-/// (the clients' own timeout), 7.7–8.8 s with clients that wait longer.
-const SINGLE_FAULT_BOUND: Duration = Duration::from_millis(4500);
+/// to another server (one paused accepts and never answers). Longer than the bound below, so
+/// that a cluster that only recovers when clients give up fails the bound.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(8);
+/// The longest write gap allowed around a single fault. The target is about 3 s (1.7–2.1 s
+/// measured, up to 4.2 s with builds running beside); the bound leaves room for a loaded CI
+/// machine and still fails the old behaviour: before forwarded writes were re-sent, a paused
+/// leader left 7.7–8.8 s without an acknowledged write. The figures are printed either way.
+const SINGLE_FAULT_BOUND: Duration = Duration::from_millis(6000);
 
 /// The three servers: fixed server ports and data dirs, so a killed one comes back as itself.
 struct Servers {
