@@ -300,8 +300,12 @@ fn typed_values_match_consul_template() {
         let own = dir.join(format!("{name}.fixture.json"));
         let own = own.exists().then(|| Fixture::load(&own));
         let text = std::fs::read(dir.join(format!("{name}.tmpl"))).unwrap();
-        let got = render(&format!("{name}.tmpl"), &text, own.as_ref().unwrap_or(&shared))
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got = render(
+            &format!("{name}.tmpl"),
+            &text,
+            own.as_ref().unwrap_or(&shared),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = expected(&dir, name);
         let (got, want) = (mask_addresses(got), mask_addresses(want));
         if got != want {
