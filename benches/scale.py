@@ -4,13 +4,14 @@ x 3 instances, with the seed's nginx template (`range services` -> `service .Nam
 
 For each N it prints one row: TCP connections between ctmpl and the agent, the first complete
 render (min/median/max over --runs long-running starts), `-once` time, change -> file p50/p99,
-CPU per change and RSS. Modes: `h1` (HTTP/1.1 with the connection budget, -max-conns), `h2`
-(passes --h2-flag, for a client that speaks HTTP/2), and --agent-limit N writes the agent a
-config with `limits { http_max_conns_per_client = N }`.
+CPU per change and RSS. Modes: `h2` (ctmpl talks to its agent directly, which speaks h2c: one
+connection), `h1` (through a relay that answers HTTP/2's preface with a 400 as a stock Consul
+does, so ctmpl falls back to HTTP/1.1 and its connection budget, --max-conns), and
+--agent-limit N writes the agent a config with `limits { http_max_conns_per_client = N }`.
 
     python3 benches/scale.py --bin target/release/ctmpl --sizes 1000,3000,10000,30000,50000
 """
-import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, socket, statistics, subprocess, sys, tempfile, threading, time, urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 TPL = """{{range services}} {{$name := .Name}} {{$service := service .Name}}
@@ -73,6 +74,46 @@ def count(out):
         return -1
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def http1_relay(target):
+    """A relay to `target` that speaks only HTTP/1.1, as a stock Consul agent does; its port."""
+    listener = socket.socket(); listener.bind(("127.0.0.1", 0)); listener.listen(1024)
+    host, port = target.rsplit(":", 1)
+
+    def pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        try:
+            b.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def relay(c):
+        first = c.recv(24, socket.MSG_PEEK | socket.MSG_WAITALL)
+        if first == H2_PREFACE:
+            c.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n400 Bad Request")
+            c.close(); return
+        s = socket.create_connection((host, int(port)))
+        threading.Thread(target=pipe, args=(s, c), daemon=True).start()
+        pipe(c, s)
+
+    def serve():
+        while True:
+            c, _ = listener.accept()
+            threading.Thread(target=relay, args=(c,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
 def register(addr, n):
     def one(i):
         for j in range(3):
@@ -107,9 +148,8 @@ def measure(args, n):
         helps = subprocess.run([args.bin, "-h"], capture_output=True, text=True)
         if "max-conns-per-host" in helps.stdout + helps.stderr:
             extra = ["-consul-transport-max-conns-per-host", str(args.max_conns)]
-        if args.mode == "h2":
-            extra += args.h2_flag.split()
-        base = [args.bin, "-consul-addr", addr, "-template", f"{tpl}:{out}"] + extra
+        ct_port = http1_relay(addr) if args.mode == "h1" else port
+        base = [args.bin, "-consul-addr", f"127.0.0.1:{ct_port}", "-template", f"{tpl}:{out}"] + extra
         t0 = time.time()
         r = subprocess.run(base + ["-once", "-dry"], capture_output=True, text=True, timeout=600)
         row["once_s"] = round(time.time() - t0, 3)
@@ -132,7 +172,7 @@ def measure(args, n):
         row["first_med_s"] = round(statistics.median(firsts), 3)
         row["first_max_s"] = round(max(firsts), 3)
         time.sleep(2)
-        row["conns"] = connections(p.pid, port)
+        row["conns"] = connections(p.pid, ct_port)
         row["rss_mib"] = rss(p.pid)
         lat = []; c0 = cpu(p.pid)
         for k in range(args.changes):
@@ -148,7 +188,7 @@ def measure(args, n):
             time.sleep(args.gap)
         row["cpu_ms_per_change"] = round((cpu(p.pid) - c0) / args.changes * 1000, 1)
         row["stale"] = count(out) != want or sum(1 for x in lat if x >= 30)
-        row["conns_after"] = connections(p.pid, port)
+        row["conns_after"] = connections(p.pid, ct_port)
         lat.sort()
         row["change_p50_ms"] = round(lat[len(lat) // 2] * 1000, 1)
         row["change_p99_ms"] = round(lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000, 1)
@@ -170,8 +210,7 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--changes", type=int, default=50)
     ap.add_argument("--gap", type=float, default=0.15, help="seconds between changes")
-    ap.add_argument("--mode", default="h1", choices=["h1", "h2"])
-    ap.add_argument("--h2-flag", default="", help="the flag(s) that make ctmpl speak HTTP/2")
+    ap.add_argument("--mode", default="h2", choices=["h1", "h2"])
     ap.add_argument("--max-conns", type=int, default=64)
     ap.add_argument("--agent-limit", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="one JSON object per row")

@@ -383,13 +383,19 @@ async fn serve(config: Config, gate: &Gate, args: Vec<String>) -> Result<(), Str
     if config.dev_servers > 1 {
         return serve_cluster(config, pid_file).await;
     }
+    // Watched before the agent starts, so that no change after the banner goes unseen.
+    let (config_watch, changed) = watch_config_files(&args);
     let running = agent::start(config).await?;
     // Tests and scripts read the banner's `==> ctmpl agent running: HTTP API on ADDR` line to
     // learn the port when it was 0.
     eprint!("{}", banner::render(&banner::Facts::of(&running)));
     gate.open();
     tokio::spawn(watch_signals(running.shutdown.clone()));
-    tokio::spawn(reload_on_change(running.agent.clone(), args, hangup));
+    let running_agent = running.agent.clone();
+    tokio::spawn(async move {
+        let _watching = config_watch;
+        reload_on_change(running_agent, args, hangup, changed).await
+    });
     running.shutdown.cancelled().await;
     running.stop().await;
     if let Some(p) = &pid_file {
@@ -407,29 +413,8 @@ async fn reload_on_change(
     agent: Arc<agent::Agent>,
     args: Vec<String>,
     mut hangup: tokio::signal::unix::Signal,
+    changed: Arc<tokio::sync::Notify>,
 ) {
-    let watched: Vec<PathBuf> = flags::parse(&args, FLAGS)
-        .map(|f| {
-            let mut paths = f.all("config-dir").to_vec();
-            paths.extend(f.all("config-file").iter().cloned());
-            paths.into_iter().map(PathBuf::from).collect()
-        })
-        .unwrap_or_default();
-    let changed = Arc::new(tokio::sync::Notify::new());
-    let _watch = if watched.is_empty() {
-        None
-    } else {
-        match crate::fswatch::watch(&watched, changed.clone()) {
-            Ok(w) => {
-                tracing::debug!(watcher = w.kind, "watching the agent's config files");
-                Some(w)
-            }
-            Err(e) => {
-                tracing::warn!("not watching the config files: {e}");
-                None
-            }
-        }
-    };
     let mut state = agent.configured_services();
     let shutdown = agent.shutdown.clone();
     loop {
@@ -454,6 +439,35 @@ async fn reload_on_change(
             Err(e) => tracing::error!("reload: {e}"),
         }
     }
+}
+
+/// Watches the `-config-dir`s and `-config-file`s; `changed` is notified on every change.
+fn watch_config_files(
+    args: &[String],
+) -> (Option<crate::fswatch::FsWatch>, Arc<tokio::sync::Notify>) {
+    let watched: Vec<PathBuf> = flags::parse(args, FLAGS)
+        .map(|f| {
+            let mut paths = f.all("config-dir").to_vec();
+            paths.extend(f.all("config-file").iter().cloned());
+            paths.into_iter().map(PathBuf::from).collect()
+        })
+        .unwrap_or_default();
+    let changed = Arc::new(tokio::sync::Notify::new());
+    let watch = if watched.is_empty() {
+        None
+    } else {
+        match crate::fswatch::watch(&watched, changed.clone()) {
+            Ok(w) => {
+                tracing::debug!(watcher = w.kind, "watching the agent's config files");
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!("not watching the config files: {e}");
+                None
+            }
+        }
+    };
+    (watch, changed)
 }
 
 /// `-dev -dev-servers N`: the servers run until SIGINT/SIGTERM or until each has left.

@@ -54,6 +54,8 @@ fn the_agent_banner_names_its_facts_and_a_sigterm_is_logged() {
         .unwrap()
         .to_string();
     let port = agent.addr.rsplit(':').next().unwrap().to_string();
+    // The banner's last line comes through stderr after the `running` line the start waits for.
+    agent.wait_log(10, "==> Log data will now stream in as it occurs:");
     for want in [
         "==> Starting ctmpl agent".to_string(),
         "Version: 'ctmpl ".into(),
