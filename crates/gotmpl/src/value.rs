@@ -745,65 +745,12 @@ impl From<Vec<Value>> for Value {
     }
 }
 
-/// Decodes JSON as Go's `encoding/json` decodes into `interface{}`: objects are maps, arrays
-/// lists, every number a float64, `null` nil.
+/// Decodes JSON as Go's `encoding/json` decodes into `interface{}` (see `json`): objects are
+/// maps, arrays lists, every number a float64, `null` nil.
 impl<'de> serde::Deserialize<'de> for Value {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(JsonVisitor)
-    }
-}
-
-struct JsonVisitor;
-
-impl<'de> serde::de::Visitor<'de> for JsonVisitor {
-    type Value = Value;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
-        Ok(Value::Bool(b))
-    }
-
-    fn visit_i64<E>(self, i: i64) -> Result<Value, E> {
-        Ok(Value::Float(i as f64))
-    }
-
-    fn visit_u64<E>(self, u: u64) -> Result<Value, E> {
-        Ok(Value::Float(u as f64))
-    }
-
-    fn visit_f64<E>(self, x: f64) -> Result<Value, E> {
-        Ok(Value::Float(x))
-    }
-
-    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
-        Ok(Value::str(s))
-    }
-
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
-    }
-
-    fn visit_none<E>(self) -> Result<Value, E> {
-        Ok(Value::Nil)
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::new();
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(Value::list(items))
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut m = BTreeMap::new();
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            m.insert(Arc::from(k), v);
-        }
-        Ok(Value::Map(Arc::new(m)))
+        use serde::de::DeserializeSeed;
+        crate::json::ValueSeed(&crate::json::Keys::default()).deserialize(d)
     }
 }
 
