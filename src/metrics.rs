@@ -199,7 +199,7 @@ pub fn go_utc_string(unix_secs: u64) -> String {
 }
 
 /// Howard Hinnant's days-to-civil-date algorithm (proleptic Gregorian calendar).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -490,15 +490,21 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// Checks the method against an endpoint's allowed list (Consul's 405 and OPTIONS answers).
 fn allow(req: &Req<'_>, methods: &[Method]) -> Result<()> {
-    if methods.contains(&req.method) {
+    allow_method(&req.method, methods)
+}
+
+/// Consul's answer to a method an endpoint does not take: 405 (an empty 200 for `OPTIONS`),
+/// with the `Allow` header either way.
+pub(super) fn allow_method(method: &Method, methods: &[Method]) -> Result<()> {
+    if methods.contains(method) {
         return Ok(());
     }
     let list: Vec<&str> = methods.iter().map(Method::as_str).collect();
     let allow_header = format!("OPTIONS,{}", list.join(","));
-    let mut reply = if req.method == Method::OPTIONS {
+    let mut reply = if *method == Method::OPTIONS {
         Reply::empty()
     } else {
-        Reply::error(405, format!("method {} not allowed", req.method))
+        Reply::error(405, format!("method {method} not allowed"))
     };
     reply.headers.push(("Allow", allow_header));
     Err(reply)

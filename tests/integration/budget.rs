@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::support::{eventually, Agent, Process};
+use crate::support::{connections_to, eventually, Agent, Process};
 
 const SERVICES: usize = 40;
 const BUDGET: usize = 12;
@@ -30,35 +30,6 @@ fn register(agent: &Agent, i: usize, port: u16) {
     });
     let r = agent.put("/v1/catalog/register", &body.to_string());
     assert_eq!(r.status, 200, "{}", r.text());
-}
-
-/// ESTABLISHED TCP connections of process `pid` to local port `port`, read from /proc.
-fn connections_to(pid: u32, port: u16) -> usize {
-    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter_map(|e| std::fs::read_link(e.path()).ok())
-                .filter_map(|l| {
-                    let l = l.to_string_lossy().into_owned();
-                    l.strip_prefix("socket:[")
-                        .map(|s| s.trim_end_matches(']').to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .filter_map(|t| std::fs::read_to_string(t).ok())
-        .flat_map(|text| text.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
-        .filter(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            let remote_port = f[2]
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            f[3] == "01" && remote_port == Some(port) && inodes.iter().any(|i| i == f[9])
-        })
-        .count()
 }
 
 /// A relay to `target` that speaks only HTTP/1.1, as a stock Consul agent does.

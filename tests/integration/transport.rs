@@ -13,44 +13,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{eventually, free_port, request, try_request, Agent, Process};
+use crate::support::{connections_to, eventually, free_port, request, try_request, Agent, Process};
 use crate::{ctmpl, stderr};
-
-/// TCP connections `pid` has open to `port` on loopback (ESTABLISHED), read from /proc: the
-/// process's socket inodes matched against the kernel's TCP tables.
-fn connections_to(pid: u32, port: u16) -> usize {
-    let inodes: std::collections::HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|dir| {
-            dir.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter_map(|link| {
-                    let text = link.to_string_lossy().into_owned();
-                    let inode = text.strip_prefix("socket:[")?.strip_suffix(']')?;
-                    Some(inode.to_string())
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut count = 0;
-    for table in ["tcp", "tcp6"] {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}")).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let (Some(remote), Some(state), Some(inode)) =
-                (fields.get(2), fields.get(3), fields.get(9))
-            else {
-                continue;
-            };
-            let remote_port = remote
-                .rsplit(':')
-                .next()
-                .and_then(|p| u16::from_str_radix(p, 16).ok());
-            if *state == "01" && remote_port == Some(port) && inodes.contains(*inode) {
-                count += 1;
-            }
-        }
-    }
-    count
-}
 
 fn port_of(addr: &str) -> u16 {
     addr.rsplit(':').next().unwrap().parse().unwrap()

@@ -19,7 +19,7 @@ use super::store::{AclCommand, AclState, Policy, Token, GLOBAL_MANAGEMENT_ID};
 use super::{Authorizer, Denied, Resource};
 use crate::agent::catalog::{Command, Outcome};
 use crate::agent::decode;
-use crate::agent::http::Reply;
+use crate::agent::http::{allow_method, Reply};
 use crate::agent::Agent;
 
 impl From<Denied> for Reply {
@@ -424,14 +424,6 @@ pub async fn route(
     }
 }
 
-fn allow(method: &Method, allowed: &[Method]) -> Result<(), Reply> {
-    if allowed.contains(method) {
-        Ok(())
-    } else {
-        Err(Reply::error(405, format!("method {method} not allowed")))
-    }
-}
-
 async fn acl_endpoint(
     agent: &Arc<Agent>,
     authz: &Authorizer,
@@ -450,11 +442,11 @@ async fn acl_endpoint(
     match segs.as_slice() {
         ["ctmpl", "authorizer"] => authorizer_answer(agent, secret),
         ["bootstrap"] => {
-            allow(method, &[Method::PUT])?;
+            allow_method(method, &[Method::PUT])?;
             bootstrap(agent).await
         }
         ["policies"] => {
-            allow(method, &[Method::GET])?;
+            allow_method(method, &[Method::GET])?;
             need(Level::Read)?;
             let list: Vec<Json> = state()
                 .policies()
@@ -464,19 +456,19 @@ async fn acl_endpoint(
             json(&Json::Array(list))
         }
         ["policy"] => {
-            allow(method, &[Method::PUT])?;
+            allow_method(method, &[Method::PUT])?;
             need(Level::Write)?;
             let id = crate::uuid();
             write_policy(agent, &id, body, true).await
         }
         ["policy", "name", name] => {
-            allow(method, &[Method::GET])?;
+            allow_method(method, &[Method::GET])?;
             need(Level::Read)?;
             let p = state().policy_by_name(name).ok_or_else(not_found)?;
             json(&policy_json(&p, true))
         }
         ["policy", id] if !id.is_empty() => {
-            allow(method, &[Method::GET, Method::PUT, Method::DELETE])?;
+            allow_method(method, &[Method::GET, Method::PUT, Method::DELETE])?;
             match *method {
                 Method::GET => {
                     need(Level::Read)?;
@@ -499,14 +491,14 @@ async fn acl_endpoint(
         }
         ["policy", ..] => Err(Reply::error(400, "Missing policy ID")),
         ["tokens"] => {
-            allow(method, &[Method::GET])?;
+            allow_method(method, &[Method::GET])?;
             need(Level::Read)?;
             let s = state();
             let list: Vec<Json> = s.tokens().iter().map(|t| token_json(&s, t, true)).collect();
             json(&Json::Array(list))
         }
         ["token", "self"] => {
-            allow(method, &[Method::GET])?;
+            allow_method(method, &[Method::GET])?;
             let s = state();
             let token = secret
                 .filter(|s| !s.is_empty())
@@ -515,12 +507,12 @@ async fn acl_endpoint(
             json(&token_json(&s, &token, false))
         }
         ["token"] => {
-            allow(method, &[Method::PUT])?;
+            allow_method(method, &[Method::PUT])?;
             need(Level::Write)?;
             write_token(agent, None, body).await
         }
         ["token", id] if !id.is_empty() => {
-            allow(method, &[Method::GET, Method::PUT, Method::DELETE])?;
+            allow_method(method, &[Method::GET, Method::PUT, Method::DELETE])?;
             match *method {
                 Method::GET => {
                     need(Level::Read)?;

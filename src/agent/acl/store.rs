@@ -229,7 +229,7 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default();
     let secs = now.as_secs();
     let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::metrics::civil_from_days(days);
     let nanos = format!("{:09}", now.subsec_nanos());
     let nanos = nanos.trim_end_matches('0');
     let frac = if nanos.is_empty() {
@@ -243,20 +243,6 @@ pub fn now_rfc3339() -> String {
         rem / 60 % 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -380,8 +366,8 @@ mod tests {
 
     #[test]
     fn create_time_is_rfc3339() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(crate::metrics::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(crate::metrics::civil_from_days(11_016), (2000, 2, 29));
         let t = now_rfc3339();
         assert!(t.ends_with('Z') && t.len() >= 20 && &t[4..5] == "-", "{t}");
     }
