@@ -1017,7 +1017,9 @@ fn node_record(n: &Node) -> Value {
 fn catalog_node(node: Option<NodeServices>) -> Value {
     let t = types();
     let Some(n) = node else {
-        return Record::new(&t.catalog_node, vec![Value::Nil, node_services(Vec::new())]);
+        let nil_node = Typed::nil_struct_ptr(node_record(&Node::default()));
+        let no_services = Typed::nil_list("[]*dependency.CatalogNodeService");
+        return Record::new(&t.catalog_node, vec![nil_node, no_services]);
     };
     let mut services: Vec<&api::NodeService> = n.services.values().collect();
     services.sort_by(|a, b| (&a.service, &a.id).cmp(&(&b.service, &b.id)));

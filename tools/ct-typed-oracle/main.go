@@ -486,6 +486,7 @@ func main() {
 		t.Funcs(o.funcs())
 		t.Funcs(sp)
 		t.Funcs(helperFuncs())
+		t.Funcs(moreHelperFuncs(&Scratch{})) // a fresh scratch per execution, as consul-template's Execute
 		if *errMissingKey {
 			t.Option("missingkey=error")
 		} else {

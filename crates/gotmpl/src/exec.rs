@@ -686,6 +686,16 @@ impl<'t> State<'t, '_, '_, '_> {
             Value::Nil => {
                 return Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}")));
             }
+            // A nil pointer to a struct that has the field (Go checks the field first).
+            Value::Object(o)
+                if matches!(o.underlying(), Value::Nil)
+                    && matches!(o.zero_elem(), Some(Value::Record(r)) if r.field(name).is_some()) =>
+            {
+                return Err(self.errorf(format!(
+                    "nil pointer evaluating {}.{name}",
+                    o.type_name()
+                )));
+            }
             Value::Object(o) if o.has_method(name) => {
                 let argv = self.eval_call_args(dot, args, fin)?;
                 return match o.call_method(name, &argv) {

@@ -231,6 +231,34 @@ impl Typed {
         }))
     }
 
+    /// A nil pointer to a struct whose zero value is `zero` (a `Record` of type `*T`): its
+    /// fields are known, so `.Field` on it fails as Go's does (`nil pointer evaluating
+    /// *T.Field`) and a field it lacks is `can't evaluate field`.
+    pub fn nil_struct_ptr(zero: Value) -> Value {
+        let ty = match &zero {
+            Value::Record(r) => r.ty.name.clone(),
+            v => v.type_name(),
+        };
+        Value::Object(Arc::new(Typed {
+            ty,
+            inner: Value::Nil,
+            zero: Some(zero),
+            nil: true,
+            int_keys: false,
+        }))
+    }
+
+    /// A nil slice of a static type: printed `[]`, `%#v` `T(nil)`, JSON `null`.
+    pub fn nil_list(ty: &str) -> Value {
+        Value::Object(Arc::new(Typed {
+            ty: ty.to_string(),
+            inner: Value::list(Vec::new()),
+            zero: None,
+            nil: true,
+            int_keys: false,
+        }))
+    }
+
     /// A nil pointer of a static type (`(*dependency.KeyPair)(nil)`), printed `<nil>`.
     pub fn nil_ptr(ty: &str) -> Value {
         Value::Object(Arc::new(Typed {
@@ -631,7 +659,8 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Record(_) | Value::Func(_) => true,
             Value::Object(o) => match o.underlying() {
-                Value::Missing | Value::Nil => true,
+                // A nil pointer is false; an object with no plain value (scratch) is true.
+                Value::Missing | Value::Nil => !o.is_nil(),
                 v => v.truth(),
             },
         }

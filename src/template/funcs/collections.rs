@@ -141,8 +141,26 @@ fn records_with(v: &Value, field: &str) -> Option<Vec<Value>> {
     }
 }
 
+/// Go's type switch in byTag/byPort: a typed slice passes only when its Go type is one of
+/// `accepted`, so an empty `[]*dependency.CatalogSnippet` (a first pass without data) is
+/// refused by byPort as consul-template refuses it; other values go by their records' fields.
+fn typed_records(v: &Value, field: &str, accepted: &[&str]) -> Option<Vec<Value>> {
+    if let Value::Object(o) = v {
+        let ty = o.type_name();
+        if ty.starts_with("[]") && !accepted.contains(&ty) {
+            return None;
+        }
+    }
+    records_with(v, field)
+}
+
+const HEALTH_SERVICES: &str = "[]*dependency.HealthService";
+const CATALOG_SERVICES: &str = "[]*dependency.CatalogService";
+
 fn by_tag(list: &Value) -> Res {
-    let Some(items) = records_with(list, "Tags") else {
+    const SNIPPETS: &str = "[]*dependency.CatalogSnippet";
+    let accepted = [SNIPPETS, CATALOG_SERVICES, HEALTH_SERVICES];
+    let Some(items) = typed_records(list, "Tags", &accepted) else {
         return fail(format!(
             "byTag: wrong argument type {}",
             list_type_name(list)
@@ -157,7 +175,8 @@ fn by_tag(list: &Value) -> Res {
 
 /// A `map[int][]interface {}`: ranged and printed in numeric port order.
 fn by_port(list: &Value) -> Res {
-    let Some(items) = records_with(list, "Port") else {
+    let accepted = [CATALOG_SERVICES, HEALTH_SERVICES];
+    let Some(items) = typed_records(list, "Port", &accepted) else {
         return fail(format!(
             "byPort: wrong argument type {}",
             list_type_name(list)

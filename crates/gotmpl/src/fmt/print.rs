@@ -207,7 +207,15 @@ impl<'a, S: Sink> Printer<'a, S> {
             }
         }
         if o.is_nil() && self.f.sharp_v {
-            self.buf.push_str(o.type_name());
+            // A nil pointer's type is parenthesized: `(*dependency.Node)(nil)`.
+            let ty = o.type_name();
+            if ty.starts_with('*') {
+                self.buf.push('(');
+                self.buf.push_str(ty);
+                self.buf.push(')');
+            } else {
+                self.buf.push_str(ty);
+            }
             self.buf.push_str("(nil)");
             return;
         }
