@@ -184,6 +184,8 @@ fn length(item: &Value) -> Result<i64, String> {
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
         Value::Object(o) => return length(&o.underlying()),
+        // Go's len looks through a pointer: `len of type dependency.HealthService`.
+        Value::Record(r) => return Err(format!("len of type {}", r.ty.name.trim_start_matches('*'))),
         v => return Err(format!("len of type {}", v.type_name())),
     };
     Ok(n as i64)

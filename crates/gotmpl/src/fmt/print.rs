@@ -130,6 +130,9 @@ impl<'a, S: Sink> Printer<'a, S> {
             (Value::Nil | Value::Missing, 'T' | 'v') => self.pad("<nil>"),
             (Value::Nil | Value::Missing, _) => self.bad_verb(verb, arg, None),
             (_, 'T') => self.fmt_s(arg.type_name().as_str().into()),
+            (Value::Object(o), 'p') if o.is_nil() && o.type_name().starts_with('*') => {
+                self.fmt_nil_pointer(o.type_name(), 'p')
+            }
             (Value::Object(o), 'p') => self.fmt_pointer(&o.underlying(), 'p', Some(o.type_name())),
             (_, 'p') => self.fmt_pointer(arg, 'p', None),
             // `handleMethods` turns down `%w` for anything that is not an error.
@@ -218,6 +221,9 @@ impl<'a, S: Sink> Printer<'a, S> {
             }
             self.buf.push_str("(nil)");
             return;
+        }
+        if o.is_nil() && o.type_name().starts_with('*') && matches!(o.underlying(), Value::Nil) {
+            return self.fmt_nil_pointer(o.type_name(), verb);
         }
         if o.type_name().starts_with("<-chan ") || o.type_name().starts_with("chan ") {
             // Go prints a channel as its address.
@@ -336,6 +342,27 @@ impl<'a, S: Sink> Printer<'a, S> {
         }
         self.buf.push(')');
         self.erroring = false;
+    }
+
+    /// Go's `fmtPointer` of a nil pointer of type `ty`: `<nil>` padded to the width (unlike a
+    /// nil interface), `0x0` for `%p`, zero for the integer verbs.
+    fn fmt_nil_pointer(&mut self, ty: &str, verb: char) {
+        match verb {
+            'v' => self.pad("<nil>"),
+            'p' => self.fmt_0x64(0, !self.f.sharp),
+            'b' | 'o' | 'd' | 'x' | 'X' => {
+                self.fmt_int(0, false, verb);
+            }
+            _ => {
+                self.erroring = true;
+                self.buf.push_str("%!");
+                self.buf.push(verb);
+                self.buf.push('(');
+                self.buf.push_str(ty);
+                self.buf.push_str("=<nil>)");
+                self.erroring = false;
+            }
+        }
     }
 
     fn fmt_bool(&mut self, b: bool, verb: char) -> bool {

@@ -11,6 +11,7 @@ mod dicts;
 mod keys;
 mod lists;
 mod numbers;
+mod params;
 mod paths;
 mod reflect;
 mod regex;
@@ -254,6 +255,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
     dates::register(funcs);
     urls::register(funcs);
     keys::register(funcs);
+    params::declare(funcs);
     for name in SPRIG_REFUSED {
         let message = format!("sprig_{name}: not supported by ctmpl");
         def(

@@ -315,6 +315,14 @@ impl Emitter {
                         .collect();
                 return self.mapping(&entries);
             }
+            // yaml.v2 writes a time.Duration (only that type) as its String().
+            Value::Object(o) if o.type_name() == "time.Duration" => {
+                let shown = match o.call_method("String", &[]) {
+                    Some(Ok(s)) => s,
+                    _ => o.underlying(),
+                };
+                return self.node(&shown, mapping, simple_key);
+            }
             Value::Object(o) => return self.node(&o.underlying(), mapping, simple_key),
             Value::Func(_) => return Err(format!("cannot marshal type: {}", v.type_name())),
         }
