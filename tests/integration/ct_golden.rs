@@ -11,6 +11,10 @@
 //! Execution follows consul-template's passes, as the oracle does: pass 1 has no data, each
 //! later pass has every datum asked for before; an error in any pass is final; a template
 //! that only waits for data that never comes is status 75.
+//!
+//! `tests/ct-golden/heldout/` is a committed sample of the held-out generator
+//! (`tools/ct-heldout`) with its own fixture; `heldout_render_dir` is the ctmpl half of
+//! that tool's agreement measurement.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -282,31 +286,41 @@ fn mask_addresses(o: Outcome) -> Outcome {
     }
 }
 
-#[test]
-fn typed_values_match_consul_template() {
-    let dir = golden_dir();
-    let shared = Fixture::load(&dir.join("fixture.json"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
+/// The cases of `dir`: every `NAME.tmpl`, sorted by name.
+fn case_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{dir:?}: {e}"))
         .filter_map(|e| {
             let name = e.unwrap().file_name().into_string().unwrap();
             name.strip_suffix(".tmpl").map(str::to_string)
         })
         .collect();
     names.sort();
-    assert!(names.len() >= 100, "only {} cases", names.len());
+    names
+}
+
+/// Renders one case of `dir` with its own fixture or `shared`.
+fn render_case(dir: &Path, name: &str, shared: &Fixture) -> Result<Outcome, String> {
+    let own = dir.join(format!("{name}.fixture.json"));
+    let own = own.exists().then(|| Fixture::load(&own));
+    let text =
+        std::fs::read(dir.join(format!("{name}.tmpl"))).map_err(|e| format!("{name}: {e}"))?;
+    render(
+        &format!("{name}.tmpl"),
+        &text,
+        own.as_ref().unwrap_or(shared),
+    )
+}
+
+/// Every case of `dir` against its golden; at least `min_cases` of them.
+fn check_golden_dir(dir: &Path, min_cases: usize) {
+    let shared = Fixture::load(&dir.join("fixture.json"));
+    let names = case_names(dir);
+    assert!(names.len() >= min_cases, "only {} cases", names.len());
     let mut failures = Vec::new();
     for name in &names {
-        let own = dir.join(format!("{name}.fixture.json"));
-        let own = own.exists().then(|| Fixture::load(&own));
-        let text = std::fs::read(dir.join(format!("{name}.tmpl"))).unwrap();
-        let got = render(
-            &format!("{name}.tmpl"),
-            &text,
-            own.as_ref().unwrap_or(&shared),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let want = expected(&dir, name);
+        let got = render_case(dir, name, &shared).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = expected(dir, name);
         let (got, want) = (mask_addresses(got), mask_addresses(want));
         if got != want {
             failures.push(format!("{name}:\n  want {want:?}\n  got  {got:?}"));
@@ -319,4 +333,49 @@ fn typed_values_match_consul_template() {
         names.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn typed_values_match_consul_template() {
+    check_golden_dir(&golden_dir(), 100);
+}
+
+/// The committed sample of held-out generated templates (`tools/ct-heldout`), with goldens
+/// from the typed oracle, so the measurement's cases keep agreeing without Go.
+#[test]
+fn heldout_sample_matches_consul_template() {
+    check_golden_dir(&golden_dir().join("heldout"), 250);
+}
+
+/// The ctmpl half of `tools/ct-heldout/measure.py`: renders every case of `$CT_HELDOUT_DIR`
+/// in this one process and writes `NAME.ctmpl.json` (`{"code": 0, "text": output}` or the
+/// exit status and error line; status 3 when the fixture cannot answer, 101 on a panic).
+/// The script compares them with the oracle's answers.
+#[test]
+#[ignore = "run by tools/ct-heldout/measure.py with CT_HELDOUT_DIR set"]
+fn heldout_render_dir() {
+    let Some(dir) = std::env::var_os("CT_HELDOUT_DIR") else {
+        panic!("CT_HELDOUT_DIR is not set");
+    };
+    let dir = PathBuf::from(dir);
+    let shared = Fixture::load(&dir.join("fixture.json"));
+    for name in case_names(&dir) {
+        let outcome = std::panic::catch_unwind(|| render_case(&dir, &name, &shared));
+        let (code, text) = match outcome {
+            Ok(Ok(Outcome::Rendered(out))) => (0, out),
+            Ok(Ok(Outcome::Failed(code, err))) => (code, err),
+            Ok(Err(e)) => (3, e),
+            Err(panic) => (101, panic_text(&panic)),
+        };
+        let result = json!({ "code": code, "text": text }).to_string();
+        std::fs::write(dir.join(format!("{name}.ctmpl.json")), result).unwrap();
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into())
 }

@@ -691,10 +691,7 @@ impl<'t> State<'t, '_, '_, '_> {
                 if matches!(o.underlying(), Value::Nil)
                     && matches!(o.zero_elem(), Some(Value::Record(r)) if r.field(name).is_some()) =>
             {
-                return Err(self.errorf(format!(
-                    "nil pointer evaluating {}.{name}",
-                    o.type_name()
-                )));
+                return Err(self.errorf(format!("nil pointer evaluating {}.{name}", o.type_name())));
             }
             Value::Object(o) if o.has_method(name) => {
                 let argv = self.eval_call_args(dot, args, fin)?;

@@ -185,7 +185,9 @@ fn length(item: &Value) -> Result<i64, String> {
         Value::Map(m) => m.len(),
         Value::Object(o) => return length(&o.underlying()),
         // Go's len looks through a pointer: `len of type dependency.HealthService`.
-        Value::Record(r) => return Err(format!("len of type {}", r.ty.name.trim_start_matches('*'))),
+        Value::Record(r) => {
+            return Err(format!("len of type {}", r.ty.name.trim_start_matches('*')))
+        }
         v => return Err(format!("len of type {}", v.type_name())),
     };
     Ok(n as i64)
