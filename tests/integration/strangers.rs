@@ -97,6 +97,10 @@ fn tls_and_acls_keep_strangers_out_while_ctmpl_with_the_right_token_renders() {
     let port = free_port();
     let agent = guarded_agent(dir.path(), &pki, port);
     let root = Some(ROOT);
+    // The banner names the HTTPS port, as Consul's does.
+    let http_port = agent.addr.rsplit(':').next().unwrap();
+    let banner = format!("Client Addr: [127.0.0.1] (HTTP: {http_port}, HTTPS: {port})");
+    assert_eq!(agent.log_lines(&banner).len(), 1, "{}", agent.log_text());
     eventually(30, "the agent to take a write", || {
         let (status, _) = https(&pki, port, "PUT", "/v1/kv/app/greeting", root, "hello");
         (status == 200).then_some(())
