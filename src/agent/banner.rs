@@ -22,6 +22,8 @@ pub struct Facts {
     pub bootstrap_expect: u32,
     /// The HTTP API's bound address (its port is the real one when 0 was asked for).
     pub http: SocketAddr,
+    /// The HTTPS API's bound port, when it is on.
+    pub https: Option<u16>,
     /// The address other agents reach this one at, and its server (Raft RPC) port.
     pub advertise: String,
     pub server_port: u16,
@@ -48,6 +50,7 @@ impl Facts {
             server: c.server,
             bootstrap_expect: c.bootstrap_expect,
             http: running.addr,
+            https: c.https_port,
             advertise: c.advertise.clone(),
             server_port: c.server_port,
             ui,
@@ -73,7 +76,13 @@ pub fn render(f: &Facts) -> String {
         ("Server", server_row(f)),
         (
             "Client Addr",
-            format!("[{}] (HTTP: {})", f.http.ip(), f.http.port()),
+            // Consul's row, with its -1 for a port that is off.
+            format!(
+                "[{}] (HTTP: {}, HTTPS: {})",
+                f.http.ip(),
+                f.http.port(),
+                f.https.map_or("-1".to_string(), |p| p.to_string())
+            ),
         ),
         (
             "Cluster Addr",
@@ -129,6 +138,7 @@ mod tests {
             server: true,
             bootstrap_expect: 3,
             http: "127.0.0.1:8500".parse().unwrap(),
+            https: None,
             advertise: "10.0.0.1".into(),
             server_port: 8300,
             ui: None,
@@ -150,5 +160,11 @@ mod tests {
         assert!(text.contains("Server: true (Bootstrap: false, Expect: 3)"));
         assert!(text.contains("Data Dir: /var/lib/ctmpl"));
         assert!(!text.contains("Web UI"));
+        assert!(text.contains("Client Addr: [127.0.0.1] (HTTP: 8500, HTTPS: -1)"));
+        let with_https = render(&Facts {
+            https: Some(8501),
+            ..facts()
+        });
+        assert!(with_https.contains("Client Addr: [127.0.0.1] (HTTP: 8500, HTTPS: 8501)"));
     }
 }

@@ -14,8 +14,8 @@ use super::store::Store;
 use crate::consul::api::{HealthCheck, Node, NodeService, CRITICAL, PASSING, WARNING};
 use crate::duration;
 
-/// Consul's cap on captured check output.
-const OUTPUT_MAX: usize = 4096;
+/// Consul's default cap on captured check output (`check_output_max_size`, `checks.DefaultBufSize`).
+pub const DEFAULT_OUTPUT_MAX: usize = 4096;
 /// Consul's default timeout for HTTP and TCP checks.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -25,6 +25,8 @@ pub struct LocalCheck {
     pub check: HealthCheck,
     pub kind: Probe,
     pub deregister_after: Option<Duration>,
+    /// The definition's `OutputMaxSize` (0: the agent's); it can only lower the agent's cap.
+    pub output_max_size: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -78,7 +80,7 @@ impl LocalCheck {
                         .into(),
                 ),
                 (false, _, Some(ttl)) if !ttl.is_zero() => Probe::Ttl(ttl),
-                _ => Probe::None,
+                _ => return Err("TTL must be > 0 for TTL checks".into()),
             };
         let deregister_after = parse(
             "DeregisterCriticalServiceAfter",
@@ -88,6 +90,7 @@ impl LocalCheck {
             check,
             kind,
             deregister_after,
+            output_max_size: 0,
         })
     }
 }
@@ -100,6 +103,8 @@ pub struct Local {
     shutdown: CancellationToken,
     /// The shortest DeregisterCriticalServiceAfter honoured (Consul: one minute).
     pub min_deregister_after: Duration,
+    /// `check_output_max_size`: the most output a check keeps.
+    pub output_max_size: usize,
 }
 
 #[derive(Default)]
@@ -139,6 +144,7 @@ impl Local {
         store: Store,
         shutdown: CancellationToken,
         min_deregister_after: Duration,
+        output_max_size: usize,
     ) -> Arc<Local> {
         let local = Arc::new(Local {
             node,
@@ -146,6 +152,7 @@ impl Local {
             state: Mutex::default(),
             shutdown,
             min_deregister_after,
+            output_max_size,
         });
         tokio::spawn(reap(Arc::downgrade(&local), local.shutdown.clone()));
         local
@@ -343,12 +350,15 @@ impl Local {
 
     /// Records a check result; writes to the catalog only when something changed.
     pub async fn set_status(&self, id: &str, status: &str, output: &str) -> Result<(), AgentError> {
-        let output = truncate_output(output);
         let check = {
             let mut st = self.lock();
             let Some(running) = st.checks.get_mut(id) else {
                 return Ok(());
             };
+            let output = truncate_output(
+                output,
+                output_cap(self.output_max_size, running.local.output_max_size),
+            );
             let c = &mut running.local.check;
             if c.status == status && c.output == output {
                 return Ok(());
@@ -599,12 +609,29 @@ async fn tcp_probe(addr: &str, timeout: Duration) -> (&'static str, String) {
     }
 }
 
-/// Consul's output cap: the first bytes and a note of how much was captured.
-fn truncate_output(output: &str) -> String {
-    if output.len() <= OUTPUT_MAX {
+/// A check's output cap, as Consul's `addCheck` works it out: the agent's
+/// `check_output_max_size` (4096 when 0), lowered by the check's own `OutputMaxSize`.
+fn output_cap(agent: usize, check: usize) -> usize {
+    let agent = if agent == 0 {
+        DEFAULT_OUTPUT_MAX
+    } else {
+        agent
+    };
+    if check > 0 && check < agent {
+        check
+    } else {
+        agent
+    }
+}
+
+/// Consul's output cap (`CheckTTL.SetStatus`): the first `max` bytes and a note of how much
+/// was captured. Go cuts at the byte; we cut at the character boundary before it, so the
+/// output stays text.
+fn truncate_output(output: &str, max: usize) -> String {
+    if output.len() <= max {
         return output.to_string();
     }
-    let mut cut = OUTPUT_MAX;
+    let mut cut = max;
     while !output.is_char_boundary(cut) {
         cut -= 1;
     }

@@ -55,6 +55,10 @@ pub struct Config {
     pub encrypt: Option<String>,
     /// The `acl { }` block.
     pub acl: super::acl::AclConfig,
+    /// `node_meta` / `-node-meta key:value`: this node's metadata, held to Consul's limits.
+    pub node_meta: crate::consul::api::Map,
+    /// `check_output_max_size`: the most output a check keeps (Consul's default 4096).
+    pub check_output_max_size: usize,
 }
 
 /// Consul's TLS keys: `tls.defaults` (files and verification) and
@@ -147,6 +151,8 @@ impl Default for Config {
             tls: TlsSettings::default(),
             encrypt: None,
             acl: super::acl::AclConfig::default(),
+            node_meta: Default::default(),
+            check_output_max_size: super::checks::DEFAULT_OUTPUT_MAX,
         }
     }
 }
@@ -221,6 +227,12 @@ impl Config {
         }
         if self.node.is_empty() {
             return Err("node name cannot be empty".into());
+        }
+        // Consul's builder, word for word.
+        super::validate::node_meta(&self.node_meta)
+            .map_err(|e| format!("node_meta invalid: {e}"))?;
+        if self.check_output_max_size == 0 {
+            return Err("check_output_max_size must be positive, to discard check output use the discard_check_output flag".into());
         }
         if self.https_port.is_some() && !self.tls.enabled() {
             return Err(
@@ -329,6 +341,16 @@ impl Config {
                 "limits" => self.apply_limits(&value).map_err(at)?,
                 "tls" => self.tls.apply(&value).map_err(at)?,
                 "encrypt" => self.encrypt = Some(str_value()?),
+                "node_meta" => {
+                    self.node_meta = serde_json::from_value(value)
+                        .map_err(|e| at(format!("node_meta: expected an object of strings: {e}")))?
+                }
+                "check_output_max_size" => {
+                    self.check_output_max_size = value
+                        .as_u64()
+                        .and_then(|n| usize::try_from(n).ok())
+                        .ok_or_else(|| at("check_output_max_size: expected a number".into()))?
+                }
                 "acl" => self.acl.apply_json(&value).map_err(at)?,
                 "retry_join" | "start_join" => {
                     let list: Vec<String> =

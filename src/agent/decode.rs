@@ -510,15 +510,24 @@ fn check_body(o: &Obj) -> Result<(CheckDefinition, String), AgentError> {
     Ok((def, check_type.to_string()))
 }
 
-/// Builds the running form of a check, with Consul's validation messages.
-fn local_check(check: HealthCheck) -> Result<LocalCheck, AgentError> {
+/// Builds the running form of a check, with Consul's validation messages, in the order of
+/// `CheckType.Validate`: the probe and its timing, then `OutputMaxSize`, then the failure
+/// counts. `o` is the check's definition.
+fn local_check(check: HealthCheck, o: &Obj) -> Result<LocalCheck, AgentError> {
+    let invalid = |e: &str| AgentError::new(400, format!("Invalid check: {e}"));
     if check.check_type.is_empty() {
-        return Err(AgentError::new(
-            400,
-            "Invalid check: TTL must be > 0 for TTL checks",
+        return Err(invalid("TTL must be > 0 for TTL checks"));
+    }
+    let mut local = LocalCheck::new(check).map_err(|e| invalid(&e))?;
+    let output_max_size = o.int("OutputMaxSize")?;
+    local.output_max_size = usize::try_from(output_max_size)
+        .map_err(|_| invalid("MaxOutputMaxSize must be positive"))?;
+    if o.int("FailuresBeforeWarning")? > o.int("FailuresBeforeCritical")? {
+        return Err(invalid(
+            "FailuresBeforeWarning can't be higher than FailuresBeforeCritical",
         ));
     }
-    LocalCheck::new(check).map_err(|e| AgentError::new(400, format!("Invalid check: {e}")))
+    Ok(local)
 }
 
 fn initial_status(o: &Obj) -> Result<String, AgentError> {
@@ -653,7 +662,7 @@ pub fn service_definition(
             definition,
             ..Default::default()
         };
-        checks.push(local_check(check)?);
+        checks.push(local_check(check, c)?);
     }
     Ok((service, checks))
 }
@@ -690,7 +699,7 @@ pub fn check_definition(body: Json) -> Result<LocalCheck, AgentError> {
         definition,
         ..Default::default()
     };
-    local_check(check)
+    local_check(check, &o)
 }
 
 /// `PUT /v1/agent/check/update/:id`: the new status and output.

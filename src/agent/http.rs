@@ -16,6 +16,8 @@ use super::catalog::{all_passing, Command, Deregister, Outcome, Register, Topic}
 use super::checks::AgentError;
 use super::decode;
 use super::filter::Filter;
+use super::raft::requests;
+use super::raft::{first_answer, Verdict};
 use super::Agent;
 use crate::consul::api::{self, AgentService, CRITICAL, PASSING, WARNING};
 
@@ -123,6 +125,12 @@ impl Query {
                 .into_owned()
                 .collect(),
         )
+    }
+
+    /// Takes `key` out of the query (a parameter meant for this agent, not the endpoint).
+    fn take(&mut self, key: &str) -> Option<String> {
+        let at = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(at).1)
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -255,7 +263,11 @@ async fn answer(
     let Some(path) = percent_decode(raw_path) else {
         return Reply::error(400, format!("invalid URL escape in {raw_path:?}"));
     };
-    let query = Query::parse(query);
+    let mut query = Query::parse(query);
+    // The request id a client agent gave a write it passes on (`raft::hedge`).
+    let write_id = query
+        .take(requests::QUERY_PARAM)
+        .and_then(|id| requests::decode(&id));
     // Consul's order: `?token=`, then `X-Consul-Token`, then `Authorization: Bearer`.
     let token = query
         .get("token")
@@ -275,6 +287,9 @@ async fn answer(
         return reply;
     }
     if !agent.config.server && forwarded.iter().any(|p| path.starts_with(p)) {
+        if is_single_write(&method, &path) {
+            return proxy_write(agent, &method, target, body, token.as_deref()).await;
+        }
         return proxy(agent, method, target, body, token.as_deref()).await;
     }
     // A client agent has no ACL tables: a server resolves the token for it.
@@ -301,7 +316,12 @@ async fn answer(
         query,
         body,
     };
-    let mut reply = match route(&req, &path).await {
+    let routed = route(&req, &path);
+    let routed = match write_id {
+        Some(id) => requests::scoped(id, routed).await,
+        None => routed.await,
+    };
+    let mut reply = match routed {
         Ok(r) | Err(r) => r,
     };
     if reply.status == StatusCode::OK && reply.content_type == "application/json" {
@@ -414,6 +434,12 @@ async fn proxy(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    reply_of(resp, &server.name).await
+}
+
+/// A server's answer, as this agent passes it back: status, body, and the headers that carry
+/// Consul's meaning.
+async fn reply_of(resp: reqwest::Response, server: &str) -> Reply {
     let status = StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     let content_type = match resp
         .headers()
@@ -451,7 +477,78 @@ async fn proxy(
             content_type,
             headers,
         },
-        Err(e) => Reply::error(500, format!("forwarding to {}: {e}", server.name)),
+        Err(e) => Reply::error(500, format!("forwarding to {server}: {e}")),
+    }
+}
+
+/// The writes a client agent may send to more than one server: those whose handler makes
+/// exactly one Raft write (a KV set or delete, a catalog registration or deregistration), so
+/// the request id they carry covers the whole of them.
+fn is_single_write(method: &Method, path: &str) -> bool {
+    let kv_write =
+        (*method == Method::PUT || *method == Method::DELETE) && path.starts_with("/v1/kv/");
+    let catalog_write = *method == Method::PUT
+        && (path == "/v1/catalog/register" || path == "/v1/catalog/deregister");
+    kv_write || catalog_write
+}
+
+/// A client agent's write passed on to a server's API with a request id, to another server
+/// too when the first is slow to answer (`raft::hedge`): a paused server holds nobody's write
+/// for long, and the id keeps the copies from applying twice.
+async fn proxy_write(
+    agent: &Arc<Agent>,
+    method: &Method,
+    target: &str,
+    body: Vec<u8>,
+    token: Option<&str>,
+) -> Reply {
+    let cluster = &agent.store.cluster;
+    let Ok(method) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
+        return Reply::error(405, "method not allowed");
+    };
+    let id = requests::encode(super::raft::new_id(cluster.me.id));
+    let sep = if target.contains('?') { '&' } else { '?' };
+    let target = format!("{target}{sep}{}={id}", requests::QUERY_PARAM);
+    let servers = || {
+        cluster
+            .servers()
+            .into_iter()
+            .filter(|p| !p.http.is_empty())
+            .map(|p| p.http)
+            .collect()
+    };
+    let body = bytes::Bytes::from(body);
+    let send = |server: String| {
+        let mut request = cluster
+            .client
+            .api
+            .request(method.clone(), format!("http://{server}{target}"))
+            .timeout(Duration::from_secs(10))
+            .body(body.clone());
+        if let Some(token) = token {
+            request = request.header("X-Consul-Token", token);
+        }
+        async move {
+            match request.send().await {
+                Ok(resp) => {
+                    let reply = reply_of(resp, &server).await;
+                    let no_leader = reply.status == StatusCode::INTERNAL_SERVER_ERROR
+                        && reply.body == super::raft::NO_LEADER.as_bytes();
+                    if no_leader {
+                        Verdict::TryAnother(super::raft::NO_LEADER.to_string())
+                    } else {
+                        Verdict::Answer(reply)
+                    }
+                }
+                Err(e) => Verdict::TryAnother(format!("forwarding to {server}: {e}")),
+            }
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(7);
+    match first_answer(&cluster.preferred_http, servers, send, deadline).await {
+        Ok(reply) => reply,
+        Err(why) if why == super::raft::NO_LEADER => Reply::error(500, why),
+        Err(_) => Reply::error(500, super::raft::NO_SERVERS),
     }
 }
 

@@ -134,7 +134,7 @@ impl Agent {
                 .iter()
                 .map(|k| (k.to_string(), config.advertise.clone()))
                 .collect(),
-            meta: [("consul-network-segment".to_string(), String::new())].into(),
+            meta: node_meta(&config.node_meta),
             ..Default::default()
         };
         let min_deregister = if config.dev {
@@ -147,6 +147,7 @@ impl Agent {
             store.clone(),
             shutdown.clone(),
             min_deregister,
+            config.check_output_max_size,
         );
         let agent = Arc::new(Agent {
             config,
@@ -593,4 +594,12 @@ pub async fn start_on(
         shutdown,
         server,
     })
+}
+
+/// This node's metadata: the configured pairs and the key every Consul agent adds,
+/// `consul-network-segment` (empty: the default segment).
+fn node_meta(configured: &crate::consul::api::Map) -> crate::consul::api::Map {
+    let mut meta = configured.clone();
+    meta.insert("consul-network-segment".into(), String::new());
+    meta
 }

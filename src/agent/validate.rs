@@ -27,6 +27,13 @@ pub fn service_meta(kind: &str, meta: &Map) -> Result<(), String> {
     metadata(meta, allowed)
 }
 
+/// `structs.ValidateNodeMetadata(meta, false)`: Consul checks a node's metadata when the agent
+/// starts (`node_meta`, `-node-meta`) and answers `node_meta invalid: {text}`. (The catalog's
+/// register endpoint takes a node's metadata as it comes, as Consul's does.)
+pub fn node_meta(meta: &Map) -> Result<(), String> {
+    metadata(meta, &[])
+}
+
 fn metadata(meta: &Map, allowed_consul_keys: &[&str]) -> Result<(), String> {
     if meta.len() > META_MAX_PAIRS {
         // Consul's words, "Node" included, for services too.

@@ -57,6 +57,12 @@ const FLAGS: &[Flag] = &[
         "address given to the other agents",
     ),
     Flag::value("node", "name", "the host name", "this agent's node name"),
+    Flag::value(
+        "node-meta",
+        "key:value",
+        "",
+        "a metadata pair for this node (repeatable; Consul's limits: 64 pairs, keys of letters, digits, - and _)",
+    ),
     Flag::value("datacenter", "name", "dc1", "datacenter of this agent"),
     Flag::value(
         "data-dir",
@@ -236,6 +242,11 @@ fn apply_flags(c: &mut Config, flags: &Parsed) -> Result<(), String> {
     }
     if flags.flag("ui") {
         c.ui = true;
+    }
+    for pair in flags.all("node-meta") {
+        // Consul's flag: `key:value`, split at the first colon; no colon is an empty value.
+        let (key, value) = pair.split_once(':').unwrap_or((pair, ""));
+        c.node_meta.insert(key.to_string(), value.to_string());
     }
     c.join.extend(flags.all("join").iter().cloned());
     c.retry_join.extend(flags.all("retry-join").iter().cloned());

@@ -351,3 +351,255 @@ fn registrations_get_consuls_limits_and_gos_json() {
     let svc = agent.get("/v1/agent/service/odd").json();
     assert_eq!(svc["Tags"][0], "a\u{fffd}b");
 }
+
+/// `ctmpl agent -dev ARGS` that is expected to refuse to start: its exit code and last line.
+fn refused_start(args: &[&str]) -> (Option<i32>, String) {
+    let out = crate::ctmpl()
+        .args(["agent", "-dev", "-http-port", "0", "-server-port", "0"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let last = stderr.lines().last().unwrap_or_default().to_string();
+    (out.status.code(), last)
+}
+
+#[test]
+fn node_meta_gets_consuls_limits_when_the_agent_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let long_value = format!("v:{}", "x".repeat(513));
+    let pair = "Couldn't load metadata pair";
+    for (args, why) in [
+        (
+            vec!["-node-meta", "a!:1"],
+            format!("{pair} ('a!', '1'): Key contains invalid characters"),
+        ),
+        (
+            vec!["-node-meta", ":1"],
+            format!("{pair} ('', '1'): Key cannot be blank"),
+        ),
+        (
+            vec!["-node-meta", "consul-x:1"],
+            format!("{pair} ('consul-x', '1'): Key prefix 'consul-' is reserved for internal use"),
+        ),
+        (
+            vec!["-node-meta", long_value.as_str()],
+            format!(
+                "{pair} ('v', '{}'): Value is too long (limit: 512 characters)",
+                "x".repeat(513)
+            ),
+        ),
+    ] {
+        assert_eq!(
+            refused_start(&args),
+            (Some(1), format!("==> node_meta invalid: {why}")),
+            "{args:?}"
+        );
+    }
+    // From a config file: a 129-character key, and 65 pairs.
+    let long_key = dir.path().join("long.json");
+    let key = "k".repeat(129);
+    std::fs::write(&long_key, format!(r#"{{"node_meta": {{"{key}": "1"}}}}"#)).unwrap();
+    assert_eq!(
+        refused_start(&["-config-file", long_key.to_str().unwrap()]),
+        (
+            Some(1),
+            format!("==> node_meta invalid: {pair} ('{key}', '1'): Key is too long (limit: 128 characters)")
+        )
+    );
+    let many = dir.path().join("many.hcl");
+    let pairs: String = (0..65).map(|i| format!("k{i} = \"v\"\n")).collect();
+    std::fs::write(&many, format!("node_meta {{\n{pairs}}}\n")).unwrap();
+    assert_eq!(
+        refused_start(&["-config-file", many.to_str().unwrap()]),
+        (
+            Some(1),
+            "==> node_meta invalid: Node metadata cannot contain more than 64 key/value pairs"
+                .into()
+        )
+    );
+
+    // Within the limits: the node carries its pairs, and the one Consul adds.
+    let file = dir.path().join("meta.json");
+    std::fs::write(&file, r#"{"node_meta": {"rack": "r1"}}"#).unwrap();
+    let agent = Agent::start(&[
+        "-dev",
+        "-http-port",
+        "0",
+        "-node",
+        "n1",
+        "-config-file",
+        file.to_str().unwrap(),
+        "-node-meta",
+        "env:prod:blue",
+        "-node-meta",
+        "bare",
+    ]);
+    let node = eventually(10, "the node in the catalog", || {
+        let r = agent.get("/v1/catalog/node/n1");
+        (r.status == 200 && r.json()["Node"].is_object()).then(|| r.json())
+    });
+    assert_eq!(
+        node["Node"]["Meta"],
+        serde_json::json!({"rack": "r1", "env": "prod:blue", "bare": "", "consul-network-segment": ""})
+    );
+    let r = agent.get("/v1/catalog/nodes?node-meta=env:prod:blue");
+    assert_eq!(r.json().as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn check_definitions_and_outputs_get_consuls_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.json");
+    std::fs::write(&config, r#"{"check_output_max_size": 100}"#).unwrap();
+    let agent = Agent::start(&[
+        "-dev",
+        "-http-port",
+        "0",
+        "-config-file",
+        config.to_str().unwrap(),
+    ]);
+    let put = |path: &str, body: &str| {
+        let r = request(&agent.addr, "PUT", path, body.as_bytes());
+        (r.status, r.text())
+    };
+    let interval = "Interval must be > 0 for Script, HTTP, H2PING, TCP, UDP or OSService checks";
+    for (body, answer) in [
+        (
+            r#"{"Name": "c", "HTTP": "http://127.0.0.1:1/"}"#,
+            (400, format!("Invalid check: {interval}")),
+        ),
+        (
+            r#"{"Name": "c", "TCP": "127.0.0.1:1", "Interval": "0s"}"#,
+            (400, format!("Invalid check: {interval}")),
+        ),
+        (
+            r#"{"Name": "c"}"#,
+            (400, "Invalid check: TTL must be > 0 for TTL checks".into()),
+        ),
+        (
+            r#"{"Name": "c", "TTL": "0s"}"#,
+            (400, "Invalid check: TTL must be > 0 for TTL checks".into()),
+        ),
+        (
+            r#"{"Name": "c", "TTL": "10s", "Interval": "5s"}"#,
+            (
+                400,
+                "Invalid check: Interval and TTL cannot both be specified".into(),
+            ),
+        ),
+        (
+            r#"{"Name": "c", "TTL": "10"}"#,
+            (
+                400,
+                "Request decode failed: time: missing unit in duration \"10\"".into(),
+            ),
+        ),
+        (
+            r#"{"Name": "c", "TTL": "10s", "OutputMaxSize": -1}"#,
+            (
+                400,
+                "Invalid check: MaxOutputMaxSize must be positive".into(),
+            ),
+        ),
+        (
+            r#"{"Name": "c", "TTL": "10s", "Status": "bogus"}"#,
+            (400, "Bad check status".into()),
+        ),
+        (r#"{"TTL": "10s"}"#, (400, "Missing check name".into())),
+        (
+            r#"{"Name": "c", "TTL": "10s", "ServiceID": "nope"}"#,
+            (404, "ServiceID \"nope\" does not exist".into()),
+        ),
+    ] {
+        assert_eq!(put("/v1/agent/check/register", body), answer, "{body}");
+    }
+    let service = r#"{"Name": "web", "Check": {"TTL": "10s", "FailuresBeforeWarning": 3, "FailuresBeforeCritical": 1}}"#;
+    assert_eq!(
+        put("/v1/agent/service/register", service),
+        (
+            400,
+            "Invalid check: FailuresBeforeWarning can't be higher than FailuresBeforeCritical"
+                .into()
+        )
+    );
+    let service = r#"{"Name": "web", "Check": {"TTL": "10s", "Status": "bogus"}}"#;
+    assert_eq!(
+        put("/v1/agent/service/register", service),
+        (
+            400,
+            "Status for checks must 'passing', 'warning', 'critical'".into()
+        )
+    );
+    assert_eq!(
+        agent.get("/v1/agent/checks").json(),
+        serde_json::json!({}),
+        "nothing stored"
+    );
+    assert_eq!(
+        agent.get("/v1/agent/service/web").status,
+        404,
+        "nothing stored"
+    );
+
+    // Output: the agent's cap (100 here), lowered by a check's own OutputMaxSize.
+    assert_eq!(
+        put(
+            "/v1/agent/check/register",
+            r#"{"Name": "wide", "TTL": "60s"}"#
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        put(
+            "/v1/agent/check/register",
+            r#"{"Name": "narrow", "TTL": "60s", "OutputMaxSize": 10}"#
+        )
+        .0,
+        200
+    );
+    let output = "0123456789".repeat(15);
+    for id in ["wide", "narrow"] {
+        let body = serde_json::json!({"Status": "warning", "Output": output}).to_string();
+        assert_eq!(
+            put(&format!("/v1/agent/check/update/{id}"), &body),
+            (200, String::new())
+        );
+    }
+    let checks = agent.get("/v1/agent/checks").json();
+    assert_eq!(
+        checks["wide"]["Output"],
+        format!("{} ... (captured 100 of 150 bytes)", &output[..100])
+    );
+    assert_eq!(
+        checks["narrow"]["Output"],
+        "0123456789 ... (captured 10 of 150 bytes)"
+    );
+    assert_eq!(checks["narrow"]["Status"], "warning");
+    // A bad status changes nothing.
+    assert_eq!(
+        put(
+            "/v1/agent/check/update/narrow",
+            r#"{"Status": "bogus", "Output": "x"}"#
+        ),
+        (400, "Invalid check status: 'bogus'".into())
+    );
+    let narrow = &agent.get("/v1/agent/checks").json()["narrow"];
+    assert_eq!(
+        (narrow["Status"].as_str(), narrow["Output"].as_str()),
+        (
+            Some("warning"),
+            Some("0123456789 ... (captured 10 of 150 bytes)")
+        )
+    );
+    let zero = dir.path().join("zero.json");
+    std::fs::write(&zero, r#"{"check_output_max_size": 0}"#).unwrap();
+    assert_eq!(
+        refused_start(&["-config-file", zero.to_str().unwrap()]),
+        (
+            Some(1),
+            "==> check_output_max_size must be positive, to discard check output use the discard_check_output flag".into()
+        )
+    );
+}

@@ -638,3 +638,102 @@ fn a_client_agent_asks_another_server_when_its_server_stops_answering() {
         started.elapsed()
     );
 }
+
+/// One write through the client agent: a unique key, how long its answer took, and the answer.
+struct ClientWrite {
+    key: String,
+    took: Duration,
+    answer: Option<(u16, String)>,
+}
+
+/// Writes unique keys through `client` one after the other until `stop` is set.
+fn write_until(client: &str, stop: &std::sync::atomic::AtomicBool) -> Vec<ClientWrite> {
+    let mut done = Vec::new();
+    for i in 0.. {
+        if stop.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        let key = format!("hedge/{i}");
+        let started = std::time::Instant::now();
+        let r = crate::support::request_within(
+            client,
+            "PUT",
+            &format!("/v1/kv/{key}"),
+            i.to_string().as_bytes(),
+            Duration::from_secs(30),
+        );
+        done.push(ClientWrite {
+            key,
+            took: started.elapsed(),
+            answer: r.map(|r| (r.status, r.text())),
+        });
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done
+}
+
+#[test]
+fn writes_through_a_client_agent_go_to_another_server_when_theirs_is_paused() {
+    let dir = tempfile::tempdir().unwrap();
+    let servers = three_joined(dir.path(), 0);
+    formed(&[&servers[0], &servers[1], &servers[2]], 3);
+    let client = client_agent(&dir.path().join("client"), "c1", &servers[0].rpc);
+    eventually(30, "the client agent to know the three servers", || {
+        let members = client.get("/v1/agent/members").json();
+        (members.as_array().map(Vec::len) == Some(4)).then_some(())
+    });
+    eventually(30, "a write through the client", || {
+        (client.put("/v1/kv/ready", "1").text() == "true").then_some(())
+    });
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    // The server the client sends to first (the lowest Raft id), then the leader, are paused
+    // in turn while the client keeps writing.
+    let first = (0..3).min_by_key(|i| raft_id(&servers[*i])).unwrap();
+    let writes = std::thread::scope(|s| {
+        let writer = s.spawn(|| write_until(&client.addr, &stop));
+        for phase in 0..2 {
+            let paused = if phase == 0 {
+                first
+            } else {
+                formed(&[&servers[0], &servers[1], &servers[2]], 3)
+            };
+            std::thread::sleep(Duration::from_secs(1));
+            servers[paused].signal("STOP");
+            std::thread::sleep(Duration::from_secs(8));
+            servers[paused].signal("CONT");
+            // Settled again: every server sees one leader before the next pause.
+            formed(&[&servers[0], &servers[1], &servers[2]], 3);
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        writer.join().unwrap()
+    });
+    let slowest = writes.iter().map(|w| w.took).max().unwrap();
+    eprintln!(
+        "{} writes through the client, slowest answer {slowest:?}",
+        writes.len()
+    );
+    for w in &writes {
+        assert_eq!(
+            w.answer.as_ref().map(|(s, t)| (*s, t.as_str())),
+            Some((200, "true")),
+            "{} after {:?}",
+            w.key,
+            w.took
+        );
+        // Consul's hold is 7 s; the pauses must not take a write anywhere near it.
+        assert!(
+            w.took < Duration::from_secs(6),
+            "{} took {:?}",
+            w.key,
+            w.took
+        );
+    }
+    // Each acknowledged, once: present, and never modified after its creation.
+    let leader_now = &servers[formed(&[&servers[0], &servers[1], &servers[2]], 3)];
+    let stored: Json = leader_now.get("/v1/kv/hedge/?recurse").json();
+    let stored = stored.as_array().unwrap();
+    assert_eq!(stored.len(), writes.len());
+    for e in stored {
+        assert_eq!(e["CreateIndex"], e["ModifyIndex"], "applied twice: {e}");
+    }
+}

@@ -64,7 +64,7 @@ fn the_agent_banner_names_its_facts_and_a_sigterm_is_logged() {
         "Node name: '".into(),
         "Datacenter: 'dc1'".into(),
         "Server: true (Bootstrap: true)".into(),
-        format!("Client Addr: [127.0.0.1] (HTTP: {port})"),
+        format!("Client Addr: [127.0.0.1] (HTTP: {port}, HTTPS: -1)"),
         "Cluster Addr: 127.0.0.1 (server port: ".into(),
         format!("Web UI: http://{}/ui/", agent.addr),
         "Data Dir: none: -dev keeps everything in memory".into(),

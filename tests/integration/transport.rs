@@ -237,7 +237,7 @@ fn a_client_agent_forwards_blocking_queries_over_one_connection() {
 
 const KEY: &str = "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=";
 /// A forwarded write as one agent sends it to another's server port.
-const RAFT_WRITE: &str =
+pub(crate) const RAFT_WRITE: &str =
     r#"{"id":[1,2],"cmd":{"KvSet":{"key":"evil","value":[104,105],"flags":0,"cas":null}}}"#;
 
 fn encrypted_server(dir: &Path, name: &str, key: &str, join: Option<&str>) -> Agent {
@@ -336,13 +336,13 @@ fn with_encrypt_the_server_port_refuses_unsigned_raft_and_join_traffic() {
 
 /// A CA and a certificate it signs for `server.dc1.consul`, `localhost` and 127.0.0.1 (used
 /// by agents as server and client certificate alike, as Consul's are), written as PEM files.
-struct Pki {
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+pub(crate) struct Pki {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
-fn make_pki(dir: &Path, name: &str) -> Pki {
+pub(crate) fn make_pki(dir: &Path, name: &str) -> Pki {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -564,7 +564,7 @@ fn with_tls_and_verify_incoming_the_server_port_admits_only_the_cas_certificates
 }
 
 /// POSTs a forwarded write to a server port over TLS, presenting `id`'s certificate.
-fn raft_write_over_tls(addr: &str, pki: &Pki, id: Option<&Pki>) -> Result<u16, String> {
+pub(crate) fn raft_write_over_tls(addr: &str, pki: &Pki, id: Option<&Pki>) -> Result<u16, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -26,6 +26,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::super::catalog::{Catalog, Command, Outcome};
+use super::hedge;
 use super::peers::Peers;
 use super::requests::{new_id, Batch, RequestId};
 use super::timing::Timing;
@@ -189,11 +190,20 @@ pub struct Cluster {
     /// How long each entry took to commit (Consul's `consul.raft.commitTime`).
     pub commit_time: Arc<Timer>,
     timing: Timing,
+    /// On a client agent: the server its writes go to first (`hedge`).
+    preferred: hedge::Preferred,
+    /// On a client agent: the server API its passed-on HTTP writes go to first (`hedge`).
+    pub preferred_http: hedge::Preferred,
 }
 
 /// How long a write or consistent read waits for a leader before "No cluster leader".
 const LEADER_WAIT: Duration = Duration::from_secs(7);
 const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long discovery waits for one server's `/raft/join` answer. The exchanges run one after
+/// the other, and a server counts as alive for 10 s after it last answered: a paused server
+/// held for the whole RPC timeout would let every other one go stale, and a client agent would
+/// then know no server at all.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub const NO_LEADER: &str = "No cluster leader";
 pub const NO_SERVERS: &str = "No known Consul servers";
@@ -268,6 +278,8 @@ impl Cluster {
             stopped,
             commit_time,
             timing: policy.timing,
+            preferred: hedge::Preferred::default(),
+            preferred_http: hedge::Preferred::default(),
         });
         cluster.learn(me, true);
         tokio::spawn(super::events::watch(
@@ -486,28 +498,43 @@ impl Cluster {
     }
 
     /// Commits a command: on the leader through Raft, elsewhere forwarded (`/raft/write`).
+    /// An HTTP write a client agent passed on with its request id (`requests::scoped`) keeps
+    /// that id, so the client's copies of it apply once.
     pub async fn write_indexed(&self, cmd: Command) -> Result<Written, String> {
-        self.write_request(None, cmd).await
+        self.write_request(super::requests::take_scoped(), cmd)
+            .await
     }
 
     /// Commits a command once, however often it is sent: `id` is set when the write was
     /// forwarded here, and given one here before this server forwards it. A forwarded write
     /// whose leader stops answering, or is replaced, is sent again (same id) to the next one;
-    /// Consul's RPC hold (7 s) bounds the whole.
+    /// a client agent's goes to a server and, if that one is slow to answer, to another too
+    /// (`hedge`). Consul's RPC hold (7 s) bounds the whole.
     async fn write_request(
         &self,
         mut id: Option<RequestId>,
         cmd: Command,
     ) -> Result<Written, String> {
         let deadline = Instant::now() + LEADER_WAIT;
+        if !self.me.server {
+            let forwarded = Forwarded {
+                id: id.unwrap_or_else(|| new_id(self.me.id)),
+                cmd,
+            };
+            let servers = || self.servers().into_iter().map(|p| p.addr).collect();
+            return hedge::forward_write(
+                &self.client,
+                &self.preferred,
+                servers,
+                forwarded,
+                deadline,
+            )
+            .await;
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let leader = if self.me.server {
-                self.leader().map(|(l, _)| l)
-            } else {
-                None
-            };
+            let leader = self.leader().map(|(l, _)| l);
             if leader == Some(self.me.id) {
                 // A leader cut off from its quorum waits forever for a commit: bound it by the
                 // same hold as a missing leader (the write may still commit later, as in Consul).
@@ -541,12 +568,7 @@ impl Cluster {
                 }
             }
             if Instant::now() >= deadline {
-                return Err(if self.me.server {
-                    NO_LEADER
-                } else {
-                    NO_SERVERS
-                }
-                .into());
+                return Err(NO_LEADER.into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -555,7 +577,7 @@ impl Cluster {
     /// Runs `call` (a request to the leader `from`) unless this server sees the leadership
     /// move first: `None` then, and the request is abandoned. A leader that is paused or cut
     /// off never answers; waiting for the RPC timeout would hold the client for 10 s when a new
-    /// leader serves in two. A client agent has no view of the leader and just waits.
+    /// leader serves in two. (A client agent has no view of the leader: `hedge` is its way.)
     async fn unless_leader_moves<T>(
         &self,
         from: Option<NodeId>,
@@ -718,13 +740,18 @@ impl Cluster {
     /// Joins the server at `addr` (HOST[:PORT], 8300 by default): both learn of each other and
     /// of the servers the other knows.
     pub async fn join(&self, addr: &str) -> Result<(), String> {
+        self.join_within(addr, RPC_TIMEOUT).await
+    }
+
+    /// `join`, waiting at most `timeout` for the answer.
+    async fn join_within(&self, addr: &str, timeout: Duration) -> Result<(), String> {
         let addr = if addr.contains(':') {
             addr.to_string()
         } else {
             format!("{addr}:8300")
         };
         let reply: Result<JoinReply, String> =
-            post(&self.client, &addr, "/raft/join", &self.info(), RPC_TIMEOUT).await?;
+            post(&self.client, &addr, "/raft/join", &self.info(), timeout).await?;
         let reply = reply?;
         if reply.me.id == self.me.id {
             return Ok(());
@@ -830,7 +857,7 @@ impl Cluster {
             // Exchange what we know with every known server.
             for (peer, _) in self.known() {
                 if peer.id != self.me.id && peer.server {
-                    if let Err(e) = self.join(&peer.addr).await {
+                    if let Err(e) = self.join_within(&peer.addr, REFRESH_TIMEOUT).await {
                         tracing::debug!("refresh {}: {e}", peer.addr);
                     }
                 }

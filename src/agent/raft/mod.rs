@@ -9,6 +9,8 @@
 //!   the leader adding the servers it hears about, and the write path (group commit,
 //!   forwarding to the leader, read indexes);
 //! - `events`: what happened to the cluster (leader, members, voters), logged once each;
+//! - `hedge`: a client agent's writes, sent to another server too when the first is slow to
+//!   answer (the request id keeps the copies from applying twice);
 //! - `requests`: forwarded writes applied at most once (request ids remembered by the state
 //!   machine), so a write can be re-sent to a new leader when the old one stops answering;
 //! - `timing`: heartbeat, election timeout and leader lease, from Consul's `raft_multiplier`.
@@ -23,10 +25,11 @@
 
 mod cluster;
 mod events;
+mod hedge;
 mod journal;
 mod log_store;
 mod peers;
-mod requests;
+pub mod requests;
 mod state_machine;
 mod timing;
 mod transport;
@@ -43,9 +46,10 @@ use serde::{Deserialize, Serialize};
 pub use cluster::{
     raft_id, Cluster, JoinReply, NodeState, PeerInfo, Policy, Written, NO_LEADER, NO_SERVERS,
 };
+pub use hedge::{first_answer, Preferred, Verdict};
 pub use log_store::LogStore;
 pub use peers::Peers;
-pub use requests::{Applied, Batch, RequestId};
+pub use requests::{new_id, Applied, Batch, RequestId};
 pub use state_machine::{Builder, StateMachine};
 pub use timing::Timing;
 pub use transport::{post, Conn, Network, PostError};

@@ -35,6 +35,40 @@ pub fn new_id(origin: NodeId) -> RequestId {
     )
 }
 
+/// The query parameter that carries a request id on an HTTP write a client agent passes on
+/// to a server's API (`hedge`): ctmpl's own, so it cannot meet one of Consul's.
+pub const QUERY_PARAM: &str = "ctmpl-request-id";
+
+/// A request id as `QUERY_PARAM` carries it: `ORIGIN-NUMBER` in hex.
+pub fn encode(id: RequestId) -> String {
+    format!("{:x}-{:x}", id.0, id.1)
+}
+
+/// `encode`'s text back; `None` for anything else.
+pub fn decode(text: &str) -> Option<RequestId> {
+    let (origin, number) = text.split_once('-')?;
+    Some((
+        u64::from_str_radix(origin, 16).ok()?,
+        u64::from_str_radix(number, 16).ok()?,
+    ))
+}
+
+tokio::task_local! {
+    /// The id of the HTTP write being answered, for the one Raft write it makes.
+    static SCOPED: std::cell::Cell<Option<RequestId>>;
+}
+
+/// Runs `answer` (an HTTP write's handler) with `id` as the id of the Raft write it makes.
+pub async fn scoped<F: std::future::Future>(id: RequestId, answer: F) -> F::Output {
+    SCOPED.scope(std::cell::Cell::new(Some(id)), answer).await
+}
+
+/// The id of the HTTP write being answered, once: a second Raft write in the same request
+/// gets an id of its own (so one write is never taken for another's copy).
+pub fn take_scoped() -> Option<RequestId> {
+    SCOPED.try_with(std::cell::Cell::take).ok().flatten()
+}
+
 /// One Raft entry's commands (group commit), with the ids of those that were forwarded.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Batch {
@@ -226,6 +260,20 @@ fn answered_at(index: u64, outcomes: Vec<Outcome>) -> Vec<Applied> {
 mod tests {
     use super::super::super::catalog::State;
     use super::*;
+
+    #[test]
+    fn ids_ride_in_a_query_and_come_back_once() {
+        let id = (0xabc, u64::MAX);
+        assert_eq!(decode(&encode(id)), Some(id));
+        assert_eq!(decode("xyz"), None);
+        assert_eq!(decode("1-"), None);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let (first, second) = rt.block_on(scoped(id, async { (take_scoped(), take_scoped()) }));
+        assert_eq!((first, second), (Some(id), None));
+        assert_eq!(take_scoped(), None, "outside a scope");
+    }
 
     fn set(key: &str, cas: Option<u64>) -> Command {
         Command::KvSet {
