@@ -113,7 +113,9 @@ async fn read_response(s: &mut tokio::net::TcpStream) -> Vec<u8> {
 }
 
 async fn waiters(count: usize) {
-    let agent = AgentProc::start(&["-dev", "-http-port", "0"]);
+    // Every waiter comes from 127.0.0.1: lift Consul's per-client connection limit (200), which
+    // would refuse all but the first 200 and leave the bench waiting for the rest.
+    let agent = AgentProc::start(&["-dev", "-http-port", "0", "-http-max-conns-per-client", "0"]);
     let base = format!("http://{}", agent.addr);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(count)
@@ -224,9 +226,15 @@ async fn waiters(count: usize) {
 async fn register_throughput(clients: usize, writes: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    // `-bind`: a host with several private addresses (a Docker bridge) makes the agent refuse
+    // to guess which to advertise, as Consul does; `-server-port 0` keeps clear of 8300.
     let agent = AgentProc::start(&[
         "-server",
         "-bootstrap-expect=1",
+        "-bind",
+        "127.0.0.1",
+        "-server-port",
+        "0",
         "-data-dir",
         data.to_str().unwrap(),
         "-http-port",

@@ -20,6 +20,9 @@ impl AgentProc {
     fn start() -> AgentProc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ctmpl"))
             .args(["agent", "-dev", "-http-port", "0", "-server-port", "0"])
+            // Every waiter comes from 127.0.0.1: without lifting Consul's per-client connection
+            // limit (200) the agent would refuse all HTTP/1.1 waiters past the first 200.
+            .args(["-http-max-conns-per-client", "0"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

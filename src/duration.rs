@@ -1,5 +1,8 @@
 //! Go's `time.ParseDuration` and `Duration.String`, which Consul and consul-template use for
 //! every duration (`wait=60000ms`, `"interval": "5s"`, `1m30s`).
+//!
+//! Our own because no crate speaks Go's grammar both ways: `humantime` prints `1h` where Go
+//! prints `1h0m0s`, takes units Go refuses (`days`, `min`) and words its errors its own way.
 
 use std::time::Duration;
 

@@ -34,7 +34,8 @@ pub fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// A stable hash of a value, for content hashes.
+/// A hash of a value, for content hashes (`X-Consul-ContentHash`): it tells versions apart and
+/// is never used as a random source (that is [`uuid`] and [`random_fraction`], from the OS).
 pub fn hash_of<T: Hash>(v: &T) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     v.hash(&mut h);

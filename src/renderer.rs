@@ -97,10 +97,11 @@ fn replace(dest: &Path, contents: &[u8], mode: u32) -> Result<(), String> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // A random part from the OS (a v4 UUID's hex), so concurrent writers never share a name.
     let tmp = dir.join(format!(
-        ".{name}.ctmpl-{}-{:x}",
+        ".{name}.ctmpl-{}-{}",
         std::process::id(),
-        crate::hash_of(&crate::uuid())
+        uuid::Uuid::new_v4().simple()
     ));
     let result = (|| {
         let mut f = OpenOptions::new()

@@ -2,7 +2,7 @@
 //! must give, byte for byte, what Go's own text/template printed for it — `NAME.out`, and
 //! `NAME.err` (Go's stderr) when Go failed. The expected files come from Go only (`regen.sh`).
 //!
-//! A case is run as `ctmpl render` runs it (`src/render.rs`): the template is named by its bare
+//! A case is run as `ctmpl render` runs it (`src/cli/render.rs`): the template is named by its bare
 //! file name, `NAME.args` sets `missingkey` and the delimiters, `NAME.json` is dot (its bytes
 //! read as Go's JSON decoder reads them) and is nil when absent; an error is its message plus a
 //! newline, after whatever was written before it.

@@ -87,23 +87,3 @@ fn ext(p: &str) -> &str {
     }
     ""
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clean_follows_go() {
-        for (p, want) in [
-            ("", "."),
-            ("a//b/./c/..", "a/b"),
-            ("/../a", "/a"),
-            ("../../a", "../../a"),
-            ("a/../..", ".."),
-            ("/", "/"),
-            ("abc/", "abc"),
-        ] {
-            assert_eq!(clean(p), want, "{p:?}");
-        }
-    }
-}

@@ -247,6 +247,25 @@ case("older",
 )
 
 
+# Moved from Rust tables in `sprig/paths.rs`, `sprig/base32.rs` and `encoding/base64.rs`.
+case("paths",
+    '{{ sprig_clean "" }}|{{ sprig_clean "a//b/./c/.." }}|{{ sprig_clean "/../a" }}|{{ sprig_clean "../../a" }}|{{ sprig_clean "a/../.." }}|{{ sprig_clean "/" }}|{{ sprig_clean "abc/" }}',
+)
+
+case("base32",
+    '{{ sprig_b32enc "" }}|{{ sprig_b32enc "f" }}|{{ sprig_b32enc "fo" }}|{{ sprig_b32enc "foo" }}|{{ sprig_b32enc "foob" }}|{{ sprig_b32enc "fooba" }}|{{ sprig_b32enc "foobar" }}',
+    '{{ sprig_b32dec "" }}|{{ sprig_b32dec "MY======" }}|{{ sprig_b32dec "MZXQ====" }}|{{ sprig_b32dec "MZXW6===" }}|{{ sprig_b32dec "MZXW6YQ=" }}|{{ sprig_b32dec "MZXW6YTB" }}|{{ sprig_b32dec "MZXW6YTBOI======" }}',
+)
+
+# The corrupt inputs of Go's encoding/base64 tests (TestDecodeCorrupt), through sprig's b64dec,
+# which prints Go's error (and its offset) as its result; the same decoder serves base64Decode.
+BASE64_CORRUPT = ["", "\\n", "AAA=\\n", "AAAA\\n", "!!!!", "====", "x===", "=AAA", "A=AA", "AA=A",
+                  "AA==A", "AAA=AAAA", "AAAAA", "AAAAAA", "A=", "A==", "AA=", "AA==", "AAA=", "AAAA",
+                  "AAAAAA=", "YWJjZA=====", "A!\\n", "A=\\n"]
+case("base64",
+    "|".join('{{ sprig_b64dec "%s" | printf "%%q" }}' % text for text in BASE64_CORRUPT),
+)
+
 def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
         os.remove(old)
