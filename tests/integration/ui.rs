@@ -18,10 +18,14 @@ const SELENIUM: &str = "selenium==4.51.0";
 /// The size the scripts make their screenshots (the window's inner size).
 const SCREENSHOT_SIZE: (u32, u32) = (1280, 900);
 
-/// Share of pixels a fresh screenshot must have alike with docs/'s copy. What differs between
-/// two runs of the same UI (the host's node name, the render time of the Templates view) is a
-/// few words; a changed layout, colour or view moves far more.
-const ALIKE_AT_LEAST: f64 = 0.9;
+/// Share of pixels a fresh screenshot of the Services view must have alike with docs/ui.png.
+/// Its agent has a fixed node name, so two runs of the same UI on this kind of machine differ
+/// only in the `consul` service's server port (up to 0.03% of the pixels); the smallest change
+/// the picture was retaken for (ctmpl's version in the header, a node's own health) moved 0.09%.
+const SERVICES_ALIKE: f64 = 0.9995;
+/// The same for the Templates view, whose page says when the template rendered and the host's
+/// node name (about 0.2% of the pixels between two runs).
+const TEMPLATES_ALIKE: f64 = 0.995;
 
 /// Where a program is on PATH, if anywhere.
 fn on_path(program: &str) -> Option<PathBuf> {
@@ -108,7 +112,7 @@ fn alike(a: &[u8], b: &[u8]) -> f64 {
 
 /// Takes docs/`name` anew with `script`: into docs/ when updating, else into a temporary
 /// folder, and then the fresh one and docs/'s must look alike.
-fn take_and_check_screenshot(script: &str, name: &str) {
+fn take_and_check_screenshot(script: &str, name: &str, alike_at_least: f64) {
     let docs = repo_path(&format!("docs/{name}"));
     let dir = tempfile::tempdir().expect("temp dir");
     let taken = if updating_docs() {
@@ -125,24 +129,30 @@ fn take_and_check_screenshot(script: &str, name: &str) {
     let (docs_size, shown) = read_png(&docs);
     assert_eq!(docs_size, SCREENSHOT_SIZE, "docs/{name}");
     let share = alike(&fresh, &shown);
+    eprintln!("docs/{name}: {:.3}% of pixels alike", share * 100.0);
     assert!(
-        share >= ALIKE_AT_LEAST,
-        "docs/{name} no longer shows the UI as it is ({:.1}% of pixels alike): make it anew \
-         with CTMPL_UPDATE_SCREENSHOTS=1 cargo test --test integration ui::",
-        share * 100.0
+        share >= alike_at_least,
+        "docs/{name} no longer shows the UI as it is ({:.3}% of pixels alike, {:.3}% needed): \
+         make it anew with CTMPL_UPDATE_SCREENSHOTS=1 cargo test --test integration ui::",
+        share * 100.0,
+        alike_at_least * 100.0
     );
 }
 
 #[test]
 fn the_web_ui_shows_services_nodes_and_kv_live_in_a_browser() {
-    take_and_check_screenshot("tests/ui_browser.py", "ui.png");
+    take_and_check_screenshot("tests/ui_browser.py", "ui.png", SERVICES_ALIKE);
 }
 
 /// `ctmpl -dev`'s UI: the Templates view shows each template, its dependencies and what it
 /// waits for, and follows a render live (`tests/ui_templates_browser.py`).
 #[test]
 fn the_templates_view_under_ctmpl_dev_shows_what_each_template_waits_for() {
-    take_and_check_screenshot("tests/ui_templates_browser.py", "ui-templates.png");
+    take_and_check_screenshot(
+        "tests/ui_templates_browser.py",
+        "ui-templates.png",
+        TEMPLATES_ALIKE,
+    );
 }
 
 #[test]
