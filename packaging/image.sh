@@ -21,8 +21,10 @@ while getopts b:t:o:h opt; do
   esac
 done
 if [[ -z $binary ]]; then
-  (cd "$here/.." && cargo build --release --bin ctmpl)
-  target=${CARGO_TARGET_DIR:-$here/../target}
+  (cd "$here/.." && "${CARGO:-cargo}" build --release --bin ctmpl)
+  # Cargo ran in the repository: a relative CARGO_TARGET_DIR is relative to it.
+  target=${CARGO_TARGET_DIR:-target}
+  [[ $target == /* ]] || target=$here/../$target
   binary=$target/release/ctmpl
 fi
 [[ -x $binary ]] || { echo "image.sh: no ctmpl binary at $binary" >&2; exit 1; }

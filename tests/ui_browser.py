@@ -40,7 +40,8 @@ class Failure(Exception):
 def start_agent(binary):
     """Starts the agent; returns (process, "127.0.0.1:PORT") once it listens."""
     proc = subprocess.Popen(
-        [binary, "agent", "-dev", "-http-port", "0"],
+        # A fixed node name: the screenshot is then the same on every host (docs/ui.png).
+        [binary, "agent", "-dev", "-http-port", "0", "-node", "ctmpl-demo"],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -714,6 +714,8 @@ async fn route(req: &Req<'_>, path: &str) -> Result<Reply> {
         ["agent", "leave"] => {
             allow(req, PUT)?;
             tracing::info!("agent: Requesting shutdown (/v1/agent/leave)");
+            // A graceful leave: the other members hear that it left rather than see it fail.
+            req.agent.store.cluster.announce_leave().await;
             req.agent.shutdown.cancel();
             Ok(Reply::empty())
         }

@@ -348,3 +348,124 @@ fn once_against_a_dead_address_logs_gos_cause() {
     );
     assert!(!err.contains("client error (Connect)"), "{err}");
 }
+
+/// One flag as a usage text documents it.
+#[derive(Debug)]
+struct Documented {
+    name: String,
+    /// `-name=<arg>`: it takes a value.
+    takes_value: bool,
+    /// Listed among the refused consul-template flags (no meaning line: each says why when
+    /// given).
+    refused: bool,
+    /// The indented line of meaning under the entry (empty for refused flags).
+    meaning: String,
+}
+
+/// The flags `usage` documents: each `  -name` / `  -name=<arg>` entry of its "Options:"
+/// section with the line of meaning under it, and each name of its "Refused" list.
+fn documented_flags(usage: &str) -> Vec<Documented> {
+    let lines: Vec<&str> = usage.lines().collect();
+    let mut out = Vec::new();
+    let mut section = "";
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            section = line;
+            continue;
+        }
+        if section == "Options:" {
+            let Some(entry) = line.strip_prefix("  -") else {
+                continue;
+            };
+            let (name, takes_value) = match entry.split_once("=<") {
+                Some((name, _)) => (name, true),
+                None => (entry, false),
+            };
+            let meaning = lines
+                .get(i + 1)
+                .and_then(|l| l.strip_prefix("      "))
+                .unwrap_or_default();
+            out.push(Documented {
+                name: name.to_string(),
+                takes_value,
+                refused: false,
+                meaning: meaning.trim().to_string(),
+            });
+        } else if section.starts_with("Refused") {
+            for name in line.split(',').filter_map(|w| w.trim().strip_prefix('-')) {
+                out.push(Documented {
+                    name: name.to_string(),
+                    takes_value: false,
+                    refused: true,
+                    meaning: String::new(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `-name` for a boolean, `-name=1` for a flag with a value (or a refused one, of either kind:
+/// Go's flag package reads `1` as true).
+fn spelled(flag: &Documented) -> String {
+    if flag.takes_value || flag.refused {
+        format!("-{}=1", flag.name)
+    } else {
+        format!("-{}", flag.name)
+    }
+}
+
+/// The usage each command prints is checked against the parser that reads its command line:
+/// every flag the usage lists, given before `-h`, is accepted by the parser (the usage comes
+/// back, exit 0, as Go's flag package parses up to `-h`), and a name the usage does not list is
+/// refused as undefined. So the usage cannot list a flag the command does not take.
+#[test]
+fn every_flag_a_usage_lists_is_one_its_command_parses() {
+    for name in COMMANDS {
+        let usage = if name.is_empty() {
+            stdout(&ctmpl_with(&["-h"]))
+        } else {
+            stdout(&ctmpl_with(&["help", name]))
+        };
+        let flags = documented_flags(&usage);
+        let expect_flags = !matches!(*name, "completion" | "help" | "version");
+        assert_eq!(
+            !flags.is_empty(),
+            expect_flags,
+            "ctmpl {name}'s usage and its flags:\n{usage}"
+        );
+        for flag in &flags {
+            assert!(
+                flag.refused || !flag.meaning.is_empty(),
+                "ctmpl {name}: -{} has no line of meaning:\n{usage}",
+                flag.name
+            );
+            let given = spelled(flag);
+            let out = ctmpl_with(&[name, &given, "-h"]);
+            assert_eq!(
+                (out.status.code(), stdout(&out)),
+                (Some(0), usage.clone()),
+                "ctmpl {name} {given} -h: the parser refused a documented flag: {}",
+                stderr(&out)
+            );
+            let undocumented = format!("-{}-undocumented", flag.name);
+            let out = ctmpl_with(&[name, &undocumented, "-h"]);
+            assert_ne!(out.status.code(), Some(0), "ctmpl {name} {undocumented}");
+            assert!(
+                stderr(&out).contains(&format!("flag provided but not defined: {undocumented}")),
+                "ctmpl {name} {undocumented}: {out:?}"
+            );
+        }
+    }
+    // What the parser offers for completion is the same set, command by command.
+    let script = stdout(&ctmpl_with(&["completion", "bash"]));
+    let agent_usage = stdout(&ctmpl_with(&["help", "agent"]));
+    let mut documented: Vec<String> = documented_flags(&agent_usage)
+        .into_iter()
+        .map(|f| format!("-{}", f.name))
+        .collect();
+    let mut offered = bash_offers(&script, &["ctmpl", "agent", "-"]);
+    documented.sort();
+    offered.sort();
+    assert_eq!(offered, documented);
+}

@@ -1,6 +1,7 @@
 //! What the agent and ctmpl log: the agent's banner, registrations, check state changes,
 //! signals, snapshots, leaders and members of a real 3-server cluster (one WARN for a member
-//! that is down, not a flood), and the runner saying what a template is still waiting for.
+//! that is down and a reminder 30 s later, not a flood; one that leaves gracefully), and the
+//! runner saying what a template is still waiting for.
 
 use std::path::Path;
 use std::process::{Child, Stdio};
@@ -32,8 +33,16 @@ impl Drop for Ctmpl {
 }
 
 fn term(pid: u32) {
+    kill(pid, "-TERM");
+}
+
+fn hangup(pid: u32) {
+    kill(pid, "-HUP");
+}
+
+fn kill(pid: u32, sig: &str) {
     let _ = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
+        .args([sig, &pid.to_string()])
         .status();
 }
 
@@ -83,6 +92,11 @@ fn the_agent_banner_names_its_facts_and_a_sigterm_is_logged() {
     let leader = agent.wait_log(10, "New leader elected");
     assert!(log.find(&leader).is_none_or(|at| at > stream), "{log}");
 
+    agent.send_signal("HUP");
+    agent.wait_log(
+        10,
+        "agent: Caught signal: hangup; Reloading configuration...",
+    );
     let (status, log) = agent.stop_with_log();
     assert!(status.success());
     assert!(log.contains("agent: Caught signal: terminated"), "{log}");
@@ -259,6 +273,19 @@ fn a_cluster_logs_its_leaders_and_a_member_failing_once_and_coming_back() {
     std::thread::sleep(Duration::from_secs(3));
     let new = warnings(lead)[before..].to_vec();
     assert_eq!(new.len(), 1, "one WARN for a peer down, got {new:#?}");
+    // Then a reminder, 30 s after the first word, and nothing else in between.
+    let reminder = lead.wait_log(
+        45,
+        &format!("agent.server: member still unreachable: member={fname}"),
+    );
+    let down_for: u64 = reminder
+        .rsplit("for=")
+        .next()
+        .and_then(|s| s.trim_end_matches('s').parse().ok())
+        .unwrap_or_else(|| panic!("no for=Ns in {reminder}"));
+    assert!(down_for >= 30, "{reminder}");
+    let new = warnings(lead)[before..].to_vec();
+    assert_eq!(new.len(), 2, "the failure and one reminder, got {new:#?}");
 
     // It comes back on its port with its data: the leader says so.
     servers[fi] = Some(server(dir.path(), fname, ports[fi], Some(&first)));
@@ -277,6 +304,40 @@ fn a_cluster_logs_its_leaders_and_a_member_failing_once_and_coming_back() {
         (l != leader).then_some(l)
     });
     assert_ne!(next, leader);
+
+    // The other survivor leaves gracefully: the new leader says it left (not that it failed),
+    // then, a single voter of three, that it lost the leadership.
+    let ni = ["s1", "s2", "s3"].iter().position(|n| *n == next).unwrap();
+    let oi = (0..3).find(|i| *i != ni && servers[*i].is_some()).unwrap();
+    let oname = ["s1", "s2", "s3"][oi];
+    let leaving = servers[oi].take().unwrap();
+    let lead = servers[ni].as_ref().unwrap();
+    let failed_before = lead
+        .log_lines(&format!(
+            "member failed, marking health critical: member={oname}"
+        ))
+        .len();
+    assert_eq!(leaving.put("/v1/agent/leave", "").status, 200);
+    let (status, log) = leaving.stop_with_log();
+    assert!(status.success(), "{log}");
+    assert!(
+        log.contains("agent: Leaving the cluster: telling "),
+        "{log}"
+    );
+    let left_line = lead.wait_log(10, &format!("agent.server: member left: member={oname}"));
+    assert!(left_line.contains("INFO"), "{left_line}");
+    lead.wait_log(15, "agent.server: cluster leadership lost");
+    // Past the time a silent member counts as failed: still no failure for the one that left.
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(
+        lead.log_lines(&format!(
+            "member failed, marking health critical: member={oname}"
+        ))
+        .len(),
+        failed_before,
+        "{}",
+        lead.log_text()
+    );
 }
 
 #[test]
@@ -309,6 +370,10 @@ fn a_once_run_says_what_it_is_still_waiting_for() {
     // Said once, not every pass.
     assert_eq!(file_lines(&log, "waiting for:").len(), 1);
 
+    hangup(run.0.id());
+    eventually(10, "the reload signal in the log", || {
+        file_lines(&log, r#"(cli) receiving signal "hangup": reloading"#).pop()
+    });
     term(run.0.id());
     eventually(10, "the signal in the log", || {
         file_lines(&log, r#"(cli) receiving signal "terminated": stopping"#).pop()

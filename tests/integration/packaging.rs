@@ -238,3 +238,26 @@ fn the_container_image_runs_the_agent_registrator_and_the_sidecar() {
     assert_eq!(read("out.conf"), "greeting hello;\n");
     assert_eq!(read("reloaded"), "greeting hello;\n", "the command ran");
 }
+
+/// The LICENSE file is the licence Cargo.toml names, and the CHANGELOG has the section that
+/// collects what is not released yet.
+#[test]
+fn license_and_changelog_are_there() {
+    let manifest = std::fs::read_to_string(crate::repo_path("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("\nlicense = \"MPL-2.0\"\n"),
+        "Cargo.toml's license"
+    );
+    let license = std::fs::read_to_string(crate::repo_path("LICENSE")).unwrap();
+    assert!(
+        license.starts_with("Mozilla Public License Version 2.0\n"),
+        "LICENSE is not the MPL 2.0"
+    );
+    // The whole text, through its last section (Exhibit B).
+    assert!(
+        license.contains("Exhibit B - \"Incompatible With Secondary Licenses\" Notice"),
+        "LICENSE is cut short"
+    );
+    let changelog = std::fs::read_to_string(crate::repo_path("CHANGELOG.md")).unwrap();
+    assert!(changelog.contains("\n## [Unreleased]\n"), "CHANGELOG.md");
+}

@@ -89,6 +89,11 @@ impl Agent {
         })
     }
 
+    /// Sends it a signal (`HUP`, `TERM`…), as `kill -SIG PID` does.
+    pub fn send_signal(&self, sig: &str) {
+        signal(&self.child, sig);
+    }
+
     /// Its whole stderr so far, for a failure message.
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")

@@ -83,7 +83,24 @@ pub struct Written {
 struct Known {
     info: PeerInfo,
     last_seen: Option<Instant>,
+    /// When it said it was leaving (`/raft/leave`); cleared once it is heard from again after
+    /// `LEFT_GRACE`.
+    left: Option<Instant>,
 }
+
+/// What discovery knows of one other member: who, when it was last heard from (never, for one
+/// known only second-hand), and whether it left gracefully.
+pub struct Heard {
+    pub peer: PeerInfo,
+    pub last_seen: Option<Instant>,
+    pub left: bool,
+}
+
+/// A member that left is counted back only when heard from this long after its leave: a
+/// discovery exchange it sent just before leaving may arrive after the leave itself.
+const LEFT_GRACE: Duration = Duration::from_secs(2);
+/// How long a leaving agent waits for each server to take note of its leave.
+const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A command waiting for the next Raft entry, and where its answer goes.
 struct Proposal {
@@ -187,6 +204,8 @@ pub struct Cluster {
     catalog: Arc<Catalog>,
     proposals: mpsc::UnboundedSender<Proposal>,
     stopped: CancellationToken,
+    /// Cancelled when this agent leaves: discovery stops telling the others it is alive.
+    leaving: CancellationToken,
     /// How long each entry took to commit (Consul's `consul.raft.commitTime`).
     pub commit_time: Arc<Timer>,
     timing: Timing,
@@ -276,6 +295,7 @@ impl Cluster {
             catalog,
             proposals,
             stopped,
+            leaving: CancellationToken::new(),
             commit_time,
             timing: policy.timing,
             preferred: hedge::Preferred::default(),
@@ -300,11 +320,62 @@ impl Cluster {
         let entry = known.entry(info.id).or_insert(Known {
             info: info.clone(),
             last_seen: None,
+            left: None,
         });
         entry.info = info;
         if seen {
-            entry.last_seen = Some(Instant::now());
+            let now = Instant::now();
+            entry.last_seen = Some(now);
+            if entry
+                .left
+                .is_some_and(|at| now.saturating_duration_since(at) > LEFT_GRACE)
+            {
+                entry.left = None;
+            }
         }
+    }
+
+    /// `peer` says it is leaving (`/raft/leave`): it is no longer counted alive, and the events
+    /// watcher says it left instead of that it failed.
+    fn left(&self, peer: PeerInfo) {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = known.entry(peer.id).or_insert(Known {
+            info: peer.clone(),
+            last_seen: None,
+            left: None,
+        });
+        entry.info = peer;
+        entry.left = Some(Instant::now());
+    }
+
+    /// Tells every live server this agent knows that it is leaving, as Consul's graceful leave
+    /// does, so that they log a member that left rather than one that failed. Best effort: a
+    /// server that does not answer within `LEAVE_TIMEOUT` will see the member fail instead.
+    pub async fn announce_leave(&self) {
+        self.leaving.cancel();
+        let me = self.info();
+        let servers: Vec<PeerInfo> = self
+            .known()
+            .into_iter()
+            .filter(|(p, alive)| *alive && p.server && p.id != self.me.id)
+            .map(|(p, _)| p)
+            .collect();
+        tracing::info!(
+            "agent: Leaving the cluster: telling {} server(s)",
+            servers.len()
+        );
+        let mut notices = tokio::task::JoinSet::new();
+        for server in servers {
+            let (client, me) = (self.client.clone(), me.clone());
+            notices.spawn(async move {
+                let sent: Result<Result<(), String>, _> =
+                    post(&client, &server.addr, "/raft/leave", &me, LEAVE_TIMEOUT).await;
+                if let Err(e) = sent.map_err(|e| e.message).and_then(|r| r) {
+                    tracing::debug!("agent: telling {} of the leave: {e}", server.addr);
+                }
+            });
+        }
+        while notices.join_next().await.is_some() {}
     }
 
     /// Drops what this server knows of `id` (a dev-cluster server that left): it is no longer
@@ -338,7 +409,8 @@ impl Cluster {
         }
         let fresh = Duration::from_secs(10);
         for (id, k) in self.known.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            let alive = *id == self.me.id || k.last_seen.is_some_and(|t| t.elapsed() < fresh);
+            let alive = *id == self.me.id
+                || (k.left.is_none() && k.last_seen.is_some_and(|t| t.elapsed() < fresh));
             out.insert(*id, (k.info.clone(), alive));
         }
         if let Some((_, alive)) = out.get_mut(&self.me.id) {
@@ -347,14 +419,18 @@ impl Cluster {
         out.into_values().collect()
     }
 
-    /// The other members discovery knows, with when each was last heard from (never, for one
-    /// known only second-hand).
-    pub fn heard(&self) -> Vec<(PeerInfo, Option<Instant>)> {
+    /// The other members discovery knows, with when each was last heard from and whether it
+    /// left.
+    pub fn heard(&self) -> Vec<Heard> {
         let known = self.known.lock().unwrap_or_else(|e| e.into_inner());
         known
             .values()
             .filter(|k| k.info.id != self.me.id)
-            .map(|k| (k.info.clone(), k.last_seen))
+            .map(|k| Heard {
+                peer: k.info.clone(),
+                last_seen: k.last_seen,
+                left: k.left.is_some(),
+            })
             .collect()
     }
 
@@ -838,6 +914,9 @@ impl Cluster {
     ) {
         let mut pending = retry_join;
         loop {
+            if self.leaving.is_cancelled() {
+                return;
+            }
             if single && !self.raft.is_initialized().await.unwrap_or(true) {
                 let members = BTreeMap::from([(self.me.id, BasicNode::new(self.me.addr.clone()))]);
                 if let Err(e) = self.raft.initialize(members).await {
@@ -867,6 +946,7 @@ impl Cluster {
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                 _ = shutdown.cancelled() => return,
+                _ = self.leaving.cancelled() => return,
             }
         }
     }
@@ -975,6 +1055,10 @@ impl Cluster {
                 encode(&r)
             }
             "/raft/join" => encode(&self.joined_by(decode(body)?)),
+            "/raft/leave" => {
+                self.left(decode(body)?);
+                encode(&Ok::<(), String>(()))
+            }
             "/raft/info" => encode(&self.info()),
             "/raft/write" => {
                 if !self.me.server {

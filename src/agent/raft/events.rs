@@ -6,7 +6,8 @@
 //! what it observes: openraft's metrics channel (leader, state, membership) and discovery's
 //! record of when each member was last heard from (`Cluster::heard`). A member silent for
 //! longer than an election timeout has failed: one WARN, a reminder at most every
-//! `REMIND_EVERY`, and one INFO when it answers again.
+//! `REMIND_EVERY`, and one INFO when it answers again. A member that said it was leaving
+//! (`/v1/agent/leave`) has left: one INFO, and no failure.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, Heard};
 use super::{NodeId, PeerInfo};
 
 /// A member not heard from for this long has failed: longer than a follower waits before it
@@ -35,6 +36,8 @@ enum Health {
         since: Instant,
         said: Instant,
     },
+    /// Left gracefully; news again only when it comes back.
+    Left,
 }
 
 /// What has been logged so far: the next observation is compared with it.
@@ -148,57 +151,194 @@ fn observe_leader(cluster: &Cluster, seen: &mut Seen, term: u64) {
     }
 }
 
-/// Members joining, failing (silent past `FAILED_AFTER`) and coming back.
+/// Members joining, failing (silent past `FAILED_AFTER`), leaving and coming back.
 fn observe_members(cluster: &Cluster, seen: &mut Seen, now: Instant) {
-    for (peer, heard) in cluster.heard() {
-        let silent = heard.is_none_or(|t| now.saturating_duration_since(t) > FAILED_AFTER);
-        match seen.members.get_mut(&peer.id) {
-            None if !silent => {
-                joined(&peer);
-                seen.members.insert(peer.id, Health::Alive);
-            }
-            // Known only second-hand and never heard from: not news yet.
-            None => {}
-            Some(health @ Health::Alive) if silent => {
-                let since = heard.unwrap_or(now);
-                tracing::warn!(
-                    "agent.server: member failed, marking health critical: member={} addr={}",
-                    peer.name,
-                    peer.addr
-                );
-                *health = Health::Failed { since, said: now };
-            }
-            Some(Health::Failed { since, said })
-                if silent && now.saturating_duration_since(*said) >= REMIND_EVERY =>
-            {
-                tracing::warn!(
-                    "agent.server: member still unreachable: member={} addr={} for={}s",
-                    peer.name,
-                    peer.addr,
-                    now.saturating_duration_since(*since).as_secs()
-                );
-                *said = now;
-            }
-            Some(Health::Failed { .. }) if silent => {}
-            Some(Health::Failed { since, .. }) => {
-                let down = now.saturating_duration_since(*since).as_secs();
-                tracing::info!(
-                    "agent.server: member back, marking health alive: member={} addr={} after={down}s",
-                    peer.name,
-                    peer.addr
-                );
-                seen.members.insert(peer.id, Health::Alive);
-            }
-            Some(Health::Alive) => {}
+    for heard in cluster.heard() {
+        if let Some(event) = member_event(&heard, &mut seen.members, now) {
+            event.log(&heard.peer);
         }
     }
 }
 
-fn joined(peer: &PeerInfo) {
-    let role = if peer.server { "server" } else { "client" };
-    tracing::info!(
-        "agent.server: member joined, marking health alive: member={} addr={} role={role}",
-        peer.name,
-        peer.addr
-    );
+/// What happened to a member, as the log says it.
+#[derive(Debug, PartialEq)]
+enum MemberEvent {
+    Joined,
+    Failed,
+    /// Still failed, this many seconds after it went silent.
+    StillDown(u64),
+    /// Answering again after this many seconds.
+    Back(u64),
+    Left,
+}
+
+impl MemberEvent {
+    fn log(&self, peer: &PeerInfo) {
+        let (name, addr) = (&peer.name, &peer.addr);
+        match self {
+            MemberEvent::Joined => {
+                let role = if peer.server { "server" } else { "client" };
+                tracing::info!(
+                    "agent.server: member joined, marking health alive: member={name} addr={addr} role={role}"
+                );
+            }
+            MemberEvent::Failed => tracing::warn!(
+                "agent.server: member failed, marking health critical: member={name} addr={addr}"
+            ),
+            MemberEvent::StillDown(secs) => tracing::warn!(
+                "agent.server: member still unreachable: member={name} addr={addr} for={secs}s"
+            ),
+            MemberEvent::Back(secs) => tracing::info!(
+                "agent.server: member back, marking health alive: member={name} addr={addr} after={secs}s"
+            ),
+            MemberEvent::Left => {
+                tracing::info!("agent.server: member left: member={name} addr={addr}")
+            }
+        }
+    }
+}
+
+/// What changed for one member since `members` last recorded it, recording the change.
+fn member_event(
+    heard: &Heard,
+    members: &mut BTreeMap<NodeId, Health>,
+    now: Instant,
+) -> Option<MemberEvent> {
+    let id = heard.peer.id;
+    let silent = heard
+        .last_seen
+        .is_none_or(|t| now.saturating_duration_since(t) > FAILED_AFTER);
+    let (next, event) = match members.get(&id) {
+        Some(Health::Left) | None if heard.left => return None,
+        Some(_) if heard.left => (Health::Left, MemberEvent::Left),
+        // Known only second-hand and never heard from, or gone: not news yet.
+        Some(Health::Left) | None if silent => return None,
+        Some(Health::Left) | None => (Health::Alive, MemberEvent::Joined),
+        Some(Health::Alive) if silent => {
+            let since = heard.last_seen.unwrap_or(now);
+            (Health::Failed { since, said: now }, MemberEvent::Failed)
+        }
+        Some(Health::Alive) => return None,
+        Some(Health::Failed { since, said }) if silent => {
+            if now.saturating_duration_since(*said) < REMIND_EVERY {
+                return None;
+            }
+            let down = now.saturating_duration_since(*since).as_secs();
+            let since = *since;
+            (
+                Health::Failed { since, said: now },
+                MemberEvent::StillDown(down),
+            )
+        }
+        Some(Health::Failed { since, .. }) => {
+            let down = now.saturating_duration_since(*since).as_secs();
+            (Health::Alive, MemberEvent::Back(down))
+        }
+    };
+    members.insert(id, next);
+    Some(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heard(last_seen: Option<Instant>, left: bool) -> Heard {
+        Heard {
+            peer: PeerInfo {
+                id: 7,
+                addr: "127.0.0.1:8300".into(),
+                name: "s2".into(),
+                datacenter: "dc1".into(),
+                server: true,
+                http: String::new(),
+                expect: 0,
+                initialized: true,
+            },
+            last_seen,
+            left,
+        }
+    }
+
+    /// The events a member's history gives, observed every `TICK` from `start` for `secs`;
+    /// `last_seen(t)` is when it was last heard from at time `t`.
+    fn events_over(
+        members: &mut BTreeMap<NodeId, Health>,
+        start: Instant,
+        secs: u64,
+        last_seen: impl Fn(Instant) -> Option<Instant>,
+        left: bool,
+    ) -> Vec<(u64, MemberEvent)> {
+        let mut out = Vec::new();
+        let mut t = start;
+        while t <= start + Duration::from_secs(secs) {
+            if let Some(e) = member_event(&heard(last_seen(t), left), members, t) {
+                out.push((t.duration_since(start).as_millis() as u64, e));
+            }
+            t += TICK;
+        }
+        out
+    }
+
+    #[test]
+    fn a_member_down_is_one_warning_then_a_reminder_every_30_s_then_back() {
+        let start = Instant::now();
+        let mut members = BTreeMap::new();
+        // Alive for 5 s, then silent for 70 s.
+        let down_at = start + Duration::from_secs(5);
+        let events = events_over(&mut members, start, 75, |t| Some(t.min(down_at)), false);
+        let names: Vec<&MemberEvent> = events.iter().map(|(_, e)| e).collect();
+        assert_eq!(
+            names,
+            [
+                &MemberEvent::Joined,
+                &MemberEvent::Failed,
+                &MemberEvent::StillDown(33),
+                &MemberEvent::StillDown(63),
+            ],
+            "{events:?}"
+        );
+        // Failed once silent past FAILED_AFTER; each reminder REMIND_EVERY after the last word.
+        assert_eq!(events[1].0, 8_250);
+        assert_eq!(events[2].0 - events[1].0, REMIND_EVERY.as_millis() as u64);
+        assert_eq!(events[3].0 - events[2].0, REMIND_EVERY.as_millis() as u64);
+        // Heard again: back, once.
+        let later = start + Duration::from_secs(80);
+        assert_eq!(
+            member_event(&heard(Some(later), false), &mut members, later),
+            Some(MemberEvent::Back(75))
+        );
+        assert_eq!(
+            member_event(&heard(Some(later), false), &mut members, later),
+            None
+        );
+    }
+
+    #[test]
+    fn a_member_that_leaves_is_said_to_leave_never_to_fail() {
+        let start = Instant::now();
+        let mut members = BTreeMap::new();
+        assert_eq!(
+            member_event(&heard(Some(start), false), &mut members, start),
+            Some(MemberEvent::Joined)
+        );
+        let gone = start + Duration::from_secs(1);
+        let events = events_over(&mut members, gone, 60, |_| Some(gone), true);
+        assert_eq!(events, [(0, MemberEvent::Left)]);
+        // It comes back: joined again.
+        let back = gone + Duration::from_secs(61);
+        assert_eq!(
+            member_event(&heard(Some(back), false), &mut members, back),
+            Some(MemberEvent::Joined)
+        );
+    }
+
+    #[test]
+    fn a_member_known_second_hand_is_news_only_once_heard() {
+        let now = Instant::now();
+        let mut members = BTreeMap::new();
+        assert_eq!(member_event(&heard(None, false), &mut members, now), None);
+        assert_eq!(member_event(&heard(None, true), &mut members, now), None);
+        assert!(members.is_empty());
+    }
 }
