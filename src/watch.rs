@@ -85,6 +85,12 @@ pub enum Event {
         key: String,
         data: Value,
     },
+    /// The view's first answer has no data (a `key` not written yet, an empty `safe` list) or
+    /// was an error it retries: a render need not wait for it. Sent once, and only before
+    /// any data; what comes later arrives as `Data`.
+    Waiting {
+        key: String,
+    },
     /// The view gave up (retries exhausted, or a local file that cannot be read).
     Failed {
         key: String,
@@ -104,6 +110,13 @@ pub struct Watcher {
 
 /// Least spacing between two fetches of one view.
 const MIN_SPACING: Duration = Duration::from_millis(100);
+
+/// How widely the views' first blocking queries spread after their first answers. Thousands
+/// of views found in one pass answer within moments of each other; were they all to ask again
+/// 100 ms later, that burst (ctmpl's requests and the agent's waiters) would take the CPU from
+/// the render those answers were fetched for. A change in the meantime is not missed: the
+/// blocking query asks past the index of the first answer and returns at once.
+const FIRST_BLOCK_SPREAD: Duration = Duration::from_millis(1500);
 
 /// Requests kept free of blocking queries for the parked views' fetches and first fetches.
 fn short_requests(max_conns: usize) -> usize {
@@ -422,13 +435,22 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let mut mode = Mode::new(dep, ctx).await;
     mode.sentinels_ready().await;
     let mut retrying = false;
+    // Whether the runner knows this view answered (with data, or that it has none yet).
+    let mut announced = false;
+    let mut fetches = 0u64;
     loop {
         if mode.parked() && last_fetch.is_some() && !retrying {
             mode.wait_parked(config.wait).await;
         } else if let Some(at) = last_fetch {
-            let jitter = MIN_SPACING.mul_f64(0.2 * crate::random_fraction());
+            let spread = if fetches == 1 && !retrying {
+                FIRST_BLOCK_SPREAD
+            } else {
+                MIN_SPACING / 5
+            };
+            let jitter = spread.mul_f64(crate::random_fraction());
             tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
         }
+        fetches += 1;
         retrying = false;
         last_fetch = Some(Instant::now());
         mode.mark_seen();
@@ -453,6 +475,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
                 match delay {
                     Some(d) => {
                         tracing::warn!(dependency = %key, "{error} (retry {attempt} in {d:?})");
+                        announce_waiting(&mut announced, &key, events);
                         tokio::time::sleep(d).await;
                         continue;
                     }
@@ -487,11 +510,15 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
             }
             continue;
         }
-        let Some(data) = fetched.data else { continue };
+        let Some(data) = fetched.data else {
+            announce_waiting(&mut announced, &key, events);
+            continue;
+        };
         if last_body.as_ref() == Some(&fetched.body) {
             continue;
         }
         last_body = Some(fetched.body);
+        announced = true;
         if events
             .send(Event::Data {
                 key: key.clone(),
@@ -502,6 +529,16 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
         {
             return;
         }
+    }
+}
+
+/// Tells the runner, once, that this view answered without data.
+fn announce_waiting(announced: &mut bool, key: &str, events: &mpsc::UnboundedSender<Event>) {
+    if !*announced {
+        *announced = true;
+        let _ = events.send(Event::Waiting {
+            key: key.to_string(),
+        });
     }
 }
 
