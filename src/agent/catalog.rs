@@ -651,7 +651,13 @@ impl State {
         let ids = |sid: &str| places.checks.get(&(node.to_string(), sid.to_string()));
         let mut ids: Vec<&String> = ids("").into_iter().flatten().collect();
         if !service_id.is_empty() {
-            ids.extend(places.checks.get(&(node.to_string(), service_id.to_string())).into_iter().flatten());
+            ids.extend(
+                places
+                    .checks
+                    .get(&(node.to_string(), service_id.to_string()))
+                    .into_iter()
+                    .flatten(),
+            );
             ids.sort();
         }
         ids.into_iter()
