@@ -744,6 +744,7 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gotmpl::Value;
 
     #[test]
     fn template_declarations() {
@@ -794,6 +795,50 @@ mod tests {
             &HashMap::new(),
         )
         .unwrap()
+    }
+
+    /// A pass's missing dependencies are gathered until each has answered, with data or with
+    /// word that it has none yet; no quiet spell is waited out, and later passes do not wait
+    /// for a view that said it has nothing.
+    #[tokio::test(start_paused = true)]
+    async fn gather_ends_when_every_missing_dependency_answered() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut brain = Arc::new(Brain::default());
+        let mut missing: HashSet<String> = ["a".to_string(), "b".to_string()].into();
+        let mut waiting = HashSet::new();
+        tx.send(Event::Data {
+            key: "a".into(),
+            data: Value::str("x"),
+        })
+        .unwrap();
+        let started = Instant::now();
+        let answer_b = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tx.send(Event::Waiting { key: "b".into() }).unwrap();
+        };
+        let (gathered, ()) = tokio::join!(
+            gather(&mut rx, &mut brain, &mut missing, &mut waiting),
+            answer_b
+        );
+        gathered.unwrap();
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(500),
+            "ends at b's answer"
+        );
+        assert!(missing.is_empty());
+        assert_eq!(brain.get("a").and_then(Value::as_str), Some("x"));
+        assert!(waiting.contains("b") && !waiting.contains("a"));
+        // Data for b later: no longer waiting.
+        tx.send(Event::Data {
+            key: "b".into(),
+            data: Value::str("y"),
+        })
+        .unwrap();
+        gather(&mut rx, &mut brain, &mut missing, &mut waiting)
+            .await
+            .unwrap();
+        assert!(waiting.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
