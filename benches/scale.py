@@ -2,12 +2,14 @@
 """Catalog-scale benchmark (issue 14): ctmpl against a real `ctmpl agent -dev` holding N services
 x 3 instances, with the seed's nginx template (`range services` -> `service .Name`).
 
-For each N it prints one row: TCP connections between ctmpl and the agent, the first complete
-render (min/median/max over --runs long-running starts), `-once` time, change -> file p50/p99,
-CPU per change and RSS. Modes: `h2` (ctmpl talks to its agent directly, which speaks h2c: one
-connection), `h1` (through a relay that answers HTTP/2's preface with a 400 as a stock Consul
-does, so ctmpl falls back to HTTP/1.1 and its connection budget, --max-conns), and
---agent-limit N writes the agent a config with `limits { http_max_conns_per_client = N }`.
+For each mode and N it prints one row: TCP connections between ctmpl and the agent, the first
+complete render (min/median/max over --runs long-running starts), `-once` time, change -> file
+p50/p99, CPU per change and RSS, all of the ctmpl process (not the agent). Modes (--modes):
+`h2` (ctmpl talks to its agent directly, which speaks h2c: one connection), `h1` (through a
+relay that answers HTTP/2's preface with a 400 as a stock Consul does, so ctmpl falls back to
+HTTP/1.1 and its connection budget, --max-conns), and `h1-limit` (as `h1`, against an agent
+with `limits { http_max_conns_per_client = 200 }`, Consul's default; --agent-limit sets
+another number, or a limit for every mode).
 
     python3 benches/scale.py --bin target/release/ctmpl --sizes 1000,3000,10000,30000,50000
 """
@@ -74,6 +76,25 @@ def count(out):
         return -1
 
 
+def wait_for_count(out, want, limit):
+    """Seconds until `out` holds `want` upstreams. The file is read again only when its size
+    or time changed: reading a 12 MB file every few ms would take the CPU from the measured."""
+    t0 = time.time()
+    seen = None
+    while time.time() - t0 < limit:
+        try:
+            st = os.stat(out)
+            now = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            now = None
+        if now is not None and now != seen:
+            seen = now
+            if count(out) == want:
+                break
+        time.sleep(0.002)
+    return time.time() - t0
+
+
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
@@ -124,16 +145,17 @@ def register(addr, n):
         list(ex.map(one, range(n)))
 
 
-def measure(args, n):
+def measure(args, n, mode):
     d = tempfile.mkdtemp()
     port = free_port(); addr = f"127.0.0.1:{port}"
     agent_args = [args.bin, "agent", "-dev", "-http-port", str(port), "-server-port", str(free_port())]
-    if args.agent_limit:
+    limit = args.agent_limit or (200 if mode == "h1-limit" else 0)
+    if limit:
         cfg = os.path.join(d, "agent.hcl")
-        open(cfg, "w").write(f"limits {{ http_max_conns_per_client = {args.agent_limit} }}\n")
+        open(cfg, "w").write(f"limits {{ http_max_conns_per_client = {limit} }}\n")
         agent_args += ["-config-file", cfg]
     agent = subprocess.Popen(agent_args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    row = {"services": n, "mode": args.mode}
+    row = {"services": n, "mode": mode + (f" (agent limit {limit})" if limit else "")}
     try:
         for _ in range(200):
             try:
@@ -148,7 +170,7 @@ def measure(args, n):
         helps = subprocess.run([args.bin, "-h"], capture_output=True, text=True)
         if "max-conns-per-host" in helps.stdout + helps.stderr:
             extra = ["-consul-transport-max-conns-per-host", str(args.max_conns)]
-        ct_port = http1_relay(addr) if args.mode == "h1" else port
+        ct_port = http1_relay(addr) if mode.startswith("h1") else port
         base = [args.bin, "-consul-addr", f"127.0.0.1:{ct_port}", "-template", f"{tpl}:{out}"] + extra
         t0 = time.time()
         r = subprocess.run(base + ["-once", "-dry"], capture_output=True, text=True, timeout=600)
@@ -162,10 +184,7 @@ def measure(args, n):
                 os.remove(out)
             p = subprocess.Popen(base + ["-log-level", "err"], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-            t0 = time.time()
-            while count(out) != want and time.time() - t0 < 300:
-                time.sleep(0.005)
-            firsts.append(time.time() - t0)
+            firsts.append(wait_for_count(out, want, 300))
             if run < args.runs - 1:
                 p.send_signal(2); p.wait(30)
         row["first_min_s"] = round(min(firsts), 3)
@@ -210,15 +229,19 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--changes", type=int, default=50)
     ap.add_argument("--gap", type=float, default=0.15, help="seconds between changes")
-    ap.add_argument("--mode", default="h2", choices=["h1", "h2"])
+    ap.add_argument("--modes", default="h2,h1,h1-limit", help="comma-separated: h2, h1, h1-limit")
     ap.add_argument("--max-conns", type=int, default=64)
     ap.add_argument("--agent-limit", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="one JSON object per row")
     args = ap.parse_args()
     print("| " + " | ".join(COLS) + " |", flush=True)
     print("|" + "---|" * len(COLS), flush=True)
-    for n in [int(x) for x in args.sizes.split(",")]:
-        row = measure(args, n)
+    modes = args.modes.split(",")
+    for mode in modes:
+        if mode not in ("h2", "h1", "h1-limit"):
+            ap.error(f"unknown mode {mode!r}")
+    for mode, n in [(m, int(x)) for m in modes for x in args.sizes.split(",")]:
+        row = measure(args, n, mode)
         if args.json:
             print(json.dumps(row), file=sys.stderr)
         print("| " + " | ".join(str(row.get(c, "")) for c in COLS) + " |", flush=True)

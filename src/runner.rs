@@ -382,6 +382,8 @@ pub async fn run(
     let mut extra_env: Vec<(String, String)> = env.clone().into_iter().collect();
     extra_env.sort();
     let mut fired: HashSet<usize> = HashSet::new();
+    // Dependencies whose views answered that they have no data yet.
+    let mut waiting: HashSet<String> = HashSet::new();
     let sources_changed = Arc::new(tokio::sync::Notify::new());
     let _source_watch = watch_sources(&config, &sources_changed);
     loop {
@@ -409,7 +411,10 @@ pub async fn run(
         if config.once && pass.missing.is_empty() && child.is_none() {
             return Ok(Stopped::Done);
         }
+        // Views that said they have nothing yet will not answer soon: no reason to wait.
+        waiting.retain(|k| pass.used.contains(k));
         let mut missing = pass.missing;
+        missing.retain(|k| !waiting.contains(k));
         let timer = templates
             .iter()
             .flat_map(|t| [t.fire_at, t.report_at])
@@ -418,8 +423,8 @@ pub async fn run(
         tokio::select! {
             e = events.recv() => {
                 let Some(e) = e else { return Ok(Stopped::Done) };
-                apply(&mut brain, e, &mut missing)?;
-                gather(&mut events, &mut brain, &mut missing).await?;
+                apply(&mut brain, e, &mut missing, &mut waiting)?;
+                gather(&mut events, &mut brain, &mut missing, &mut waiting).await?;
             }
             _ = sleep_until(timer) => {
                 let now = Instant::now();
@@ -509,6 +514,8 @@ struct Pass {
     /// Templates whose destination changed, in template order.
     written: Vec<usize>,
     missing: HashSet<String>,
+    /// Every dependency some template uses.
+    used: HashSet<String>,
 }
 
 /// Executes every template, watches what they use, writes what is complete and quiet.
@@ -568,7 +575,11 @@ async fn pass(
     }
     watcher.retain(&used);
     Arc::make_mut(brain).retain(&used);
-    Ok(Pass { written, missing })
+    Ok(Pass {
+        written,
+        missing,
+        used,
+    })
 }
 
 /// Records what a template waits for; the first report is due a while after it started
@@ -682,37 +693,48 @@ async fn run_commands(written: &[usize], templates: &mut [Loaded], extra_env: &[
 }
 
 /// Collects answers the last pass waited for, instead of rendering once per answer (quadratic
-/// with `range services` / `service .Name`); a quiet spell renders anyway.
+/// with `range services` / `service .Name`): until every dependency the pass found missing
+/// has answered, with data or with word that it has none yet (`Event::Waiting`). So a pass
+/// never runs on part of what was asked together, however slowly the answers trickle in; a
+/// long quiet spell (a view that neither answers nor says it waits) renders anyway.
 async fn gather(
     events: &mut mpsc::UnboundedReceiver<Event>,
     brain: &mut Arc<Brain>,
     missing: &mut HashSet<String>,
+    waiting: &mut HashSet<String>,
 ) -> Result<(), RunError> {
     loop {
         while let Ok(e) = events.try_recv() {
-            apply(brain, e, missing)?;
+            apply(brain, e, missing, waiting)?;
         }
         if missing.is_empty() {
             return Ok(());
         }
         match tokio::time::timeout(GATHER_QUIET, events.recv()).await {
-            Ok(Some(e)) => apply(brain, e, missing)?,
+            Ok(Some(e)) => apply(brain, e, missing, waiting)?,
             _ => return Ok(()),
         }
     }
 }
 
-const GATHER_QUIET: Duration = Duration::from_millis(50);
+const GATHER_QUIET: Duration = Duration::from_secs(2);
 
 fn apply(
     brain: &mut Arc<Brain>,
     event: Event,
     missing: &mut HashSet<String>,
+    waiting: &mut HashSet<String>,
 ) -> Result<(), RunError> {
     match event {
         Event::Data { key, data } => {
             missing.remove(&key);
+            waiting.remove(&key);
             Arc::make_mut(brain).remember(key, data);
+            Ok(())
+        }
+        Event::Waiting { key } => {
+            missing.remove(&key);
+            waiting.insert(key);
             Ok(())
         }
         Event::Failed { key, error } => Err(RunError::Runtime(format!("{key}: {error}"))),
@@ -722,6 +744,7 @@ fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gotmpl::Value;
 
     #[test]
     fn template_declarations() {
@@ -772,6 +795,50 @@ mod tests {
             &HashMap::new(),
         )
         .unwrap()
+    }
+
+    /// A pass's missing dependencies are gathered until each has answered, with data or with
+    /// word that it has none yet; no quiet spell is waited out, and later passes do not wait
+    /// for a view that said it has nothing.
+    #[tokio::test(start_paused = true)]
+    async fn gather_ends_when_every_missing_dependency_answered() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut brain = Arc::new(Brain::default());
+        let mut missing: HashSet<String> = ["a".to_string(), "b".to_string()].into();
+        let mut waiting = HashSet::new();
+        tx.send(Event::Data {
+            key: "a".into(),
+            data: Value::str("x"),
+        })
+        .unwrap();
+        let started = Instant::now();
+        let answer_b = async {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            tx.send(Event::Waiting { key: "b".into() }).unwrap();
+        };
+        let (gathered, ()) = tokio::join!(
+            gather(&mut rx, &mut brain, &mut missing, &mut waiting),
+            answer_b
+        );
+        gathered.unwrap();
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(500),
+            "ends at b's answer"
+        );
+        assert!(missing.is_empty());
+        assert_eq!(brain.get("a").and_then(Value::as_str), Some("x"));
+        assert!(waiting.contains("b") && !waiting.contains("a"));
+        // Data for b later: no longer waiting.
+        tx.send(Event::Data {
+            key: "b".into(),
+            data: Value::str("y"),
+        })
+        .unwrap();
+        gather(&mut rx, &mut brain, &mut missing, &mut waiting)
+            .await
+            .unwrap();
+        assert!(waiting.is_empty());
     }
 
     #[tokio::test(start_paused = true)]

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::consul::client::{Blocking, Client};
-use crate::dependency::{Dep, Fetched};
+use crate::dependency::{BodyDigest, Dep, Fetched};
 use crate::gotmpl::Value;
 
 /// How views query.
@@ -85,6 +85,12 @@ pub enum Event {
         key: String,
         data: Value,
     },
+    /// The view's first answer has no data (a `key` not written yet, an empty `safe` list) or
+    /// was an error it retries: a render need not wait for it. Sent once, and only before
+    /// any data; what comes later arrives as `Data`.
+    Waiting {
+        key: String,
+    },
     /// The view gave up (retries exhausted, or a local file that cannot be read).
     Failed {
         key: String,
@@ -100,10 +106,24 @@ pub struct Watcher {
     events: mpsc::UnboundedSender<Event>,
     shutdown: CancellationToken,
     budget: Arc<Budget>,
+    quick: Arc<Semaphore>,
 }
+
+/// Fetches that answer at once (first fetches, parked views' fetches) in flight together.
+/// Thousands of dependencies found by one pass are asked for together, but each request in
+/// flight holds the HTTP stack's buffers and futures: all 10,000 at once cost ~60 MiB that the
+/// allocator kept, for no speed, since a few hundred already keep the agent busy.
+const QUICK_AT_ONCE: usize = 256;
 
 /// Least spacing between two fetches of one view.
 const MIN_SPACING: Duration = Duration::from_millis(100);
+
+/// How widely the views' first blocking queries spread after their first answers. Thousands
+/// of views found in one pass answer within moments of each other; were they all to ask again
+/// 100 ms later, that burst (ctmpl's requests and the agent's waiters) would take the CPU from
+/// the render those answers were fetched for. A change in the meantime is not missed: the
+/// blocking query asks past the index of the first answer and returns at once.
+const FIRST_BLOCK_SPREAD: Duration = Duration::from_millis(1500);
 
 /// Requests kept free of blocking queries for the parked views' fetches and first fetches.
 fn short_requests(max_conns: usize) -> usize {
@@ -182,6 +202,7 @@ impl Watcher {
                 events: tx,
                 shutdown,
                 budget,
+                quick: Arc::new(Semaphore::new(QUICK_AT_ONCE)),
             },
             rx,
         )
@@ -201,6 +222,7 @@ impl Watcher {
             events: self.events.clone(),
             budget: self.budget.clone(),
             shutdown: self.shutdown.clone(),
+            quick: self.quick.clone(),
         };
         let dep = dep.clone();
         tokio::spawn(async move {
@@ -242,6 +264,7 @@ struct ViewCtx {
     events: mpsc::UnboundedSender<Event>,
     budget: Arc<Budget>,
     shutdown: CancellationToken,
+    quick: Arc<Semaphore>,
 }
 
 /// Whether a view blocks on its own query or waits for its sentinels.
@@ -414,7 +437,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let (client, config, events) = (&*ctx.client, &ctx.config, &ctx.events);
     let key = dep.key();
     let mut index = 0u64;
-    let mut last_body: Option<Vec<u8>> = None;
+    let mut last_body: Option<BodyDigest> = None;
     let mut attempt = 0u32;
     let mut last_fetch: Option<Instant> = None;
     let file_changed = Arc::new(tokio::sync::Notify::new());
@@ -422,19 +445,34 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let mut mode = Mode::new(dep, ctx).await;
     mode.sentinels_ready().await;
     let mut retrying = false;
+    // Whether the runner knows this view answered (with data, or that it has none yet).
+    let mut announced = false;
+    let mut fetches = 0u64;
     loop {
         if mode.parked() && last_fetch.is_some() && !retrying {
             mode.wait_parked(config.wait).await;
         } else if let Some(at) = last_fetch {
-            let jitter = MIN_SPACING.mul_f64(0.2 * crate::random_fraction());
+            let spread = if fetches == 1 && !retrying {
+                FIRST_BLOCK_SPREAD
+            } else {
+                MIN_SPACING / 5
+            };
+            let jitter = spread.mul_f64(crate::random_fraction());
             tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
         }
+        fetches += 1;
         retrying = false;
         last_fetch = Some(Instant::now());
         mode.mark_seen();
         // A parked view does not block: its sentinels do.
         let asked = if mode.parked() { 0 } else { index };
-        let fetched = match fetch(dep, client, config, asked, last_body.as_deref()).await {
+        let quick = match asked {
+            0 => ctx.quick.acquire().await.ok(),
+            _ => None,
+        };
+        let fetched = fetch(dep, client, config, asked, last_body).await;
+        drop(quick);
+        let fetched = match fetched {
             Ok(f) => {
                 attempt = 0;
                 f
@@ -453,6 +491,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
                 match delay {
                     Some(d) => {
                         tracing::warn!(dependency = %key, "{error} (retry {attempt} in {d:?})");
+                        announce_waiting(&mut announced, &key, events);
                         tokio::time::sleep(d).await;
                         continue;
                     }
@@ -487,11 +526,15 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
             }
             continue;
         }
-        let Some(data) = fetched.data else { continue };
+        let Some(data) = fetched.data else {
+            announce_waiting(&mut announced, &key, events);
+            continue;
+        };
         if last_body.as_ref() == Some(&fetched.body) {
             continue;
         }
         last_body = Some(fetched.body);
+        announced = true;
         if events
             .send(Event::Data {
                 key: key.clone(),
@@ -502,6 +545,16 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
         {
             return;
         }
+    }
+}
+
+/// Tells the runner, once, that this view answered without data.
+fn announce_waiting(announced: &mut bool, key: &str, events: &mpsc::UnboundedSender<Event>) {
+    if !*announced {
+        *announced = true;
+        let _ = events.send(Event::Waiting {
+            key: key.to_string(),
+        });
     }
 }
 
@@ -525,7 +578,7 @@ async fn fetch(
     client: &Client,
     config: &WatchConfig,
     index: u64,
-    known: Option<&[u8]>,
+    known: Option<BodyDigest>,
 ) -> Result<Fetched, String> {
     let blocking = Some(Blocking {
         index,

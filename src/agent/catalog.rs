@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
@@ -134,6 +134,93 @@ pub struct State {
     /// ACL tokens and policies, replicated with the catalog (absent from older snapshots).
     #[serde(default)]
     pub acl: super::acl::store::AclState,
+    /// Where each service's instances and each instance's checks are: derived from `services`
+    /// and `checks`, never serialized.
+    #[serde(skip)]
+    lookup: Lookup,
+}
+
+/// Instances by service name and checks by instance, so that a health or catalog read of one
+/// service costs what that service holds, not a scan of the whole catalog: at 10,000 services
+/// the scan made answering every service's first query quadratic. Built on first use (a
+/// restored snapshot starts without it) and kept up to date by every write after that.
+#[derive(Clone, Debug, Default)]
+struct Lookup(OnceLock<Places>);
+
+#[derive(Clone, Debug, Default)]
+struct Places {
+    /// service name → (node, service ID), in node then ID order as Consul answers.
+    instances: HashMap<String, std::collections::BTreeSet<(String, String)>>,
+    /// (node, service ID) → check IDs; `(node, "")` holds the node's own checks.
+    checks: HashMap<(String, String), std::collections::BTreeSet<String>>,
+}
+
+impl Places {
+    fn build(
+        services: &BTreeMap<String, BTreeMap<String, NodeService>>,
+        checks: &BTreeMap<String, BTreeMap<String, HealthCheck>>,
+    ) -> Places {
+        let mut places = Places::default();
+        for (node, on_node) in services {
+            for svc in on_node.values() {
+                places.add_instance(&svc.service, node, &svc.id);
+            }
+        }
+        for (node, on_node) in checks {
+            for c in on_node.values() {
+                places.add_check(node, &c.service_id, &c.check_id);
+            }
+        }
+        places
+    }
+
+    fn add_instance(&mut self, name: &str, node: &str, id: &str) {
+        self.instances
+            .entry(name.to_string())
+            .or_default()
+            .insert((node.to_string(), id.to_string()));
+    }
+
+    fn remove_instance(&mut self, name: &str, node: &str, id: &str) {
+        if let Some(set) = self.instances.get_mut(name) {
+            set.remove(&(node.to_string(), id.to_string()));
+            if set.is_empty() {
+                self.instances.remove(name);
+            }
+        }
+    }
+
+    fn add_check(&mut self, node: &str, service_id: &str, check_id: &str) {
+        self.checks
+            .entry((node.to_string(), service_id.to_string()))
+            .or_default()
+            .insert(check_id.to_string());
+    }
+
+    fn remove_check(&mut self, node: &str, service_id: &str, check_id: &str) {
+        let key = (node.to_string(), service_id.to_string());
+        if let Some(set) = self.checks.get_mut(&key) {
+            set.remove(check_id);
+            if set.is_empty() {
+                self.checks.remove(&key);
+            }
+        }
+    }
+}
+
+impl Lookup {
+    /// The places, built from `state` if no read needed them yet.
+    fn get<'a>(&'a self, state: &State) -> &'a Places {
+        self.0
+            .get_or_init(|| Places::build(&state.services, &state.checks))
+    }
+
+    /// Applies a write to the places if they are built (else the first read builds them).
+    fn update(&mut self, change: impl FnOnce(&mut Places)) {
+        if let Some(places) = self.0.get_mut() {
+            change(places);
+        }
+    }
 }
 
 /// Applying a command: its outcome and the topics it changed.
@@ -245,6 +332,12 @@ impl State {
         new.modify_index = index;
         let service_name = new.service.clone();
         on_node.insert(new.id.clone(), new.clone());
+        self.lookup.update(|p| {
+            if let Some(old) = &old_name {
+                p.remove_instance(old, node, &new.id);
+            }
+            p.add_instance(&service_name, node, &new.id);
+        });
         self.indexes.services = index;
         ch.add(Topic::Services);
         self.touch_node(index, node, ch);
@@ -296,7 +389,14 @@ impl State {
         }
         new.modify_index = index;
         let service_id = new.service_id.clone();
-        on_node.insert(new.check_id.clone(), new);
+        let check_id = new.check_id.clone();
+        let old = on_node.insert(new.check_id.clone(), new);
+        self.lookup.update(|p| {
+            if let Some(old) = &old {
+                p.remove_check(node, &old.service_id, &check_id);
+            }
+            p.add_check(node, &service_id, &check_id);
+        });
         self.indexes.checks = index;
         ch.add(Topic::Checks);
         self.touch_check_services(index, node, &service_id, ch);
@@ -336,6 +436,8 @@ impl State {
         let Some(svc) = self.services.get_mut(node).and_then(|s| s.remove(id)) else {
             return;
         };
+        self.lookup
+            .update(|p| p.remove_instance(&svc.service, node, id));
         self.indexes.services = index;
         ch.add(Topic::Services);
         self.touch_node(index, node, ch);
@@ -355,6 +457,11 @@ impl State {
             for c in &check_ids {
                 on_node.remove(c);
             }
+            self.lookup.update(|p| {
+                for c in &check_ids {
+                    p.remove_check(node, id, c);
+                }
+            });
             self.indexes.checks = index;
             ch.add(Topic::Checks);
         }
@@ -365,6 +472,8 @@ impl State {
         let Some(check) = self.checks.get_mut(node).and_then(|c| c.remove(id)) else {
             return;
         };
+        self.lookup
+            .update(|p| p.remove_check(node, &check.service_id, id));
         self.indexes.checks = index;
         ch.add(Topic::Checks);
         self.touch_check_services(index, node, &check.service_id, ch);
@@ -382,7 +491,13 @@ impl State {
         for id in ids {
             self.remove_service(index, node, &id, ch);
         }
-        if self.checks.remove(node).is_some_and(|c| !c.is_empty()) {
+        let removed = self.checks.remove(node).unwrap_or_default();
+        self.lookup.update(|p| {
+            for c in removed.values() {
+                p.remove_check(node, &c.service_id, &c.check_id);
+            }
+        });
+        if !removed.is_empty() {
             self.indexes.checks = index;
             ch.add(Topic::Checks);
         }
@@ -423,9 +538,7 @@ impl State {
     }
 
     fn has_instances(&self, service: &str) -> bool {
-        self.services
-            .values()
-            .any(|s| s.values().any(|s| s.service == service))
+        self.lookup.get(self).instances.contains_key(service)
     }
 
     fn kv_set(
@@ -514,19 +627,42 @@ impl State {
 
     /// Every instance of a service with its node, in node then service-ID order.
     pub fn service_instances(&self, name: &str) -> (Vec<(&Node, &NodeService)>, u64) {
-        let mut out = Vec::new();
-        for (node_name, services) in &self.services {
-            let Some(node) = self.nodes.get(node_name) else {
-                continue;
-            };
-            out.extend(
-                services
-                    .values()
-                    .filter(|s| s.service == name)
-                    .map(|s| (node, s)),
-            );
-        }
+        let places = self.lookup.get(self);
+        let out = places
+            .instances
+            .get(name)
+            .into_iter()
+            .flatten()
+            .filter_map(|(node_name, id)| {
+                let node = self.nodes.get(node_name)?;
+                let svc = self.services.get(node_name)?.get(id)?;
+                Some((node, svc))
+            })
+            .collect();
         (out, self.service_index(name))
+    }
+
+    /// A node's own checks and the checks of one of its instances, in check-ID order.
+    fn instance_checks(&self, node: &str, service_id: &str) -> Vec<HealthCheck> {
+        let Some(on_node) = self.checks.get(node) else {
+            return Vec::new();
+        };
+        let places = self.lookup.get(self);
+        let ids = |sid: &str| places.checks.get(&(node.to_string(), sid.to_string()));
+        let mut ids: Vec<&String> = ids("").into_iter().flatten().collect();
+        if !service_id.is_empty() {
+            ids.extend(
+                places
+                    .checks
+                    .get(&(node.to_string(), service_id.to_string()))
+                    .into_iter()
+                    .flatten(),
+            );
+            ids.sort();
+        }
+        ids.into_iter()
+            .filter_map(|id| on_node.get(id).cloned())
+            .collect()
     }
 
     fn service_index(&self, name: &str) -> u64 {
@@ -562,16 +698,7 @@ impl State {
         let entries = instances
             .into_iter()
             .map(|(node, svc)| {
-                let checks = self
-                    .checks
-                    .get(&node.node)
-                    .map(|c| {
-                        c.values()
-                            .filter(|c| c.service_id.is_empty() || c.service_id == svc.id)
-                            .cloned()
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let checks = self.instance_checks(&node.node, &svc.id);
                 ServiceEntry {
                     node: node.clone(),
                     service: svc.clone(),
@@ -902,6 +1029,80 @@ mod tests {
             }),
             ..Default::default()
         }))
+    }
+
+    fn check(node_name: &str, id: &str, service_id: &str) -> Command {
+        Command::Register(Box::new(Register {
+            node: node(node_name),
+            checks: vec![HealthCheck {
+                check_id: id.into(),
+                service_id: service_id.into(),
+                status: PASSING.into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }))
+    }
+
+    /// The places kept up to date write by write equal the places built from scratch, and
+    /// a read answers the instances and checks a whole-catalog scan finds.
+    #[test]
+    fn lookup_follows_every_write() {
+        let mut s = State::default();
+        let _ = s.service_instances("web"); // built now, then updated by each write
+        let writes = [
+            register("n1", "web1", "web"),
+            register("n2", "web2", "web"),
+            register("n1", "db1", "db"),
+            check("n1", "serfHealth", ""),
+            check("n1", "web1-alive", "web1"),
+            check("n2", "web2-alive", "web2"),
+            check("n1", "moved", "db1"),
+            check("n1", "moved", "web1"),
+            // web1 renamed: it is an instance of "api" now.
+            register("n1", "web1", "api"),
+            Command::Deregister(Deregister {
+                node: "n2".into(),
+                service_id: Some("web2".into()),
+                check_id: None,
+            }),
+            Command::Deregister(Deregister {
+                node: "n1".into(),
+                service_id: None,
+                check_id: Some("serfHealth".into()),
+            }),
+            register("n3", "db3", "db"),
+            check("n3", "db3-alive", "db3"),
+            Command::Deregister(Deregister {
+                node: "n3".into(),
+                service_id: None,
+                check_id: None,
+            }),
+        ];
+        for (i, w) in writes.iter().enumerate() {
+            s.apply(i as u64 + 1, w);
+            let kept = s.lookup.get(&s).clone();
+            let built = Places::build(&s.services, &s.checks);
+            assert_eq!(kept.instances, built.instances, "after write {i}");
+            assert_eq!(kept.checks, built.checks, "after write {i}");
+        }
+        let names = |name: &str| -> Vec<String> {
+            s.health_service(name)
+                .0
+                .iter()
+                .map(|e| {
+                    let checks: Vec<&str> = e.checks.iter().map(|c| c.check_id.as_str()).collect();
+                    format!("{}/{} {}", e.node.node, e.service.id, checks.join(","))
+                })
+                .collect()
+        };
+        assert_eq!(names("api"), ["n1/web1 moved,web1-alive"]);
+        assert!(names("web").is_empty());
+        assert_eq!(names("db"), ["n1/db1 "]);
+        assert!(!s.has_instances("web"));
+        // A restored snapshot has no places yet: the first read builds them.
+        let restored: State = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(restored.health_service("api").0.len(), 1);
     }
 
     #[test]
