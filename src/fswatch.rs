@@ -3,6 +3,9 @@
 //! Linux) answers within milliseconds; where it cannot start (no inotify instances left, some
 //! network file systems) notify's poll watcher takes over, so a change is still seen, later.
 //!
+//! `CTMPL_WATCH_POLL=1` in the environment asks for the poll watcher from the start: on a network
+//! file system inotify starts but never hears of another machine's writes.
+//!
 //! Callers get a coalescing wake-up (`tokio::sync::Notify`), not the events: they re-read
 //! what they watch, so a burst of events (an editor's write, rename and chmod) is one reload.
 
@@ -15,6 +18,14 @@ use tokio::sync::Notify;
 
 /// How often the fallback poll watcher looks.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The environment variable that asks for the poll watcher (`1` or `true`).
+pub const FORCE_POLL_ENV: &str = "CTMPL_WATCH_POLL";
+
+/// Whether the environment asks for the poll watcher.
+fn poll_forced() -> bool {
+    std::env::var(FORCE_POLL_ENV).is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
 
 /// Watches paths while it lives.
 pub struct FsWatch {
@@ -35,6 +46,10 @@ pub fn watch(paths: &[PathBuf], changed: Arc<Notify>) -> Result<FsWatch, String>
             }
         }
     };
+    if poll_forced() {
+        tracing::info!("{FORCE_POLL_ENV} is set: polling every {POLL_INTERVAL:?}");
+        return poll(&targets, handler, POLL_INTERVAL);
+    }
     let native = notify::recommended_watcher(handler.clone())
         .map_err(|e| e.to_string())
         .and_then(|mut w| add_all(&mut w, &targets).map(|()| w));
@@ -45,15 +60,24 @@ pub fn watch(paths: &[PathBuf], changed: Arc<Notify>) -> Result<FsWatch, String>
         }),
         Err(e) => {
             tracing::warn!("file watcher unavailable ({e}); polling every {POLL_INTERVAL:?}");
-            let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
-            let mut w = PollWatcher::new(handler, config).map_err(|e| e.to_string())?;
-            add_all(&mut w, &targets)?;
-            Ok(FsWatch {
-                _watcher: Box::new(w),
-                kind: "poll",
-            })
+            poll(&targets, handler, POLL_INTERVAL)
         }
     }
+}
+
+/// The fallback: notify's poll watcher, which compares the targets' metadata every `every`.
+fn poll(
+    targets: &[PathBuf],
+    handler: impl notify::EventHandler,
+    every: Duration,
+) -> Result<FsWatch, String> {
+    let config = notify::Config::default().with_poll_interval(every);
+    let mut w = PollWatcher::new(handler, config).map_err(|e| e.to_string())?;
+    add_all(&mut w, targets)?;
+    Ok(FsWatch {
+        _watcher: Box::new(w),
+        kind: "poll",
+    })
 }
 
 /// Directories as they are; a file's directory (editors replace files by renaming).
@@ -82,4 +106,65 @@ fn add_all(w: &mut dyn Watcher, targets: &[PathBuf]) -> Result<(), String> {
             .map_err(|e| format!("watch {}: {e}", t.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Waits (on a runtime of its own) for `changed` to be woken, up to `secs`.
+    fn woken_within(changed: &Arc<Notify>, secs: u64) -> bool {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(secs), changed.notified())
+                .await
+                .is_ok()
+        })
+    }
+
+    fn edit(path: &Path, text: &str) {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, path).unwrap();
+    }
+
+    #[test]
+    fn the_poll_watcher_sees_a_replaced_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data.txt");
+        std::fs::write(&file, "one").unwrap();
+        let changed = Arc::new(Notify::new());
+        let wake = changed.clone();
+        let handler = move |res: notify::Result<Event>| {
+            if res.is_ok_and(|e| !e.kind.is_access()) {
+                wake.notify_one();
+            }
+        };
+        let w = poll(
+            &targets(std::slice::from_ref(&file)),
+            handler,
+            Duration::from_millis(100),
+        )
+        .unwrap();
+        assert_eq!(w.kind, "poll");
+        // The poll watcher's first scan is its baseline; an edit after it is a change.
+        std::thread::sleep(Duration::from_millis(300));
+        edit(&file, "two, longer");
+        assert!(
+            woken_within(&changed, 10),
+            "no wake-up from the poll watcher"
+        );
+    }
+
+    #[test]
+    fn a_file_is_watched_through_its_directory_and_a_directory_as_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        let got = targets(&[file, dir.path().to_path_buf()]);
+        assert_eq!(got, [dir.path().to_path_buf()]);
+    }
 }
