@@ -105,6 +105,10 @@ pub struct Watcher {
 /// Least spacing between two fetches of one view.
 const MIN_SPACING: Duration = Duration::from_millis(100);
 
+/// How long a `file` dependency woken by a file event lets a burst of events (write, rename,
+/// chmod) settle before it reads the file.
+const FILE_EVENT_SETTLE: Duration = Duration::from_millis(5);
+
 /// Requests kept free of blocking queries for the parked views' fetches and first fetches.
 fn short_requests(max_conns: usize) -> usize {
     (max_conns / 8).max(2)
@@ -422,14 +426,20 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let mut mode = Mode::new(dep, ctx).await;
     mode.sentinels_ready().await;
     let mut retrying = false;
+    // A file event woke this view: read at once (after a short settle), not after the
+    // spacing meant for Consul's queries, which would delay the render by up to 100 ms.
+    let mut file_event = false;
     loop {
         if mode.parked() && last_fetch.is_some() && !retrying {
             mode.wait_parked(config.wait).await;
+        } else if file_event {
+            tokio::time::sleep(FILE_EVENT_SETTLE).await;
         } else if let Some(at) = last_fetch {
             let jitter = MIN_SPACING.mul_f64(0.2 * crate::random_fraction());
             tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
         }
         retrying = false;
+        file_event = false;
         last_fetch = Some(Instant::now());
         mode.mark_seen();
         // A parked view does not block: its sentinels do.
@@ -483,7 +493,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
             let every = if matches!(dep, Dep::File(_)) { 2 } else { 15 };
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(every)) => {}
-                _ = file_changed.notified(), if _file_watch.is_some() => {}
+                _ = file_changed.notified(), if _file_watch.is_some() => file_event = true,
             }
             continue;
         }
@@ -509,7 +519,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
 /// start), so an edit re-renders at once instead of at the next 2 s poll.
 fn watch_file(dep: &Dep, changed: &Arc<tokio::sync::Notify>) -> Option<crate::fswatch::FsWatch> {
     let Dep::File(path) = dep else { return None };
-    match crate::fswatch::watch(&[std::path::PathBuf::from(path)], changed.clone()) {
+    match crate::fswatch::watch_file(std::path::Path::new(path), changed.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(dependency = %dep.key(), "not watching for changes ({e}); polling every 2s");
