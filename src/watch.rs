@@ -124,6 +124,9 @@ const MIN_SPACING: Duration = Duration::from_millis(100);
 /// the render those answers were fetched for. A change in the meantime is not missed: the
 /// blocking query asks past the index of the first answer and returns at once.
 const FIRST_BLOCK_SPREAD: Duration = Duration::from_millis(1500);
+/// How long a `file` dependency woken by a file event lets a burst of events (write, rename,
+/// chmod) settle before it reads the file.
+const FILE_EVENT_SETTLE: Duration = Duration::from_millis(5);
 
 /// Requests kept free of blocking queries for the parked views' fetches and first fetches.
 fn short_requests(max_conns: usize) -> usize {
@@ -448,11 +451,16 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     // Whether the runner knows this view answered (with data, or that it has none yet).
     let mut announced = false;
     let mut fetches = 0u64;
+    // A file event woke this view: read at once (after a short settle), not after the
+    // spacing meant for Consul's queries, which would delay the render by up to 100 ms.
+    let mut file_event = false;
     loop {
         if mode.parked() && last_fetch.is_some() && !retrying {
             mode.wait_parked(config.wait).await;
+        } else if file_event {
+            tokio::time::sleep(FILE_EVENT_SETTLE).await;
         } else if let Some(at) = last_fetch {
-            let spread = if fetches == 1 && !retrying {
+            let spread = if fetches == 1 && !retrying && dep.blocking() {
                 FIRST_BLOCK_SPREAD
             } else {
                 MIN_SPACING / 5
@@ -462,6 +470,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
         }
         fetches += 1;
         retrying = false;
+        file_event = false;
         last_fetch = Some(Instant::now());
         mode.mark_seen();
         // A parked view does not block: its sentinels do.
@@ -522,7 +531,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
             let every = if matches!(dep, Dep::File(_)) { 2 } else { 15 };
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(every)) => {}
-                _ = file_changed.notified(), if _file_watch.is_some() => {}
+                _ = file_changed.notified(), if _file_watch.is_some() => file_event = true,
             }
             continue;
         }
@@ -562,7 +571,7 @@ fn announce_waiting(announced: &mut bool, key: &str, events: &mpsc::UnboundedSen
 /// start), so an edit re-renders at once instead of at the next 2 s poll.
 fn watch_file(dep: &Dep, changed: &Arc<tokio::sync::Notify>) -> Option<crate::fswatch::FsWatch> {
     let Dep::File(path) = dep else { return None };
-    match crate::fswatch::watch(&[std::path::PathBuf::from(path)], changed.clone()) {
+    match crate::fswatch::watch_file(std::path::Path::new(path), changed.clone()) {
         Ok(w) => Some(w),
         Err(e) => {
             tracing::warn!(dependency = %dep.key(), "not watching for changes ({e}); polling every 2s");

@@ -29,6 +29,9 @@ pub struct Config {
     pub retry_join: Vec<String>,
     /// Service definitions from config files, registered at start.
     pub services: Vec<Json>,
+    /// Check definitions from config files (`check`, `checks`): the node's or, with
+    /// `service_id`, a service's; registered at start, after the services.
+    pub checks: Vec<Json>,
     /// Consul's `raft_snapshot_threshold`: log entries between snapshots.
     pub raft_snapshot_threshold: u64,
     /// Consul's `raft_trailing_logs`: entries kept behind a snapshot for slow followers.
@@ -140,6 +143,7 @@ impl Default for Config {
             join: Vec::new(),
             retry_join: Vec::new(),
             services: Vec::new(),
+            checks: Vec::new(),
             raft_snapshot_threshold: 16384,
             raft_trailing_logs: 10240,
             raft_multiplier: 1,
@@ -274,6 +278,11 @@ impl Config {
                 "services" => match value {
                     Json::Array(items) => self.services.extend(items),
                     _ => return Err(at("services: expected a list".into())),
+                },
+                "check" => self.checks.push(value),
+                "checks" => match value {
+                    Json::Array(items) => self.checks.extend(items),
+                    _ => return Err(at("checks: expected a list".into())),
                 },
                 "datacenter" => self.datacenter = str_value()?,
                 "node_name" => self.node = str_value()?,

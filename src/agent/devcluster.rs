@@ -193,6 +193,7 @@ impl DevCluster {
         c.retry_join = others;
         if !first {
             c.services = Vec::new();
+            c.checks = Vec::new();
         }
         c
     }
@@ -260,6 +261,22 @@ impl DevCluster {
             .filter(|s| s.running.is_some())
             .map(|s| (s.node.clone(), s.http))
             .collect()
+    }
+
+    /// Waits until server `node` stops (its leave, or the cluster's stop); at once when it is
+    /// not running. `ctmpl -dev -dev-servers N` then moves its templates to another server.
+    pub async fn until_stopped(&self, node: &str) {
+        let stopped = {
+            let slots = self.slots.lock().await;
+            slots
+                .iter()
+                .find(|s| s.node == node)
+                .and_then(|s| s.running.as_ref())
+                .map(|r| r.shutdown.clone())
+        };
+        if let Some(token) = stopped {
+            token.cancelled().await;
+        }
     }
 
     /// `ctmpl -dev -dev-servers N`: every running server's UI shows the runner's templates.

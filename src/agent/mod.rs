@@ -222,6 +222,11 @@ impl Agent {
                 .await
                 .map_err(|e| e.message)?;
         }
+        for def in self.config.checks.clone() {
+            let check = decode::check_definition(def)
+                .map_err(|e| format!("check definition: {}", e.message))?;
+            self.local.add_check(check).await.map_err(|e| e.message)?;
+        }
         Ok(())
     }
 
@@ -254,6 +259,47 @@ impl Agent {
             }
         }
         Ok(now)
+    }
+
+    /// Check definitions from config files again, as `reload_services` does for services:
+    /// new or changed ones (check ID → definition) are registered, those gone removed; checks
+    /// registered through the API are left alone. Runs after `reload_services`, so a check
+    /// may name a service defined in the same reload.
+    pub async fn reload_checks(
+        &self,
+        defs: &[Json],
+        before: &HashMap<String, Json>,
+    ) -> Result<HashMap<String, Json>, String> {
+        let mut now = HashMap::new();
+        for def in defs {
+            let check = decode::check_definition(def.clone())
+                .map_err(|e| format!("check definition: {}", e.message))?;
+            let id = check.check.check_id.clone();
+            if before.get(&id) != Some(def) {
+                tracing::info!(check = %id, "check definition loaded");
+                self.local.add_check(check).await.map_err(|e| e.message)?;
+            }
+            now.insert(id, def.clone());
+        }
+        for id in before.keys().filter(|id| !now.contains_key(*id)) {
+            tracing::info!(check = %id, "check definition removed");
+            if let Err(e) = self.local.remove_check(id).await {
+                tracing::warn!(check = %id, "removing: {}", e.message);
+            }
+        }
+        Ok(now)
+    }
+
+    /// The check IDs of the check definitions the agent started with, for the first reload.
+    pub fn configured_checks(&self) -> HashMap<String, Json> {
+        self.config
+            .checks
+            .iter()
+            .filter_map(|def| {
+                let check = decode::check_definition(def.clone()).ok()?;
+                Some((check.check.check_id, def.clone()))
+            })
+            .collect()
     }
 
     /// The service IDs of the definitions the agent started with, for the first reload.

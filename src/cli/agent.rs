@@ -417,7 +417,7 @@ async fn serve(config: Config, gate: &Gate, args: Vec<String>) -> Result<(), Str
     Ok(())
 }
 
-/// Re-reads the config files and reconciles the service definitions on SIGHUP and whenever a
+/// Re-reads the config files and reconciles the service and check definitions on SIGHUP and whenever a
 /// `-config-dir` or `-config-file` changes. A file that does not parse is logged; the agent
 /// keeps what it has.
 async fn reload_on_change(
@@ -426,7 +426,8 @@ async fn reload_on_change(
     mut hangup: tokio::signal::unix::Signal,
     changed: Arc<tokio::sync::Notify>,
 ) {
-    let mut state = agent.configured_services();
+    let mut services = agent.configured_services();
+    let mut checks = agent.configured_checks();
     let shutdown = agent.shutdown.clone();
     loop {
         tokio::select! {
@@ -438,15 +439,19 @@ async fn reload_on_change(
             }
             _ = shutdown.cancelled() => return,
         }
-        let services = match parse(&args) {
-            Ok(config) => config.services,
+        let config = match parse(&args) {
+            Ok(config) => config,
             Err(e) => {
                 tracing::error!("reload: {e}; keeping the current configuration");
                 continue;
             }
         };
-        match agent.reload_services(&services, &state).await {
-            Ok(now) => state = now,
+        match agent.reload_services(&config.services, &services).await {
+            Ok(now) => services = now,
+            Err(e) => tracing::error!("reload: {e}"),
+        }
+        match agent.reload_checks(&config.checks, &checks).await {
+            Ok(now) => checks = now,
             Err(e) => tracing::error!("reload: {e}"),
         }
     }

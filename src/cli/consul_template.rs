@@ -179,8 +179,11 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
         ),
         false => None,
     };
-    let dev_addr = dev.as_ref().map(Dev::addr);
-    point_at_dev(&mut current, dev_addr.as_deref());
+    let mut watched = match &dev {
+        Some(d) => Some(runtime.block_on(d.watched(None)).map_err(|e| (15, e))?),
+        None => None,
+    };
+    point_at_dev(&mut current, watched.as_ref());
     // One status for the whole process (reloads included): the listener and the embedded
     // agent's UI read what each run publishes.
     let status = crate::status::Shared::default();
@@ -203,13 +206,21 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
             .collect();
         let report = dev.is_some() && !current.run.dry;
         current.run.status = Some(status.clone());
-        let stopped = run_once(&runtime, current);
+        let following = dev.as_ref().zip(watched.as_ref());
+        let stopped = run_once(&runtime, current, following);
         if let Some(result) = finish(stopped, report, &destinations) {
             break result;
         }
         tracing::info!("reloading configuration and templates");
         current = settings(&flags).map_err(|e| (15, e))?;
-        point_at_dev(&mut current, dev_addr.as_deref());
+        if let Some(d) = &dev {
+            watched = Some(
+                runtime
+                    .block_on(d.watched(watched.as_ref()))
+                    .map_err(|e| (15, e))?,
+            );
+        }
+        point_at_dev(&mut current, watched.as_ref());
     };
     if let Some(d) = dev {
         runtime.block_on(d.stop());
@@ -217,9 +228,18 @@ pub fn main(args: &[String]) -> Result<(), (i32, String)> {
     result
 }
 
-/// One run of the templates, with the signals watched while it lasts.
-fn run_once(runtime: &tokio::runtime::Runtime, current: Settings) -> Result<Stopped, RunError> {
+/// One run of the templates, with the signals watched while it lasts, and with a dev cluster,
+/// the watched server: its leave reloads the run onto another server.
+fn run_once(
+    runtime: &tokio::runtime::Runtime,
+    current: Settings,
+    dev: Option<(&Dev, &Watched)>,
+) -> Result<Stopped, RunError> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let follow = dev.and_then(|(d, w)| {
+        let _in_runtime = runtime.enter();
+        d.follow(w, tx.clone())
+    });
     let signals = runtime.spawn(watch_signals(
         tx,
         current.kill_signal,
@@ -227,6 +247,9 @@ fn run_once(runtime: &tokio::runtime::Runtime, current: Settings) -> Result<Stop
     ));
     let stopped = runtime.block_on(crate::runner::run(current.run, rx));
     signals.abort();
+    if let Some(f) = follow {
+        f.abort();
+    }
     stopped
 }
 
@@ -272,16 +295,69 @@ async fn start_status(
 /// `-dev`'s embedded agent: one, or a dev cluster of several (`-dev-servers`).
 enum Dev {
     One(crate::agent::Running),
-    Cluster(std::sync::Arc<crate::agent::devcluster::DevCluster>, String),
+    Cluster(std::sync::Arc<crate::agent::devcluster::DevCluster>),
+}
+
+/// The server the templates watch: its node name and HTTP address.
+#[derive(Clone)]
+struct Watched {
+    node: String,
+    addr: String,
 }
 
 impl Dev {
-    /// The HTTP address the templates watch.
-    fn addr(&self) -> String {
-        match self {
-            Dev::One(r) => r.addr.to_string(),
-            Dev::Cluster(_, addr) => addr.clone(),
+    /// The server the templates watch: the embedded agent, or in a cluster `current` while it
+    /// runs, else the first server still running (said on stderr when it changes). A leader's
+    /// leave (or any server's) thus never leaves the renderer without an agent, as long as
+    /// one server runs.
+    async fn watched(&self, current: Option<&Watched>) -> Result<Watched, String> {
+        let cluster = match self {
+            Dev::One(r) => {
+                return Ok(Watched {
+                    node: r.agent.config.node.clone(),
+                    addr: r.addr.to_string(),
+                })
+            }
+            Dev::Cluster(c) => c,
+        };
+        let running = cluster.http_addrs().await;
+        if let Some(cur) = current.filter(|w| running.iter().any(|(n, _)| *n == w.node)) {
+            return Ok(cur.clone());
         }
+        let (node, addr) = running
+            .into_iter()
+            .find(|(n, _)| current.is_none_or(|w| w.node != *n))
+            .ok_or("no server of the dev cluster is running")?;
+        match current {
+            None => eprintln!("==> templates watch {node} ({addr})"),
+            Some(gone) => eprintln!(
+                "==> {} stopped; templates now watch {node} ({addr})",
+                gone.node
+            ),
+        }
+        Ok(Watched {
+            node,
+            addr: addr.to_string(),
+        })
+    }
+
+    /// Asks the run to reload once the server it watches stops, so that it moves to another
+    /// (a cluster's; one embedded agent stops only with ctmpl).
+    fn follow(
+        &self,
+        watched: &Watched,
+        tx: mpsc::UnboundedSender<Control>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let Dev::Cluster(cluster) = self else {
+            return None;
+        };
+        let (cluster, node) = (cluster.clone(), watched.node.clone());
+        Some(tokio::spawn(async move {
+            cluster.until_stopped(&node).await;
+            if !cluster.done.is_cancelled() {
+                let _ = tx.send(Control::Reload);
+            }
+        }))
     }
 
     /// The embedded agent's UI shows the runner's templates (every server's, in a cluster).
@@ -290,14 +366,14 @@ impl Dev {
             Dev::One(r) => {
                 let _ = r.agent.templates.set(status.clone());
             }
-            Dev::Cluster(c, _) => c.attach_templates(status).await,
+            Dev::Cluster(c) => c.attach_templates(status).await,
         }
     }
 
     async fn stop(self) {
         match self {
             Dev::One(r) => r.stop().await,
-            Dev::Cluster(c, _) => c.stop().await,
+            Dev::Cluster(c) => c.stop().await,
         }
     }
 }
@@ -329,20 +405,13 @@ async fn start_dev(f: &Parsed) -> Result<Dev, String> {
     for line in cluster.describe().await {
         eprintln!("{line}");
     }
-    let (node, addr) = cluster
-        .http_addrs()
-        .await
-        .into_iter()
-        .next()
-        .ok_or("the dev cluster has no server")?;
-    eprintln!("==> templates watch {node} ({addr})");
-    Ok(Dev::Cluster(cluster, addr.to_string()))
+    Ok(Dev::Cluster(cluster))
 }
 
-/// Points the run at the embedded agent, when there is one.
-fn point_at_dev(s: &mut Settings, addr: Option<&str>) {
-    if let (Some(addr), Some(consul)) = (addr, s.run.consul.as_mut()) {
-        consul.address = addr.to_string();
+/// Points the run at the embedded agent's watched server, when there is one.
+fn point_at_dev(s: &mut Settings, watched: Option<&Watched>) {
+    if let (Some(w), Some(consul)) = (watched, s.run.consul.as_mut()) {
+        consul.address = w.addr.clone();
     }
 }
 

@@ -433,7 +433,7 @@ impl Config {
         self.syslog = merge_opt(self.syslog, o.syslog);
         self.log_file = merge_opt(self.log_file, o.log_file);
         take_set!(self, o; log_level, pid_file, kill_signal, reload_signal, max_stale,
-            block_query_wait, once, parseonly, template_error_fatal, err_on_failed_lookup,
+            block_query_wait, once, parseonly, watch_templates, template_error_fatal, err_on_failed_lookup,
             default_delimiters, vault, nomad, deduplicate, status_address);
         self
     }

@@ -102,6 +102,8 @@ impl JinjaTemplate {
             .map_err(|_| format!("{name}: a Jinja template must be UTF-8"))?;
         let mut env = Environment::new();
         env.set_keep_trailing_newline(true);
+        // Keeps the source with errors, so an undefined value's error can quote its expression.
+        env.set_debug(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_formatter(format_value);
         env.set_undefined_behavior(if config.error_on_missing_key {
@@ -165,10 +167,16 @@ fn lock(slot: &ScopeSlot) -> std::sync::MutexGuard<'_, Option<Scope>> {
 /// `NAME:LINE: what` — the file and line of a parse or render error.
 fn describe(name: &str, e: &Error) -> String {
     let file = e.name().unwrap_or(name);
-    let what = match e.detail() {
+    let mut what = match e.detail() {
         Some(detail) => format!("{}: {detail}", e.kind()),
         None => e.kind().to_string(),
     };
+    // minijinja does not name what was undefined (`error_on_missing_key`): quote the expression.
+    if e.kind() == ErrorKind::UndefinedError {
+        if let Some(expr) = e.range().and_then(|r| e.template_source()?.get(r)) {
+            what.push_str(&format!(" in `{expr}`"));
+        }
+    }
     let mut message = match e.line() {
         Some(line) => format!("{file}:{line}: {what}"),
         None => format!("{file}: {what}"),
@@ -412,5 +420,74 @@ impl AnyTemplate {
             AnyTemplate::Go(t) => t.execute(brain),
             AnyTemplate::Jinja(t) => t.execute(brain),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jinja(text: &str) -> JinjaTemplate {
+        JinjaTemplate::new(TemplateConfig {
+            name: "t.j2".into(),
+            text: text.as_bytes().to_vec(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn every_go_function_is_a_jinja_function_and_filter() {
+        let config = TemplateConfig::default();
+        let names: Vec<String> = template::function_map(&config)
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        // consul-template's families, ctmpl's own and sprig's are all there to compare.
+        for family in [
+            "service",
+            "keyOrDefault",
+            "safeTree",
+            "caLeaf",
+            "secret",
+            "sprig_dict",
+        ] {
+            assert!(names.iter().any(|n| n == family), "{family}");
+        }
+        let t = jinja("");
+        for name in &names {
+            let defined = t
+                .env
+                .render_str(&format!("{{{{ {name} is defined }}}}"), ())
+                .unwrap();
+            assert_eq!(defined, "true", "{name} as a function");
+            // As a filter: called (and refused outside a render), not unknown.
+            let as_filter = t.env.render_str(&format!("{{{{ 1 | {name} }}}}"), ());
+            if let Err(e) = as_filter {
+                assert_ne!(e.kind(), ErrorKind::UnknownFilter, "{name} as a filter");
+            }
+        }
+    }
+
+    #[test]
+    fn builtin_filters_keep_minijinja_meaning() {
+        let t = jinja("");
+        // minijinja's `join` (items first), while the consul-template `join` is a function.
+        assert_eq!(
+            t.env.render_str("{{ ['a','b'] | join('-') }}", ()).unwrap(),
+            "a-b"
+        );
+    }
+
+    #[test]
+    fn no_autoescape_even_for_an_html_name() {
+        let t = JinjaTemplate::new(TemplateConfig {
+            name: "page.html.j2".into(),
+            text: b"{{ '<&>' }}".to_vec(),
+            ..Default::default()
+        })
+        .unwrap();
+        let out = t.execute(Arc::new(Brain::default())).unwrap();
+        assert_eq!(out.output, b"<&>");
     }
 }

@@ -466,3 +466,73 @@ fn with_a_data_dir_each_server_keeps_its_own_folder() {
     }
     drop(c);
 }
+
+#[test]
+fn ctmpl_dev_cluster_keeps_rendering_through_a_leader_leave_and_the_watched_server_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmpl = dir.path().join("color.tmpl");
+    let out = dir.path().join("color.out");
+    std::fs::write(&tmpl, r#"color={{ keyOrDefault "color" "none" }}"#).unwrap();
+    let mut cmd = crate::ctmpl();
+    cmd.args([
+        "-dev",
+        "-dev-servers",
+        "3",
+        "-dev-http-port",
+        "0",
+        "-template",
+    ])
+    .arg(format!("{}:{}", tmpl.display(), out.display()));
+    let c = Cluster::spawn(cmd);
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    eventually(15, "the first render", || {
+        (read() == "color=none").then_some(())
+    });
+    let watched = c.servers[0].clone();
+    assert!(c.saw(&format!("==> templates watch {} (", watched.node)));
+    // The leader leaves (the watched server or another): rendering goes on.
+    let leader = c.agreed_leader().clone();
+    let left_at = Instant::now();
+    assert_eq!(leader.put("/v1/agent/leave", "").status, 200);
+    let rest: Vec<Server> = c
+        .servers
+        .iter()
+        .filter(|s| s.node != leader.node)
+        .cloned()
+        .collect();
+    eventually(15, "a new leader", || {
+        let l = rest[0].leader();
+        (!l.is_empty() && l != leader.rpc).then_some(())
+    });
+    eprintln!(
+        "new leader after the leader's leave: {:?}",
+        left_at.elapsed()
+    );
+    assert_eq!(rest[0].put("/v1/kv/color", "blue").status, 200);
+    eventually(20, "a render after the leader's leave", || {
+        (read() == "color=blue").then_some(())
+    });
+    if leader.node != watched.node {
+        // The watched server is still there: the leader rejoins, then the watched one leaves.
+        let r = watched.put(&format!("/v1/agent/join/{}", leader.rpc), "");
+        assert_eq!(r.status, 200, "{}", r.text());
+        eventually(15, "three peers again", || {
+            let peers = watched.get("/v1/status/peers").json();
+            (peers.as_array()?.len() == 3).then_some(())
+        });
+        assert_eq!(watched.put("/v1/agent/leave", "").status, 200);
+    }
+    eventually(15, "the renderer moving to another server", || {
+        c.saw(&format!(
+            "==> {} stopped; templates now watch",
+            watched.node
+        ))
+        .then_some(())
+    });
+    // Every server but the watched one runs now (a leader that left has rejoined).
+    let other = c.servers.iter().find(|s| s.node != watched.node).unwrap();
+    assert_eq!(other.put("/v1/kv/color", "green").status, 200);
+    eventually(20, "a render after the watched server left", || {
+        (read() == "color=green").then_some(())
+    });
+}

@@ -30,8 +30,14 @@ impl Agent {
 
     /// Starts `ctmpl agent ARGS`, on a free server port unless ARGS name one.
     pub fn start(args: &[&str]) -> Agent {
+        Agent::start_with_env(args, &[])
+    }
+
+    /// `start`, with these environment variables set for the agent.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut cmd = ctmpl();
         cmd.arg("agent").args(args);
+        cmd.envs(env.iter().copied());
         if !args.iter().any(|a| a.contains("server-port")) {
             cmd.args(["-server-port", "0"]);
         }
