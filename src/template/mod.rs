@@ -648,6 +648,28 @@ mod tests {
         .unwrap()
     }
 
+    /// The README's compatibility table names every function a template can call (each
+    /// supported or deliberately refused there), so a function added without a row fails here.
+    #[test]
+    fn readme_compatibility_table_lists_every_function() {
+        let readme = include_str!("../../README.md");
+        let start = readme
+            .find("### Compatibility")
+            .expect("compatibility section");
+        let end = start + readme[start..].find("\n### ").expect("section end");
+        let table = &readme[start..end];
+        let words: std::collections::HashSet<&str> = table
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .collect();
+        let funcs = function_map(&TemplateConfig::default());
+        let missing: Vec<&str> = funcs
+            .iter()
+            .map(|(name, _)| name)
+            .filter(|name| !words.contains(name.strip_prefix("sprig_").unwrap_or(name)))
+            .collect();
+        assert!(missing.is_empty(), "not in the README's table: {missing:?}");
+    }
+
     #[test]
     fn missing_data_is_recorded_and_empty_values_render() {
         let t = template(

@@ -22,6 +22,7 @@ mod registrator;
 mod render_cli;
 mod robustness;
 mod runner;
+mod sprig_certs;
 mod strangers;
 mod support;
 mod template;

@@ -694,7 +694,7 @@ impl<'t> State<'t, '_, '_, '_> {
                 return Err(self.errorf(format!("nil pointer evaluating {}.{name}", o.type_name())));
             }
             Value::Object(o) if o.has_method(name) => {
-                let argv = self.eval_call_args(dot, args, fin)?;
+                let argv = self.eval_call_args(dot, args, fin, false)?;
                 return match o.call_method(name, &argv) {
                     Some(Ok(v)) => Ok(Dot {
                         value: v,
@@ -813,8 +813,8 @@ impl<'t> State<'t, '_, '_, '_> {
         let given = args.len().saturating_sub(1);
         self.check_arity(name, f.arity, given, &fin)?;
         let argv = match &f.params {
-            Some(params) => self.eval_typed_args(dot, params, args, fin)?,
-            None => self.eval_call_args(dot, args, fin)?,
+            Some(params) => self.eval_typed_args(dot, params, args, fin, f.keeps_types)?,
+            None => self.eval_call_args(dot, args, fin, f.keeps_types)?,
         };
         self.ctx.depth = self.depth;
         match f.call(self.ctx, &argv) {
@@ -835,13 +835,20 @@ impl<'t> State<'t, '_, '_, '_> {
     }
 
     /// Arguments for a function or method taking `interface{}` parameters.
-    fn eval_call_args(&mut self, dot: &Dot, args: &'t [Arg], fin: Final) -> Result<Vec<Value>> {
+    fn eval_call_args(
+        &mut self,
+        dot: &Dot,
+        args: &'t [Arg],
+        fin: Final,
+        keeps_types: bool,
+    ) -> Result<Vec<Value>> {
+        let unbox = |v: Value| if keeps_types { v } else { v.unboxed() };
         let mut argv = Vec::with_capacity(args.len());
         for arg in args.iter().skip(1) {
-            argv.push(self.eval_arg(dot, Param::Any, arg)?.unboxed());
+            argv.push(unbox(self.eval_arg(dot, Param::Any, arg)?));
         }
         if let Some(f) = fin {
-            argv.push(nil_for_any(f).unboxed());
+            argv.push(unbox(nil_for_any(f)));
         }
         Ok(argv)
     }
@@ -854,15 +861,26 @@ impl<'t> State<'t, '_, '_, '_> {
         params: &Params,
         args: &'t [Arg],
         fin: Final,
+        keeps_types: bool,
     ) -> Result<Vec<Value>> {
         let mut argv = Vec::with_capacity(args.len());
         for (i, arg) in args.iter().skip(1).enumerate() {
-            argv.push(self.eval_typed_arg(dot, params.get(i), arg)?);
+            let ty = params.get(i);
+            let v = self.eval_typed_arg(dot, ty, arg)?;
+            argv.push(if ty == INTERFACE && !keeps_types {
+                v.unboxed()
+            } else {
+                v
+            });
         }
         if let Some(f) = fin {
             let ty = params.get(argv.len());
             let v = self.validate_type(f, ty)?;
-            argv.push(if ty == INTERFACE { v.unboxed() } else { v });
+            argv.push(if ty == INTERFACE && !keeps_types {
+                v.unboxed()
+            } else {
+                v
+            });
         }
         Ok(argv)
     }
@@ -870,7 +888,7 @@ impl<'t> State<'t, '_, '_, '_> {
     fn eval_typed_arg(&mut self, dot: &Dot, ty: &'static str, n: &'t Arg) -> Result<Value> {
         self.at = At::Arg(n);
         let literal_ok = match (n, ty) {
-            (_, INTERFACE) => return Ok(self.eval_arg(dot, Param::Any, n)?.unboxed()),
+            (_, INTERFACE) => return self.eval_arg(dot, Param::Any, n),
             (Arg::Nil { .. }, _) if can_be_nil(ty) => return Ok(Value::Nil),
             (Arg::Nil { .. }, _) => return Err(self.errorf(format!("cannot assign nil to {ty}"))),
             (Arg::Str { .. } | Arg::Bool { .. } | Arg::Number(_), "string") => {

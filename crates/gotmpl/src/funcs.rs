@@ -36,6 +36,13 @@ impl FuncMap {
         }
     }
 
+    /// Marks a registered function as seeing `int64` arguments as `int64` (`Func::keeping_types`).
+    pub fn keep_types(&mut self, name: &str) {
+        if let Some(f) = self.funcs.remove(name) {
+            self.funcs.insert(name.to_string(), f.keeping_types());
+        }
+    }
+
     /// The registered functions (not Go's builtins), for bridging them to another engine.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Func)> {
         self.funcs.iter().map(|(name, f)| (name.as_str(), f))
@@ -175,6 +182,11 @@ fn concrete(v: &Value) -> Value {
     }
 }
 
+/// A Go channel type (`<-chan int64`, `chan T`).
+fn is_channel(ty: &str) -> bool {
+    ty.starts_with("<-chan ") || ty.starts_with("chan ")
+}
+
 fn length(item: &Value) -> Result<i64, String> {
     let n = match item {
         Value::Nil => return Err("len of nil pointer".into()),
@@ -183,6 +195,9 @@ fn length(item: &Value) -> Result<i64, String> {
         Value::Bytes(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
+        // A channel's `len` counts what is buffered; the only channels templates see are
+        // consul-template's unbuffered `loop` channels.
+        Value::Object(o) if is_channel(o.type_name()) => 0,
         Value::Object(o) => return length(&o.underlying()),
         // Go's len looks through a pointer: `len of type dependency.HealthService`.
         Value::Record(r) => {
@@ -241,6 +256,9 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         let mut zero = None;
         item = match &item {
             Value::Nil => return Err("index of nil pointer".into()),
+            Value::Object(o) if is_channel(o.type_name()) => {
+                return Err(format!("can't index item of type {}", o.type_name()))
+            }
             Value::Object(o) if o.entries().is_some() => {
                 let entries = o.entries().unwrap_or_default();
                 item = int_key_index(&entries, &index, o.zero_elem())?;

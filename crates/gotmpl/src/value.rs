@@ -457,6 +457,10 @@ pub struct Func {
     /// each argument as Go's `evalArg`/`validateType` do. Without them every parameter is
     /// `interface {}`.
     pub params: Option<Arc<Params>>,
+    /// Its `interface {}` parameters receive typed numbers (`int64`) as they are, for
+    /// functions that switch on Go's dynamic type (sprig's `typeOf`, `duration`…); others
+    /// get the plain number (see `Value::unboxed`).
+    pub keeps_types: bool,
     f: Arc<FuncImpl>,
 }
 
@@ -499,8 +503,15 @@ impl Func {
         Func {
             arity,
             params: None,
+            keeps_types: false,
             f: Arc::new(f),
         }
+    }
+
+    /// The same function, seeing `int64` arguments as `int64` (see `Func::keeps_types`).
+    pub fn keeping_types(mut self) -> Func {
+        self.keeps_types = true;
+        self
     }
 
     /// The same function with Go parameter types (see `Func::params`).

@@ -321,7 +321,11 @@ impl JsonEnc<'_> {
                 return Err(format!("json: unsupported type: {}", o.type_name()))
             }
             Value::Object(o) if o.is_nil() => self.out.push_str("null"),
-            Value::Object(o) if addressable && o.marshal_json().is_some() => {
+            // A value-receiver `MarshalJSON` (`time.Time`'s) applies everywhere; a pointer
+            // receiver's only where encoding/json can take the address.
+            Value::Object(o)
+                if (addressable || !o.pointer_methods()) && o.marshal_json().is_some() =>
+            {
                 self.out.push_str(&o.marshal_json().unwrap_or_default())
             }
             Value::Object(o) => match o.underlying() {

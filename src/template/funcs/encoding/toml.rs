@@ -16,7 +16,10 @@ pub(super) fn emit(v: &Value) -> Result<String, String> {
     };
     match table_entries(v) {
         Some(entries) => e.table_body(&[], &entries)?,
-        None => return Err("toml: top-level values must be Go maps or structs".into()),
+        // BurntSushi/toml v1 writes any other top-level value as a bare element (`"a"`, `1`,
+        // `[1, 2]`), as its `writeKeyValue` does for an empty key; nil writes nothing.
+        None if is_nil(v) => {}
+        None => element(&mut e.out, v, 0)?,
     }
     Ok(e.out)
 }

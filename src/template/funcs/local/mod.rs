@@ -4,6 +4,7 @@
 
 mod env;
 mod file;
+pub(super) mod gotime;
 mod plugin;
 mod sockaddr;
 mod spew;

@@ -1,4 +1,6 @@
-//! `timestamp`, with Go's `time.Format` layouts (`2006-01-02T15:04:05Z07:00`…) in UTC.
+//! `timestamp`, with Go's `time.Format` layouts (`2006-01-02T15:04:05Z07:00`…) in UTC, and
+//! the layout scanner and formatter that `gotime` (sprig's `time.Time` values, which carry a zone
+//! offset) shares.
 //!
 //! Our own formatter because no crate reads Go's reference-time layouts; the calendar arithmetic
 //! is Howard Hinnant's days-to-civil, so no date crate is needed.
@@ -34,21 +36,21 @@ pub(super) fn register(funcs: &mut FuncMap) {
 
 pub(in crate::template::funcs) const RFC3339: &str = "2006-01-02T15:04:05Z07:00";
 
-/// A UTC time broken into Go's calendar fields.
-struct Civil {
-    year: i64,
-    month: usize,
-    day: i64,
-    yday: i64,
-    weekday: usize,
-    hour: i64,
-    min: i64,
-    sec: i64,
-    nanos: u32,
+/// A wall-clock time broken into Go's calendar fields.
+pub(super) struct Civil {
+    pub(super) year: i64,
+    pub(super) month: usize,
+    pub(super) day: i64,
+    pub(super) yday: i64,
+    pub(super) weekday: usize,
+    pub(super) hour: i64,
+    pub(super) min: i64,
+    pub(super) sec: i64,
+    pub(super) nanos: u32,
 }
 
 impl Civil {
-    fn from_unix(secs: i64, nanos: u32) -> Civil {
+    pub(super) fn from_unix(secs: i64, nanos: u32) -> Civil {
         let days = secs.div_euclid(86_400);
         let rem = secs.rem_euclid(86_400);
         // Howard Hinnant's days-to-civil.
@@ -78,7 +80,7 @@ impl Civil {
     }
 }
 
-const MONTHS: [&str; 12] = [
+pub(super) const MONTHS: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -93,7 +95,7 @@ const MONTHS: [&str; 12] = [
     "December",
 ];
 
-const DAYS: [&str; 7] = [
+pub(super) const DAYS: [&str; 7] = [
     "Sunday",
     "Monday",
     "Tuesday",
@@ -104,8 +106,8 @@ const DAYS: [&str; 7] = [
 ];
 
 /// Go's layout elements (`time.format.go`'s `std*` constants).
-#[derive(Clone, Copy)]
-enum Std {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Std {
     LongMonth,
     Month,
     NumMonth,
@@ -129,16 +131,27 @@ enum Std {
     PM,
     Pm,
     TZ,
-    /// A `Z…` zone: `Z` in UTC.
-    IsoTZ,
-    /// A numeric zone, printed as it reads in UTC.
-    NumTZ(&'static str),
+    /// A numeric zone (`-0700`, `-07:00`, `-07`, `-070000`, `-07:00:00`); `iso` for the `Z…`
+    /// forms, which print `Z` at offset zero.
+    Zone {
+        iso: bool,
+        form: ZoneForm,
+    },
     /// Fractional seconds: separator, digits, whether trailing zeros go.
     Frac(u8, usize, bool),
 }
 
+/// How a numeric zone element writes the offset: hours, then minutes, then seconds, with or
+/// without colons.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct ZoneForm {
+    pub colons: bool,
+    pub minutes: bool,
+    pub seconds: bool,
+}
+
 /// Go's `nextStdChunk`: the literal prefix length, the element, and where the rest starts.
-fn next_std_chunk(l: &[u8]) -> Option<(usize, Std, usize)> {
+pub(super) fn next_std_chunk(l: &[u8]) -> Option<(usize, Std, usize)> {
     let at = |i: usize, s: &str| l[i..].starts_with(s.as_bytes());
     let lower_next = |i: usize| l.get(i).is_some_and(u8::is_ascii_lowercase);
     for i in 0..l.len() {
@@ -196,38 +209,55 @@ fn next_std_chunk(l: &[u8]) -> Option<(usize, Std, usize)> {
 
 /// The numeric (`-07…`) and ISO 8601 (`Z07…`) zone elements.
 fn zone_chunk(l: &[u8]) -> Option<(Std, usize)> {
-    const FORMS: [(&str, &str); 5] = [
-        ("070000", "+000000"),
-        ("07:00:00", "+00:00:00"),
-        ("0700", "+0000"),
-        ("07:00", "+00:00"),
-        ("07", "+00"),
+    const FORMS: [(&str, bool, bool, bool); 5] = [
+        ("070000", false, true, true),
+        ("07:00:00", true, true, true),
+        ("0700", false, true, false),
+        ("07:00", true, true, false),
+        ("07", false, false, false),
     ];
     let rest = &l[1..];
-    let (form, shown) = FORMS.iter().find(|(f, _)| rest.starts_with(f.as_bytes()))?;
-    let std = if l[0] == b'Z' {
-        Std::IsoTZ
-    } else {
-        Std::NumTZ(shown)
+    let (form, colons, minutes, seconds) = FORMS
+        .iter()
+        .find(|(f, ..)| rest.starts_with(f.as_bytes()))?;
+    let std = Std::Zone {
+        iso: l[0] == b'Z',
+        form: ZoneForm {
+            colons: *colons,
+            minutes: *minutes,
+            seconds: *seconds,
+        },
     };
     Some((std, 1 + form.len()))
 }
 
 /// Go's `Time.Format` in UTC.
 pub(in crate::template::funcs) fn format_time(layout: &str, secs: i64, nanos: u32) -> String {
-    let t = Civil::from_unix(secs, nanos);
+    format_time_in(layout, secs, nanos, 0, "UTC")
+}
+
+/// Go's `Time.Format` in a zone `offset` seconds east of UTC named `zone` (`""` for a zone
+/// without a name, which `MST` writes as `-0700`).
+pub(super) fn format_time_in(
+    layout: &str,
+    secs: i64,
+    nanos: u32,
+    offset: i64,
+    zone: &str,
+) -> String {
+    let t = Civil::from_unix(secs.saturating_add(offset), nanos);
     let mut out = String::with_capacity(layout.len() + 10);
     let mut rest = layout.as_bytes();
     while let Some((prefix, std, next)) = next_std_chunk(rest) {
         out.push_str(&String::from_utf8_lossy(&rest[..prefix]));
-        format_std(&mut out, std, &t);
+        format_std(&mut out, std, &t, offset, zone);
         rest = &rest[next..];
     }
     out.push_str(&String::from_utf8_lossy(rest));
     out
 }
 
-fn format_std(out: &mut String, std: Std, t: &Civil) {
+fn format_std(out: &mut String, std: Std, t: &Civil, offset: i64, zone: &str) {
     let hour12 = if t.hour % 12 == 0 { 12 } else { t.hour % 12 };
     let _ = match std {
         Std::LongMonth => write!(out, "{}", MONTHS[t.month - 1]),
@@ -252,9 +282,17 @@ fn format_std(out: &mut String, std: Std, t: &Civil) {
         Std::Year => write!(out, "{:02}", t.year.rem_euclid(100)),
         Std::PM => write!(out, "{}", if t.hour >= 12 { "PM" } else { "AM" }),
         Std::Pm => write!(out, "{}", if t.hour >= 12 { "pm" } else { "am" }),
-        Std::TZ => write!(out, "UTC"),
-        Std::IsoTZ => write!(out, "Z"),
-        Std::NumTZ(shown) => write!(out, "{shown}"),
+        Std::TZ if !zone.is_empty() => write!(out, "{zone}"),
+        Std::TZ => {
+            let form = ZoneForm {
+                colons: false,
+                minutes: true,
+                seconds: false,
+            };
+            write!(out, "{}", zone_offset(offset, form))
+        }
+        Std::Zone { iso: true, .. } if offset == 0 => write!(out, "Z"),
+        Std::Zone { form, .. } => write!(out, "{}", zone_offset(offset, form)),
         Std::Frac(sep, n, trim) => {
             let digits = format!("{:09}", t.nanos);
             let mut digits = &digits[..n.min(9)];
@@ -267,4 +305,19 @@ fn format_std(out: &mut String, std: Std, t: &Civil) {
             write!(out, "{digits}")
         }
     };
+}
+
+/// A zone offset as Go writes it: `+hh`, then `mm`, then `ss`, colons as the form says.
+fn zone_offset(offset: i64, form: ZoneForm) -> String {
+    let sign = if offset < 0 { '-' } else { '+' };
+    let abs = offset.abs();
+    let sep = if form.colons { ":" } else { "" };
+    let mut out = format!("{sign}{:02}", abs / 3600);
+    if form.minutes {
+        let _ = write!(out, "{sep}{:02}", abs / 60 % 60);
+    }
+    if form.seconds {
+        let _ = write!(out, "{sep}{:02}", abs % 60);
+    }
+    out
 }

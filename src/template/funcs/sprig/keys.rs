@@ -15,7 +15,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
     });
 }
 
-fn generate(kind: &str) -> String {
+pub(super) fn generate(kind: &str) -> String {
     use rand_core::OsRng;
     match kind {
         "" | "rsa" => {
@@ -43,7 +43,7 @@ fn generate(kind: &str) -> String {
 }
 
 /// Go's `x509.MarshalECPrivateKey` for P-256 (SEC 1 with the curve's OID and the public key).
-fn ec_private_key_der(key: &p256::SecretKey) -> Vec<u8> {
+pub(super) fn ec_private_key_der(key: &p256::SecretKey) -> Vec<u8> {
     use p256::elliptic_curve::sec1::ToEncodedPoint;
     let public = key.public_key().to_encoded_point(false);
     let mut der = vec![0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20];
@@ -59,7 +59,7 @@ fn ec_private_key_der(key: &p256::SecretKey) -> Vec<u8> {
 }
 
 /// Go's `x509.MarshalPKCS8PrivateKey` of an Ed25519 key: version 0, the algorithm, the seed.
-fn ed25519_pkcs8_der(seed: &[u8; 32]) -> Vec<u8> {
+pub(super) fn ed25519_pkcs8_der(seed: &[u8; 32]) -> Vec<u8> {
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
@@ -69,7 +69,7 @@ fn ed25519_pkcs8_der(seed: &[u8; 32]) -> Vec<u8> {
 }
 
 /// Go's `pem.EncodeToMemory`: base64 in lines of 64.
-fn pem(kind: &str, der: &[u8]) -> String {
+pub(super) fn pem(kind: &str, der: &[u8]) -> String {
     let body = STD.encode(der);
     let mut out = format!("-----BEGIN {kind}-----\n");
     for line in body.as_bytes().chunks(64) {

@@ -4,6 +4,7 @@
 //! sprig applies everywhere (`strval`, `strslice`, `empty`, reflect kind names).
 
 mod base32;
+mod certs;
 mod crypto;
 mod dates;
 mod decimal;
@@ -21,7 +22,8 @@ mod text;
 mod urls;
 
 use super::{def, list_items, lossy, Res};
-use crate::gotmpl::{Arity, FuncError, FuncMap, Value};
+use crate::gotmpl::{Arity, FuncMap, Value};
+use crate::template::funcs::local::gotime::TIME_TYPE;
 
 /// The sprig functions registered, without their `sprig_` prefix: sprig's
 /// `HermeticTxtFuncMap` plus `sha512sum` (sprig 3.3.0), as consul-template v0.42.1 registers
@@ -210,23 +212,18 @@ pub const SPRIG_FUNCTIONS: &[&str] = &[
     "without",
     "wrap",
     "wrapWith",
-];
-
-/// consul-template's sprig functions that ctmpl defines but refuses at execution, with a
-/// message saying so (see the README's compatibility table).
-pub const SPRIG_REFUSED: &[&str] = &[
-    "buildCustomCert",
+    "toDate",
+    "mustToDate",
+    "unixEpoch",
+    "mustDateModify",
+    "must_date_modify",
     "genCA",
     "genCAWithKey",
     "genSelfSignedCert",
     "genSelfSignedCertWithKey",
     "genSignedCert",
     "genSignedCertWithKey",
-    "mustDateModify",
-    "must_date_modify",
-    "mustToDate",
-    "toDate",
-    "unixEpoch",
+    "buildCustomCert",
 ];
 
 fn sdef<F>(funcs: &mut FuncMap, name: &str, arity: Arity, f: F)
@@ -234,7 +231,7 @@ where
     F: Fn(&[Value]) -> Res + Send + Sync + 'static,
 {
     debug_assert!(
-        SPRIG_FUNCTIONS.contains(&name) && !SPRIG_REFUSED.contains(&name),
+        SPRIG_FUNCTIONS.contains(&name),
         "{name} missing from SPRIG_FUNCTIONS"
     );
     def(funcs, &format!("sprig_{name}"), arity, f);
@@ -255,16 +252,8 @@ pub(super) fn register(funcs: &mut FuncMap) {
     dates::register(funcs);
     urls::register(funcs);
     keys::register(funcs);
+    certs::register(funcs);
     params::declare(funcs);
-    for name in SPRIG_REFUSED {
-        let message = format!("sprig_{name}: not supported by ctmpl");
-        def(
-            funcs,
-            &format!("sprig_{name}"),
-            Arity::AtLeast(0),
-            move |_| Err(FuncError(message.clone())),
-        );
-    }
 }
 
 /// Go's message for a runtime panic inside a function (text/template recovers it).
@@ -327,6 +316,9 @@ fn kind_name(v: &Value) -> &'static str {
         Value::Record(_) => "struct",
         Value::Func(_) => "func",
         Value::Object(o) if o.type_name().starts_with('*') => "ptr",
+        Value::Object(o) if o.type_name() == "int64" => "int64",
+        Value::Object(o) if o.type_name() == TIME_TYPE => "struct",
+        Value::Object(o) if o.type_name().starts_with("<-chan ") => "chan",
         Value::Object(o) => match o.underlying() {
             Value::Missing | Value::Nil => "ptr",
             u => kind_name(&u),

@@ -1,5 +1,5 @@
 //! sprig's reflection functions: `typeOf` (`%T`), `typeIs`, `typeIsLike` (also `*T`), `kindOf`,
-//! `kindIs` (reflect's kind names) and `fail`. Type names come from
+//! `kindIs` (reflect's kind names, `int64` kept apart from `int`) and `fail`. Type names come from
 //! [`Value::type_name`](crate::gotmpl::Value::type_name), the one place that knows Go's names.
 
 use super::{kind_name, sdef};
@@ -27,6 +27,10 @@ pub(super) fn register(funcs: &mut FuncMap) {
     sdef(funcs, "fail", Exact(1), |a| {
         Err(FuncError(string_arg(&a[0])?.into_owned()))
     });
+    // Go's dynamic type shows here: an `int64` is not an `int`.
+    for name in ["typeOf", "typeIs", "typeIsLike", "kindOf", "kindIs"] {
+        funcs.keep_types(&format!("sprig_{name}"));
+    }
 }
 
 /// `fmt.Sprintf("%T", v)`: a nil interface is `<nil>`.
