@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::gostr::GoStr;
+use super::memo::{Input, Memo, Purity, Recording};
 
 /// A template value.
 #[derive(Clone, Default)]
@@ -187,6 +188,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// What its own `MarshalJSON` writes, if it has one.
     fn marshal_json(&self) -> Option<String> {
         None
+    }
+    /// Its methods depend on the object and their arguments only, and change nothing: a body
+    /// calling one may be reused (see `memo`). Not so unless declared.
+    fn pure_methods(&self) -> bool {
+        false
     }
 }
 
@@ -382,6 +388,12 @@ pub struct Ctx<'a> {
     /// and how much of it nested templates may use before moving to a fresh thread stack.
     pub(crate) stack_top: usize,
     pub(crate) stack_budget: usize,
+    /// Recorded iterations to reuse and record into (see `memo`), when the caller keeps them.
+    pub(crate) memo: Option<&'a mut Memo>,
+    /// The iterations being recorded, innermost last.
+    pub(crate) recording: Vec<Recording>,
+    /// The last executor frame handed out (each template invocation is one).
+    pub(crate) frames: usize,
 }
 
 /// How far a depth error has travelled out of nested executions.
@@ -403,11 +415,48 @@ impl<'a> Ctx<'a> {
             unwind: Unwind::None,
             stack_top: 0,
             stack_budget: 0,
+            memo: None,
+            recording: Vec::new(),
+            frames: 0,
         }
+    }
+
+    /// A context whose executions reuse and record `range` iterations in `memo`.
+    pub fn with_memo(user: Option<&'a mut (dyn Any + Send)>, memo: &'a mut Memo) -> Self {
+        let mut ctx = Ctx::new(user);
+        ctx.memo = Some(memo);
+        ctx
     }
 
     pub fn user<T: 'static>(&mut self) -> Option<&mut T> {
         self.user.as_deref_mut().and_then(|u| u.downcast_mut::<T>())
+    }
+
+    /// Whether an iteration is being recorded: a function reading hidden inputs then reports
+    /// them with [`Ctx::note_input`] (and need not build them otherwise).
+    pub fn recording(&self) -> bool {
+        !self.recording.is_empty()
+    }
+
+    /// Reports an input a function read besides its arguments: the iteration being recorded
+    /// is reused later only if the input still reads the same.
+    pub fn note_input(&mut self, input: Arc<dyn Input>) {
+        if let Some(r) = self.recording.last_mut() {
+            r.inputs.push(input);
+        }
+    }
+
+    /// Marks the iteration being recorded as not reusable (see `memo`).
+    pub(crate) fn taint(&mut self) {
+        if let Some(r) = self.recording.last_mut() {
+            r.tainted = true;
+        }
+    }
+
+    /// A new executor frame's number.
+    pub(crate) fn new_frame(&mut self) -> usize {
+        self.frames += 1;
+        self.frames
     }
 }
 
@@ -429,6 +478,8 @@ pub struct Func {
     /// each argument as Go's `evalArg`/`validateType` do. Without them every parameter is
     /// `interface {}`.
     pub params: Option<Arc<Params>>,
+    /// Whether a body calling it may be reused (see `memo`): volatile unless declared pure.
+    pub purity: Purity,
     f: Arc<FuncImpl>,
 }
 
@@ -471,8 +522,21 @@ impl Func {
         Func {
             arity,
             params: None,
+            purity: Purity::Volatile,
             f: Arc::new(f),
         }
+    }
+
+    /// The same function, declared as depending on its arguments only (or reporting what else
+    /// it reads through [`Ctx::note_input`]).
+    pub fn with_purity(mut self, purity: Purity) -> Func {
+        self.purity = purity;
+        self
+    }
+
+    /// Whether both are the same function (not merely equal code).
+    pub fn same_as(&self, other: &Func) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.f), Arc::as_ptr(&other.f))
     }
 
     /// The same function with Go parameter types (see `Func::params`).

@@ -35,7 +35,7 @@ use scratch::go_map;
 
 pub use local::register_env;
 pub use scratch::{new_scratch, GoMap, Scratch};
-pub use sprig::SPRIG_FUNCTIONS;
+pub use sprig::{SPRIG_FUNCTIONS, SPRIG_REFUSED};
 
 type Res = Result<Value, FuncError>;
 
