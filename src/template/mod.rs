@@ -20,13 +20,15 @@ use std::sync::{Arc, Mutex};
 
 use crate::dependency::Dep;
 use crate::gotmpl::{
-    self, Arity, Ctx, Func, FuncError, FuncMap, Input, Memo, MissingKey, Typed, Value,
+    self, Arity, Ctx, FastHash, Func, FuncError, FuncMap, Input, Memo, MissingKey, Typed, Value,
 };
 
 /// Latest data per dependency string. Cheap to clone (values are shared).
 #[derive(Clone, Debug, Default)]
 pub struct Brain {
-    data: HashMap<String, Value>,
+    /// Keys are shared with the template layer's records of them (see [`KeyedDep`]), so a
+    /// lookup by a key found here before compares memory it just read.
+    data: HashMap<Arc<str>, Value, FastHash>,
     /// The dependencies templates use, once known (see [`Brain::retain`]): data of others is
     /// not remembered.
     wanted: Option<Arc<HashSet<String>>>,
@@ -41,14 +43,14 @@ impl Brain {
     /// of a view stopped while it was on its way).
     pub fn remember(&mut self, key: String, data: Value) {
         if self.wanted.as_ref().is_none_or(|w| w.contains(&key)) {
-            self.data.insert(key, data);
+            self.data.insert(key.into(), data);
         }
     }
 
     /// Drops data of dependencies no template uses any more, and keeps out data that arrives
     /// for them later. Called when the set of dependencies changes.
     pub fn retain(&mut self, used: &HashSet<String>) {
-        self.data.retain(|k, _| used.contains(k));
+        self.data.retain(|k, _| used.contains(&**k));
         self.wanted = Some(Arc::new(used.clone()));
     }
 
@@ -88,8 +90,17 @@ pub struct Template {
     name: String,
     source: String,
     sandbox: Option<PathBuf>,
-    /// Iterations recorded by earlier executions, and the last output's length.
-    memo: Mutex<(Memo, usize)>,
+    /// What earlier executions leave to the next.
+    reuse: Mutex<Reuse>,
+}
+
+/// Iterations recorded by earlier executions, and the sizes of the last one's output and
+/// dependency set (the next one is likely alike: reserved at once, not grown).
+#[derive(Default)]
+struct Reuse {
+    memo: Memo,
+    output_len: usize,
+    deps: usize,
 }
 
 /// One execution's result.
@@ -137,9 +148,9 @@ impl KeyedDep {
 struct RenderCtx {
     brain: Arc<Brain>,
     used: Vec<KeyedDep>,
-    used_keys: HashSet<Arc<str>>,
+    used_keys: HashSet<Arc<str>, FastHash>,
     missing: Vec<KeyedDep>,
-    missing_keys: HashSet<Arc<str>>,
+    missing_keys: HashSet<Arc<str>, FastHash>,
     scratch: Value,
     template: Arc<gotmpl::Template>,
     sandbox: Option<PathBuf>,
@@ -150,27 +161,69 @@ impl RenderCtx {
         RenderCtx {
             brain,
             used: Vec::new(),
-            used_keys: HashSet::new(),
+            used_keys: HashSet::default(),
             missing: Vec::new(),
-            missing_keys: HashSet::new(),
+            missing_keys: HashSet::default(),
             scratch: funcs::new_scratch(),
             template,
             sandbox,
         }
     }
 
+    /// Room for as many dependencies as the last execution used.
+    fn expecting(mut self, deps: usize) -> Self {
+        self.used.reserve(deps);
+        self.used_keys.reserve(deps);
+        self
+    }
+
+    /// `dep` with its key, sharing the brain's copy of the key when it has one.
+    fn keyed(&self, dep: Dep) -> KeyedDep {
+        let key = dep.key();
+        let key = match self.brain.data.get_key_value(key.as_str()) {
+            Some((shared, _)) => shared.clone(),
+            None => key.into(),
+        };
+        KeyedDep {
+            key,
+            dep: Arc::new(dep),
+        }
+    }
+
     /// Records `dep` as used; its data, or `None` (and recorded missing) if none yet.
     fn lookup(&mut self, dep: &KeyedDep) -> Option<Value> {
+        self.note_used(dep);
+        let brain = self.brain.clone();
+        let data = brain.get(dep.key()).cloned();
+        if data.is_none() {
+            self.mark_missing(dep);
+        }
+        data
+    }
+
+    /// [`RenderCtx::lookup`] for the memo: whether the data are still `seen` (the same shared
+    /// value), with the same effects, and without taking a reference to the data.
+    fn still(&mut self, dep: &KeyedDep, seen: Option<&Value>) -> bool {
+        self.note_used(dep);
+        let brain = self.brain.clone();
+        match (brain.get(dep.key()), seen) {
+            (Some(now), Some(seen)) => gotmpl::same_value(now, seen),
+            (None, None) => {
+                self.mark_missing(dep);
+                true
+            }
+            (None, Some(_)) => {
+                self.mark_missing(dep);
+                false
+            }
+            (Some(_), None) => false,
+        }
+    }
+
+    fn note_used(&mut self, dep: &KeyedDep) {
         if !self.used_keys.contains(dep.key()) {
             self.used_keys.insert(dep.key.clone());
             self.used.push(dep.clone());
-        }
-        match self.brain.get(dep.key()) {
-            Some(v) => Some(v.clone()),
-            None => {
-                self.mark_missing(dep);
-                None
-            }
         }
     }
 
@@ -196,11 +249,7 @@ impl Input for BrainRead {
         let Some(rc) = ctx.user::<RenderCtx>() else {
             return false;
         };
-        let same = match (rc.lookup(&self.dep), &self.seen) {
-            (Some(now), Some(seen)) => gotmpl::same_value(&now, seen),
-            (None, None) => true,
-            _ => false,
-        };
+        let same = rc.still(&self.dep, self.seen.as_ref());
         if same && self.kept_waiting {
             rc.mark_missing(&self.dep);
         }
@@ -259,7 +308,7 @@ impl Template {
             name: config.name,
             source,
             sandbox: config.sandbox_path,
-            memo: Mutex::new((Memo::new(), 0)),
+            reuse: Mutex::default(),
         })
     }
 
@@ -269,28 +318,30 @@ impl Template {
 
     /// What the memo did over this template's executions.
     pub fn memo_stats(&self) -> gotmpl::MemoStats {
-        self.memo
+        self.reuse
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .0
+            .memo
             .stats()
     }
 
     /// Executes once against `brain`: the output with what was used and what is missing.
     /// Iterations whose data did not change since an earlier execution are reused.
     pub fn execute(&self, brain: Arc<Brain>) -> Result<Rendered, String> {
-        let mut rc = RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone());
-        let mut guard = self.memo.lock().unwrap_or_else(|e| e.into_inner());
-        let (memo, last_len) = &mut *guard;
-        let mut output = Vec::with_capacity(*last_len);
+        let mut reuse = self.reuse.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rc =
+            RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone()).expecting(reuse.deps);
+        let mut output = Vec::with_capacity(reuse.output_len);
         let result = self.inner.execute_memo(
             self.inner.name(),
             &mut output,
             &Value::Missing,
             Some(&mut rc),
-            memo,
+            &mut reuse.memo,
         );
-        *last_len = output.len();
+        reuse.output_len = output.len();
+        reuse.deps = rc.used.len();
+        drop(reuse);
         result.map_err(|e| format!("{}: execute: {}", self.source, e.0))?;
         Ok(Rendered {
             output,
@@ -336,7 +387,7 @@ fn consul_func(
             let Some(d) = dep(&args).map_err(FuncError)? else {
                 return Ok(empty(&args));
             };
-            let d = KeyedDep::new(d);
+            let d = render_ctx(ctx)?.keyed(d);
             let data = read_dep(ctx, &d)?;
             let result = match &data {
                 Some(data) => present(data.clone(), &args),
@@ -475,7 +526,8 @@ fn register_consul(funcs: &mut FuncMap) {
                 if first(&args).is_empty() {
                     return Ok(empty_list(TYPE));
                 }
-                let dep = KeyedDep::new(Dep::kv_list(first(&args), safe).map_err(FuncError)?);
+                let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
+                let dep = render_ctx(ctx)?.keyed(dep);
                 let data = read_dep(ctx, &dep)?;
                 let Some(Value::List(pairs)) = data.as_ref().map(Value::resolved) else {
                     report_read(ctx, dep, data, false);
@@ -505,7 +557,7 @@ fn register_consul(funcs: &mut FuncMap) {
                     args.len()
                 )));
             }
-            let dep = KeyedDep::new(Dep::Datacenters);
+            let dep = render_ctx(ctx)?.keyed(Dep::Datacenters);
             let data = read_dep(ctx, &dep)?;
             let result = data.clone().unwrap_or_else(|| empty_list("[]string"));
             report_read(ctx, dep, data, false);
@@ -557,7 +609,7 @@ fn register_local(funcs: &mut FuncMap) {
                 return Ok(Value::str(""));
             }
             check_sandbox(render_ctx(ctx)?.sandbox.as_deref(), path).map_err(FuncError)?;
-            let dep = KeyedDep::new(Dep::File(path.to_string()));
+            let dep = render_ctx(ctx)?.keyed(Dep::File(path.to_string()));
             let data = read_dep(ctx, &dep)?;
             let result = data.clone().unwrap_or_else(|| Value::str(""));
             report_read(ctx, dep, data, false);

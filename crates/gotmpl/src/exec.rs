@@ -534,6 +534,7 @@ impl<'t> State<'t, '_, '_, '_> {
             vars: rec.vars,
             inputs: rec.inputs,
             recorded_in: memo.execution(),
+            used_in: Default::default(),
         };
         if let Some(parent) = self.ctx.recording.last_mut() {
             parent.absorb(self.frame, &entry.vars, &entry.inputs);

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub use exec::ExecError;
 pub use funcs::FuncMap;
 pub use gostr::{GoStr, GoString, Sink};
-pub use memo::{same_value, Input, Memo, MemoStats, Purity};
+pub use memo::{same_value, FastHash, FastHasher, Input, Memo, MemoStats, Purity};
 pub use parse::{ParseError, Tree};
 pub use value::{
     can_be_nil, Arity, Ctx, Func, FuncError, JsonField, Kind, Object, Params, Record, RecordType,

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use super::value::{Ctx, Value};
@@ -133,6 +134,8 @@ pub(crate) struct Entry {
     pub(crate) inputs: Vec<Arc<dyn Input>>,
     /// The execution that recorded it: not reused in that same execution.
     pub(crate) recorded_in: u64,
+    /// The last execution that recorded or reused it (see `Memo::begin`).
+    pub(crate) used_in: AtomicU64,
 }
 
 /// An iteration being recorded: the executor's frame it runs in (a `template` call starts a
@@ -180,42 +183,62 @@ pub struct MemoStats {
     pub tainted: u64,
 }
 
-/// A hasher for keys that are already well-spread integers (addresses, ids).
-#[derive(Default)]
-pub(crate) struct KeyHasher(u64);
+/// FxHash (rustc's hasher): a multiply per word. For keys the program makes itself (addresses,
+/// ids, dependency keys), where SipHash's resistance to chosen keys buys nothing and its cost
+/// shows when ten thousand iterations each look a few keys up.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
 
-impl Hasher for KeyHasher {
+/// A `HashMap`/`HashSet` hasher builder for [`FastHasher`].
+pub type FastHash = BuildHasherDefault<FastHasher>;
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
         }
     }
+    fn write_u8(&mut self, n: u8) {
+        self.add(n as u64);
+    }
     fn write_u64(&mut self, n: u64) {
-        // FxHash's step: a multiply spreads the bits of addresses that differ only in the low
-        // ones.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        self.add(n);
     }
     fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-    fn write_u8(&mut self, n: u8) {
-        self.write_u64(n as u64);
+        self.add(n as u64);
     }
 }
 
-type Entries = HashMap<Key, Arc<Entry>, BuildHasherDefault<KeyHasher>>;
+type Entries = HashMap<Key, Arc<Entry>, FastHash>;
 
-/// Recorded iterations of one template set, kept from one execution to the next: what the
-/// last execution recorded or reused, and what the one before it left (dropped when the
-/// execution after it starts, unless reused meanwhile).
+/// Recorded iterations of one template set, kept from one execution to the next. An entry
+/// neither recorded nor reused by the last execution is dropped once such entries are half as
+/// many as the live ones (the inner iterations of a reused outer one, replaced data): one map,
+/// one lookup per iteration, and a sweep now and then.
 #[derive(Default)]
 pub struct Memo {
-    current: Entries,
-    previous: Entries,
+    entries: Entries,
     execution: u64,
+    /// Entries recorded or reused by the current execution.
+    touched: usize,
     stats: MemoStats,
 }
 
@@ -224,30 +247,39 @@ impl Memo {
         Memo::default()
     }
 
-    /// Starts an execution: what the one before last recorded and nobody reused goes.
+    /// Starts an execution; sweeps out what the last one left untouched if that has grown to
+    /// half of what it used.
     pub(crate) fn begin(&mut self) {
-        self.previous = std::mem::take(&mut self.current);
+        if self.entries.len() > self.touched + self.touched / 2 + 1024 {
+            let last = self.execution;
+            self.entries
+                .retain(|_, e| e.used_in.load(Ordering::Relaxed) >= last);
+        }
         self.execution += 1;
+        self.touched = 0;
     }
 
     pub(crate) fn execution(&self) -> u64 {
         self.execution
     }
 
-    /// A recorded entry for `key` that this execution may reuse (moved into the current
-    /// generation), if there is one.
+    /// A recorded entry for `key` that this execution may reuse, if there is one.
     pub(crate) fn reusable(&mut self, key: &Key) -> Option<Arc<Entry>> {
-        if let Some(e) = self.current.get(key) {
-            return (e.recorded_in != self.execution).then(|| e.clone());
+        let e = self.entries.get(key)?;
+        if e.recorded_in == self.execution {
+            return None;
         }
-        let e = self.previous.remove(key)?;
-        self.current.insert(*key, e.clone());
-        Some(e)
+        if e.used_in.swap(self.execution, Ordering::Relaxed) != self.execution {
+            self.touched += 1;
+        }
+        Some(e.clone())
     }
 
     pub(crate) fn store(&mut self, key: Key, entry: Entry) {
         self.stats.recorded += 1;
-        self.current.insert(key, Arc::new(entry));
+        self.touched += 1;
+        entry.used_in.store(self.execution, Ordering::Relaxed);
+        self.entries.insert(key, Arc::new(entry));
     }
 
     pub(crate) fn count_reuse(&mut self) {
@@ -265,7 +297,7 @@ impl Memo {
 
     /// Recorded iterations held now.
     pub fn len(&self) -> usize {
-        self.current.len() + self.previous.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -274,8 +306,7 @@ impl Memo {
 
     /// Forgets every recording.
     pub fn clear(&mut self) {
-        self.current.clear();
-        self.previous.clear();
+        self.entries.clear();
     }
 }
 
@@ -480,6 +511,23 @@ mod tests {
         *cell.lock().unwrap() = Value::str("two");
         assert_eq!(run(&t, &data, &mut memo), "1=two ");
         assert_eq!(memo.stats().reused, 1);
+    }
+
+    #[test]
+    fn recordings_nobody_reuses_are_dropped() {
+        let calls = Arc::new(AtomicI64::new(0));
+        let t = parsed("{{range .}}{{.}}{{end}}", &calls);
+        let mut memo = Memo::new();
+        // New strings every time: nothing is reused, everything recorded.
+        for round in 0..10 {
+            let items = (0..3000)
+                .map(|i| Value::from(format!("{round}.{i}")))
+                .collect();
+            run(&t, &Value::list(items), &mut memo);
+            assert!(memo.len() <= 3000 + 1500 + 1024 + 3000, "{}", memo.len());
+        }
+        assert_eq!(memo.stats().recorded, 30_000);
+        assert_eq!(memo.stats().reused, 0);
     }
 
     #[test]
