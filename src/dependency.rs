@@ -733,6 +733,11 @@ impl Object for ServiceTags {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    /// Its methods read the value only.
+    fn pure_methods(&self) -> bool {
+        true
+    }
 }
 
 /// Consul's `api.HealthChecks` (`[]*api.HealthCheck`) with its `AggregatedStatus` method.
@@ -771,6 +776,11 @@ impl Object for HealthChecks {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    /// Its methods read the value only.
+    fn pure_methods(&self) -> bool {
+        true
     }
 }
 
@@ -822,6 +832,11 @@ impl Object for GoDuration {
 
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    /// Its methods read the value only.
+    fn pure_methods(&self) -> bool {
+        true
     }
 
     fn pointer_methods(&self) -> bool {

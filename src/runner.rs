@@ -201,8 +201,9 @@ struct Loaded {
     template: AnyTemplate,
     /// What this run last wrote (or printed), to write only on change.
     last: Option<Vec<u8>>,
-    /// Dependencies of the last good execution (kept watched if the next one fails).
-    used: Vec<String>,
+    /// Dependencies of the last good execution (kept watched if the next one fails), shared
+    /// with the executions that found the same ones: comparing them is cheap.
+    used: Vec<Arc<str>>,
     rendered: bool,
     /// Quiescence: when to write at the latest, and the next quiet-timer firing.
     deadline: Option<Instant>,
@@ -228,7 +229,7 @@ impl Loaded {
                 .as_ref()
                 .map(|p| p.display().to_string()),
             destination: self.settings.destination.clone(),
-            dependencies: self.used.clone(),
+            dependencies: self.used.iter().map(|k| k.to_string()).collect(),
             missing: self.waiting.clone(),
             rendered: self.rendered,
             renders: self.renders,
@@ -412,7 +413,9 @@ pub async fn run(
             return Ok(Stopped::Done);
         }
         // Views that said they have nothing yet will not answer soon: no reason to wait.
-        waiting.retain(|k| pass.used.contains(k));
+        if let Some(used) = &pass.used {
+            waiting.retain(|k| used.contains(k));
+        }
         let mut missing = pass.missing;
         missing.retain(|k| !waiting.contains(k));
         let timer = templates
@@ -514,8 +517,8 @@ struct Pass {
     /// Templates whose destination changed, in template order.
     written: Vec<usize>,
     missing: HashSet<String>,
-    /// Every dependency some template uses.
-    used: HashSet<String>,
+    /// Every dependency some template uses, when that set changed in this pass.
+    used: Option<HashSet<String>>,
 }
 
 /// Executes every template, watches what they use, writes what is complete and quiet.
@@ -526,7 +529,9 @@ async fn pass(
     config: &RunConfig,
     fired: &HashSet<usize>,
 ) -> Result<Pass, RunError> {
-    let mut used = HashSet::new();
+    // Whether some template's dependencies changed: only then are views started or stopped
+    // and the brain pruned (a pass after one service changed touches none of that).
+    let mut deps_changed = false;
     let mut missing = HashSet::new();
     let mut written = Vec::new();
     // Quiescence starts once every template has been written once (first render not delayed).
@@ -538,18 +543,20 @@ async fn pass(
             Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
             Err(e) => {
                 tracing::error!("(runner) {e}");
-                used.extend(t.used.iter().cloned());
                 continue;
             }
         };
-        for d in &r.used {
-            used.insert(d.key());
-            watcher.watch(d);
+        if !same_keys(&t.used, &r.used) {
+            for d in &r.used {
+                watcher.watch(d.dep());
+            }
+            t.used = r.used.iter().map(|d| d.shared_key().clone()).collect();
+            deps_changed = true;
         }
-        t.used = r.used.iter().map(|d| d.key()).collect();
         if !r.missing.is_empty() {
-            missing.extend(r.missing.iter().map(|d| d.key()));
-            note_waiting(t, r.missing.iter().map(|d| d.key()).collect());
+            let keys: Vec<String> = r.missing.iter().map(|d| d.key().to_string()).collect();
+            missing.extend(keys.iter().cloned());
+            note_waiting(t, keys);
             continue;
         }
         note_waiting(t, Vec::new());
@@ -573,13 +580,31 @@ async fn pass(
         t.last = Some(r.output);
         t.rendered = true;
     }
-    watcher.retain(&used);
-    Arc::make_mut(brain).retain(&used);
+    // Every dependency some template uses, when that changed (views started or stopped).
+    let mut used = None;
+    if deps_changed {
+        let now: HashSet<String> = templates
+            .iter()
+            .flat_map(|t| t.used.iter().map(|k| k.to_string()))
+            .collect();
+        watcher.retain(&now);
+        Arc::make_mut(brain).retain(&now);
+        used = Some(now);
+    }
     Ok(Pass {
         written,
         missing,
         used,
     })
+}
+
+/// Whether an execution used the same dependencies, in the same order, as the last one.
+fn same_keys(last: &[Arc<str>], now: &[crate::template::KeyedDep]) -> bool {
+    last.len() == now.len()
+        && last
+            .iter()
+            .zip(now)
+            .all(|(a, b)| Arc::ptr_eq(a, b.shared_key()) || **a == *b.key())
 }
 
 /// Records what a template waits for; the first report is due a while after it started

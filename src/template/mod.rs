@@ -2,21 +2,36 @@
 //! function library; executing it against the `Brain` (dependency → latest data) yields the
 //! output and the dependencies it used and still misses. A Consul function records its
 //! dependency and returns the data, or an empty value while it has not arrived.
+//!
+//! A template keeps a memo of its `range` iterations across executions (gotmpl's `memo`): a
+//! Consul function reports the data it read ([`BrainRead`]), so an iteration whose data are the
+//! same shared values as last time is written from the memo, and a change re-renders only what
+//! it touched.
 
 pub mod funcs;
 pub mod jinja;
+pub mod purity;
+#[cfg(test)]
+mod reuse_tests;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::dependency::Dep;
-use crate::gotmpl::{self, Arity, Ctx, Func, FuncError, FuncMap, MissingKey, Typed, Value};
+use crate::gotmpl::{
+    self, Arity, Ctx, FastHash, Func, FuncError, FuncMap, Input, Memo, MissingKey, Typed, Value,
+};
 
 /// Latest data per dependency string. Cheap to clone (values are shared).
 #[derive(Clone, Debug, Default)]
 pub struct Brain {
-    data: HashMap<String, Value>,
+    /// Keys are shared with the template layer's records of them (see [`KeyedDep`]), so a
+    /// lookup by a key found here before compares memory it just read.
+    data: HashMap<Arc<str>, Value, FastHash>,
+    /// The dependencies templates use, once known (see [`Brain::retain`]): data of others is
+    /// not remembered.
+    wanted: Option<Arc<HashSet<String>>>,
 }
 
 impl Brain {
@@ -24,13 +39,19 @@ impl Brain {
         self.data.get(key)
     }
 
+    /// Keeps `data` as the latest of `key`, unless no template uses `key` any more (an answer
+    /// of a view stopped while it was on its way).
     pub fn remember(&mut self, key: String, data: Value) {
-        self.data.insert(key, data);
+        if self.wanted.as_ref().is_none_or(|w| w.contains(&key)) {
+            self.data.insert(key.into(), data);
+        }
     }
 
-    /// Drops data of dependencies no template uses any more.
+    /// Drops data of dependencies no template uses any more, and keeps out data that arrives
+    /// for them later. Called when the set of dependencies changes.
     pub fn retain(&mut self, used: &HashSet<String>) {
-        self.data.retain(|k, _| used.contains(k));
+        self.data.retain(|k, _| used.contains(&**k));
+        self.wanted = Some(Arc::new(used.clone()));
     }
 
     pub fn len(&self) -> usize {
@@ -69,6 +90,17 @@ pub struct Template {
     name: String,
     source: String,
     sandbox: Option<PathBuf>,
+    /// What earlier executions leave to the next.
+    reuse: Mutex<Reuse>,
+}
+
+/// Iterations recorded by earlier executions, and the sizes of the last one's output and
+/// dependency set (the next one is likely alike: reserved at once, not grown).
+#[derive(Default)]
+struct Reuse {
+    memo: Memo,
+    output_len: usize,
+    deps: usize,
 }
 
 /// One execution's result.
@@ -76,43 +108,169 @@ pub struct Template {
 pub struct Rendered {
     pub output: Vec<u8>,
     /// Every dependency the execution asked for, in first-use order.
-    pub used: Vec<Dep>,
+    pub used: Vec<KeyedDep>,
     /// Those without data yet: the output is incomplete and must not be written.
-    pub missing: Vec<Dep>,
+    pub missing: Vec<KeyedDep>,
+}
+
+/// A dependency with its key, worked out once and shared (cheap to clone): an execution that
+/// reuses an iteration records its dependencies again without formatting their keys again.
+#[derive(Clone, Debug)]
+pub struct KeyedDep {
+    key: Arc<str>,
+    dep: Arc<Dep>,
+}
+
+impl KeyedDep {
+    pub fn new(dep: Dep) -> KeyedDep {
+        KeyedDep {
+            key: dep.key().into(),
+            dep: Arc::new(dep),
+        }
+    }
+
+    /// The dependency's key (`Dep::key`).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The key, shared.
+    pub fn shared_key(&self) -> &Arc<str> {
+        &self.key
+    }
+
+    pub fn dep(&self) -> &Dep {
+        &self.dep
+    }
 }
 
 /// What a function sees of its execution.
 struct RenderCtx {
     brain: Arc<Brain>,
-    used: Vec<Dep>,
-    used_keys: HashSet<String>,
-    missing: Vec<Dep>,
-    missing_keys: HashSet<String>,
+    used: Vec<KeyedDep>,
+    used_keys: HashSet<Arc<str>, FastHash>,
+    missing: Vec<KeyedDep>,
+    missing_keys: HashSet<Arc<str>, FastHash>,
     scratch: Value,
     template: Arc<gotmpl::Template>,
     sandbox: Option<PathBuf>,
 }
 
 impl RenderCtx {
-    /// Records `dep` as used; its data, or `None` (and recorded missing) if none yet.
-    fn lookup(&mut self, dep: Dep) -> Option<Value> {
-        let key = dep.key();
-        if self.used_keys.insert(key.clone()) {
-            self.used.push(dep.clone());
-        }
-        match self.brain.get(&key) {
-            Some(v) => Some(v.clone()),
-            None => {
-                self.mark_missing(dep, key);
-                None
-            }
+    fn new(brain: Arc<Brain>, template: Arc<gotmpl::Template>, sandbox: Option<PathBuf>) -> Self {
+        RenderCtx {
+            brain,
+            used: Vec::new(),
+            used_keys: HashSet::default(),
+            missing: Vec::new(),
+            missing_keys: HashSet::default(),
+            scratch: funcs::new_scratch(),
+            template,
+            sandbox,
         }
     }
 
-    fn mark_missing(&mut self, dep: Dep, key: String) {
-        if self.missing_keys.insert(key) {
-            self.missing.push(dep);
+    /// Room for as many dependencies as the last execution used.
+    fn expecting(mut self, deps: usize) -> Self {
+        self.used.reserve(deps);
+        self.used_keys.reserve(deps);
+        self
+    }
+
+    /// `dep` with its key, sharing the brain's copy of the key when it has one.
+    fn keyed(&self, dep: Dep) -> KeyedDep {
+        let key = dep.key();
+        let key = match self.brain.data.get_key_value(key.as_str()) {
+            Some((shared, _)) => shared.clone(),
+            None => key.into(),
+        };
+        KeyedDep {
+            key,
+            dep: Arc::new(dep),
         }
+    }
+
+    /// Records `dep` as used; its data, or `None` (and recorded missing) if none yet.
+    fn lookup(&mut self, dep: &KeyedDep) -> Option<Value> {
+        self.note_used(dep);
+        let brain = self.brain.clone();
+        let data = brain.get(dep.key()).cloned();
+        if data.is_none() {
+            self.mark_missing(dep);
+        }
+        data
+    }
+
+    /// [`RenderCtx::lookup`] for the memo: whether the data are still `seen` (the same shared
+    /// value), with the same effects, and without taking a reference to the data.
+    fn still(&mut self, dep: &KeyedDep, seen: Option<&Value>) -> bool {
+        self.note_used(dep);
+        let brain = self.brain.clone();
+        match (brain.get(dep.key()), seen) {
+            (Some(now), Some(seen)) => gotmpl::same_value(now, seen),
+            (None, None) => {
+                self.mark_missing(dep);
+                true
+            }
+            (None, Some(_)) => {
+                self.mark_missing(dep);
+                false
+            }
+            (Some(_), None) => false,
+        }
+    }
+
+    fn note_used(&mut self, dep: &KeyedDep) {
+        if !self.used_keys.contains(dep.key()) {
+            self.used_keys.insert(dep.key.clone());
+            self.used.push(dep.clone());
+        }
+    }
+
+    fn mark_missing(&mut self, dep: &KeyedDep) {
+        if !self.missing_keys.contains(dep.key()) {
+            self.missing_keys.insert(dep.key.clone());
+            self.missing.push(dep.clone());
+        }
+    }
+}
+
+/// A function's read of the brain, as the memo checks it again before reusing an iteration:
+/// the dependency, the data it found (`None`: none yet) and whether the function also kept the
+/// template waiting (`safeLs` of an empty prefix).
+struct BrainRead {
+    dep: KeyedDep,
+    seen: Option<Value>,
+    kept_waiting: bool,
+}
+
+impl Input for BrainRead {
+    fn reread(&self, ctx: &mut Ctx<'_>) -> bool {
+        let Some(rc) = ctx.user::<RenderCtx>() else {
+            return false;
+        };
+        let same = rc.still(&self.dep, self.seen.as_ref());
+        if same && self.kept_waiting {
+            rc.mark_missing(&self.dep);
+        }
+        same
+    }
+}
+
+/// Looks a function's dependency up: its data, or `None` before it arrives. Call
+/// [`report_read`] once the function knows its effects.
+fn read_dep(ctx: &mut Ctx<'_>, dep: &KeyedDep) -> Result<Option<Value>, FuncError> {
+    Ok(render_ctx(ctx)?.lookup(dep))
+}
+
+/// Tells the memo what a function read (only while an iteration is being recorded).
+fn report_read(ctx: &mut Ctx<'_>, dep: KeyedDep, seen: Option<Value>, kept_waiting: bool) {
+    if ctx.recording() {
+        ctx.note_input(Arc::new(BrainRead {
+            dep,
+            seen,
+            kept_waiting,
+        }));
     }
 }
 
@@ -150,6 +308,7 @@ impl Template {
             name: config.name,
             source,
             sandbox: config.sandbox_path,
+            reuse: Mutex::default(),
         })
     }
 
@@ -157,27 +316,33 @@ impl Template {
         &self.name
     }
 
+    /// What the memo did over this template's executions.
+    pub fn memo_stats(&self) -> gotmpl::MemoStats {
+        self.reuse
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .memo
+            .stats()
+    }
+
     /// Executes once against `brain`: the output with what was used and what is missing.
+    /// Iterations whose data did not change since an earlier execution are reused.
     pub fn execute(&self, brain: Arc<Brain>) -> Result<Rendered, String> {
-        let mut rc = RenderCtx {
-            brain,
-            used: Vec::new(),
-            used_keys: HashSet::new(),
-            missing: Vec::new(),
-            missing_keys: HashSet::new(),
-            scratch: funcs::new_scratch(),
-            template: self.inner.clone(),
-            sandbox: self.sandbox.clone(),
-        };
-        let mut output = Vec::new();
-        self.inner
-            .execute_template(
-                self.inner.name(),
-                &mut output,
-                &Value::Missing,
-                Some(&mut rc),
-            )
-            .map_err(|e| format!("{}: execute: {}", self.source, e.0))?;
+        let mut reuse = self.reuse.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rc =
+            RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone()).expecting(reuse.deps);
+        let mut output = Vec::with_capacity(reuse.output_len);
+        let result = self.inner.execute_memo(
+            self.inner.name(),
+            &mut output,
+            &Value::Missing,
+            Some(&mut rc),
+            &mut reuse.memo,
+        );
+        reuse.output_len = output.len();
+        reuse.deps = rc.used.len();
+        drop(reuse);
+        result.map_err(|e| format!("{}: execute: {}", self.source, e.0))?;
         Ok(Rendered {
             output,
             used: rc.used,
@@ -213,7 +378,7 @@ fn consul_func(
     arity: Arity,
     dep: fn(&[&str]) -> Result<Option<Dep>, String>,
     empty: fn(&[&str]) -> Value,
-    present: fn(&mut RenderCtx, Dep, Value, &[&str]) -> Value,
+    present: fn(Value, &[&str]) -> Value,
 ) {
     funcs.insert(
         name,
@@ -222,11 +387,14 @@ fn consul_func(
             let Some(d) = dep(&args).map_err(FuncError)? else {
                 return Ok(empty(&args));
             };
-            let rc = render_ctx(ctx)?;
-            Ok(match rc.lookup(d.clone()) {
-                Some(data) => present(rc, d, data, &args),
+            let d = render_ctx(ctx)?.keyed(d);
+            let data = read_dep(ctx, &d)?;
+            let result = match &data {
+                Some(data) => present(data.clone(), &args),
                 None => empty(&args),
-            })
+            };
+            report_read(ctx, d, data, false);
+            Ok(result)
         }),
     );
 }
@@ -245,7 +413,7 @@ fn at_most_one(name: &str, args: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-fn as_is(_: &mut RenderCtx, _: Dep, data: Value, _: &[&str]) -> Value {
+fn as_is(data: Value, _: &[&str]) -> Value {
     data
 }
 
@@ -323,7 +491,7 @@ fn register_consul(funcs: &mut FuncMap) {
             }
         },
         |_| Value::Bool(false),
-        |_, _, data, _| Value::Bool(!matches!(data, Value::Nil)),
+        |data, _| Value::Bool(!matches!(data, Value::Nil)),
     );
     consul_func(
         funcs,
@@ -337,7 +505,7 @@ fn register_consul(funcs: &mut FuncMap) {
             }
         },
         |a| Value::str(a.get(1).copied().unwrap_or("")),
-        |_, _, data, a| match data {
+        |data, a| match data {
             Value::Nil => Value::str(a[1]),
             v if v.as_bytes().is_some_and(<[u8]>::is_empty) => Value::str(a[1]),
             v => v,
@@ -359,8 +527,10 @@ fn register_consul(funcs: &mut FuncMap) {
                     return Ok(empty_list(TYPE));
                 }
                 let dep = Dep::kv_list(first(&args), safe).map_err(FuncError)?;
-                let rc = render_ctx(ctx)?;
-                let Some(Value::List(pairs)) = rc.lookup(dep.clone()).map(|v| v.resolved()) else {
+                let dep = render_ctx(ctx)?.keyed(dep);
+                let data = read_dep(ctx, &dep)?;
+                let Some(Value::List(pairs)) = data.as_ref().map(Value::resolved) else {
+                    report_read(ctx, dep, data, false);
                     return Ok(empty_list(TYPE));
                 };
                 let kept: Vec<Value> = pairs
@@ -368,11 +538,12 @@ fn register_consul(funcs: &mut FuncMap) {
                     .filter(|p| keep_pair(p, direct_children))
                     .cloned()
                     .collect();
-                if safe && kept.is_empty() {
-                    // An empty prefix keeps a `safe` template from being written.
-                    let key = dep.key();
-                    rc.mark_missing(dep, key);
+                // An empty prefix keeps a `safe` template from being written.
+                let waiting = safe && kept.is_empty();
+                if waiting {
+                    render_ctx(ctx)?.mark_missing(&dep);
                 }
+                report_read(ctx, dep, data, waiting);
                 Ok(Typed::list(TYPE, kept))
             }),
         );
@@ -386,10 +557,11 @@ fn register_consul(funcs: &mut FuncMap) {
                     args.len()
                 )));
             }
-            let rc = render_ctx(ctx)?;
-            Ok(rc
-                .lookup(Dep::Datacenters)
-                .unwrap_or_else(|| empty_list("[]string")))
+            let dep = render_ctx(ctx)?.keyed(Dep::Datacenters);
+            let data = read_dep(ctx, &dep)?;
+            let result = data.clone().unwrap_or_else(|| empty_list("[]string"));
+            report_read(ctx, dep, data, false);
+            Ok(result)
         }),
     );
 }
@@ -436,11 +608,12 @@ fn register_local(funcs: &mut FuncMap) {
             if path.is_empty() {
                 return Ok(Value::str(""));
             }
-            let rc = render_ctx(ctx)?;
-            check_sandbox(rc.sandbox.as_deref(), path).map_err(FuncError)?;
-            Ok(rc
-                .lookup(Dep::File(path.to_string()))
-                .unwrap_or_else(|| Value::str("")))
+            check_sandbox(render_ctx(ctx)?.sandbox.as_deref(), path).map_err(FuncError)?;
+            let dep = render_ctx(ctx)?.keyed(Dep::File(path.to_string()));
+            let data = read_dep(ctx, &dep)?;
+            let result = data.clone().unwrap_or_else(|| Value::str(""));
+            report_read(ctx, dep, data, false);
+            Ok(result)
         }),
     );
     funcs.insert(
@@ -534,6 +707,7 @@ pub fn function_map(config: &TemplateConfig) -> FuncMap {
     register_local(&mut funcs);
     declare_consul_params(&mut funcs);
     register_unsupported(&mut funcs);
+    purity::declare(&mut funcs);
     deny_functions(&mut funcs, &config.function_denylist);
     funcs
 }
@@ -606,18 +780,10 @@ pub struct Scope {
 
 impl Scope {
     pub fn new(brain: Arc<Brain>, sandbox: Option<PathBuf>) -> Scope {
+        // `executeTemplate` has no Go templates to find.
+        let no_templates = Arc::new(gotmpl::Template::new(""));
         Scope {
-            rc: RenderCtx {
-                brain,
-                used: Vec::new(),
-                used_keys: HashSet::new(),
-                missing: Vec::new(),
-                missing_keys: HashSet::new(),
-                scratch: funcs::new_scratch(),
-                // `executeTemplate` has no Go templates to find.
-                template: Arc::new(gotmpl::Template::new("")),
-                sandbox,
-            },
+            rc: RenderCtx::new(brain, no_templates, sandbox),
         }
     }
 
@@ -677,7 +843,7 @@ mod tests {
         );
         let r = t.execute(Arc::new(Brain::default())).unwrap();
         assert_eq!(String::from_utf8(r.output).unwrap(), "[]dflt");
-        let used: Vec<String> = r.used.iter().map(Dep::key).collect();
+        let used: Vec<&str> = r.used.iter().map(KeyedDep::key).collect();
         assert_eq!(
             used,
             [

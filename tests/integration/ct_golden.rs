@@ -241,11 +241,11 @@ fn render(source: &str, text: &[u8], fixture: &Fixture) -> Result<Outcome, Strin
         }
         let mut arrived = false;
         for dep in &rendered.missing {
-            if brain.get(&dep.key()).is_some() {
+            if brain.get(dep.key()).is_some() {
                 continue; // here, but not an answer yet (an empty `safeLs`)
             }
-            if let Some(data) = fixture.answer(dep)? {
-                brain.remember(dep.key(), data);
+            if let Some(data) = fixture.answer(dep.dep())? {
+                brain.remember(dep.key().to_string(), data);
                 arrived = true;
             }
         }

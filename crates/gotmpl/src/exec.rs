@@ -1,7 +1,10 @@
 //! The executor: walks a parsed template with data, as Go's `text/template/exec.go` does, with
 //! Go's scoping, its value conversions at function boundaries and its error messages.
 
+use std::sync::Arc;
+
 use super::funcs::{Builtin, FuncRef, Param};
+use super::memo::{Ending, Entry, Key, Purity, Recording, VarRead};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
 use super::value::{can_be_nil, Arity, Ctx, Func, FuncError, Params, Unwind, Value, INTERFACE};
@@ -135,6 +138,8 @@ struct State<'t, 'o, 'c, 'u> {
     out: &'o mut Vec<u8>,
     vars: Vec<Var<'t>>,
     depth: usize,
+    /// This invocation's number: the memo tells its variables from its callers'.
+    frame: usize,
     ctx: &'c mut Ctx<'u>,
     at: At<'t>,
 }
@@ -184,6 +189,7 @@ fn execute_at(
         )));
     };
     let data = normalize(data.clone());
+    let frame = ctx.new_frame();
     let mut state = State {
         tmpl,
         tree,
@@ -193,6 +199,7 @@ fn execute_at(
             value: Dot::plain(data.clone()),
         }],
         depth,
+        frame,
         ctx,
         at: At::None,
     };
@@ -240,13 +247,25 @@ impl<'t> State<'t, '_, '_, '_> {
     }
 
     fn set_var(&mut self, name: &str, value: Dot) -> Result<()> {
-        match self.vars.iter_mut().rev().find(|v| v.name == name) {
-            Some(v) => {
-                v.value = value;
+        match self.vars.iter().rposition(|v| v.name == name) {
+            Some(slot) => {
+                self.vars[slot].value = value;
+                if self.outside_recorded_body(slot) {
+                    // An effect on what follows the body, which reusing it would skip.
+                    self.ctx.taint();
+                }
                 Ok(())
             }
             None => Err(self.errorf(format!("undefined variable: {name}"))),
         }
+    }
+
+    /// Whether variable `slot` of this frame was declared outside the body being recorded.
+    fn outside_recorded_body(&self, slot: usize) -> bool {
+        self.ctx
+            .recording
+            .last()
+            .is_some_and(|r| r.frame == self.frame && slot < r.mark)
     }
 
     fn set_top_var(&mut self, n: usize, value: Dot) {
@@ -254,11 +273,23 @@ impl<'t> State<'t, '_, '_, '_> {
         self.vars[i].value = value;
     }
 
-    fn var_value(&self, name: &str) -> Result<Dot> {
-        match self.vars.iter().rev().find(|v| v.name == name) {
-            Some(v) => Ok(v.value.clone()),
-            None => Err(self.errorf(format!("undefined variable: {name}"))),
+    fn var_value(&mut self, name: &str) -> Result<Dot> {
+        let Some(slot) = self.vars.iter().rposition(|v| v.name == name) else {
+            return Err(self.errorf(format!("undefined variable: {name}")));
+        };
+        let var = &self.vars[slot];
+        if self.outside_recorded_body(slot) {
+            let read = VarRead {
+                slot,
+                name: var.name.as_ptr() as usize,
+                value: var.value.value.clone(),
+                boxed: var.value.boxed,
+            };
+            if let Some(r) = self.ctx.recording.last_mut() {
+                r.note_var(read);
+            }
         }
+        Ok(self.vars[slot].value.clone())
     }
 
     // Walking.
@@ -441,9 +472,108 @@ impl<'t> State<'t, '_, '_, '_> {
                 self.set_top_var(2, index);
             }
         }
-        let flow = self.walk_list(&elem, &r.list);
+        let flow = if self.ctx.memo.is_some() {
+            self.walk_body_memo(r, &elem)
+        } else {
+            self.walk_list(&elem, &r.list)
+        };
         self.pop(mark);
         Ok(matches!(flow?, Flow::Break))
+    }
+
+    /// A `range` body with the memo: the recorded output when everything the body read last
+    /// time reads the same, else the body walked and recorded.
+    fn walk_body_memo(&mut self, r: &'t Branch, elem: &Dot) -> Result<Flow> {
+        let key = Key::new(
+            self.tmpl.id(),
+            r as *const Branch as usize,
+            &elem.value,
+            elem.boxed,
+        );
+        if let Some(flow) = self.reuse(&key, elem) {
+            return Ok(flow);
+        }
+        self.ctx.recording.push(Recording {
+            frame: self.frame,
+            mark: self.vars.len(),
+            start: self.out.len(),
+            vars: Vec::new(),
+            inputs: Vec::new(),
+            tainted: false,
+        });
+        let flow = self.walk_list(elem, &r.list);
+        let Some(rec) = self.ctx.recording.pop() else {
+            return flow;
+        };
+        if let Ok(flow) = &flow {
+            self.keep(key, elem, rec, flow);
+        }
+        flow
+    }
+
+    /// Stores a finished recording and hands what it read to the enclosing one; a tainted
+    /// recording taints that one instead.
+    fn keep(&mut self, key: Key, elem: &Dot, rec: Recording, flow: &Flow) {
+        let Some(memo) = self.ctx.memo.as_deref_mut() else {
+            return;
+        };
+        if rec.tainted {
+            memo.count_taint();
+            self.ctx.taint();
+            return;
+        }
+        let entry = Entry {
+            dot: elem.value.clone(),
+            boxed: elem.boxed,
+            output: self.out[rec.start..].into(),
+            ending: match flow {
+                Flow::Normal => Ending::Normal,
+                Flow::Break => Ending::Break,
+                Flow::Continue => Ending::Continue,
+            },
+            vars: rec.vars,
+            inputs: rec.inputs,
+            recorded_in: memo.execution(),
+            used_in: Default::default(),
+        };
+        if let Some(parent) = self.ctx.recording.last_mut() {
+            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+        }
+        if let Some(memo) = self.ctx.memo.as_deref_mut() {
+            memo.store(key, entry);
+        }
+    }
+
+    /// The recorded iteration for `key`, written out, if everything it read still reads the
+    /// same: its dot, the outer variables, and the inputs its functions reported (re-read in
+    /// the order the body read them, so their effects come in the order walking would give).
+    fn reuse(&mut self, key: &Key, elem: &Dot) -> Option<Flow> {
+        let entry: Arc<Entry> = self.ctx.memo.as_deref_mut()?.reusable(key)?;
+        if entry.boxed != elem.boxed || !super::memo::same_value(&entry.dot, &elem.value) {
+            return None;
+        }
+        let vars_hold = entry.vars.iter().all(|read| {
+            self.vars.get(read.slot).is_some_and(|v| {
+                v.name.as_ptr() as usize == read.name
+                    && v.value.boxed == read.boxed
+                    && super::memo::same_value(&v.value.value, &read.value)
+            })
+        });
+        if !vars_hold || !entry.inputs.iter().all(|i| i.reread(self.ctx)) {
+            return None;
+        }
+        self.out.extend_from_slice(&entry.output);
+        if let Some(parent) = self.ctx.recording.last_mut() {
+            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+        }
+        if let Some(memo) = self.ctx.memo.as_deref_mut() {
+            memo.count_reuse();
+        }
+        Some(match entry.ending {
+            Ending::Normal => Flow::Normal,
+            Ending::Break => Flow::Break,
+            Ending::Continue => Flow::Continue,
+        })
     }
 
     fn walk_template(
@@ -476,6 +606,7 @@ impl<'t> State<'t, '_, '_, '_> {
                 value: new_dot.clone(),
             }],
             depth: self.depth + 1,
+            frame: self.ctx.new_frame(),
             ctx: &mut *self.ctx,
             at: At::None,
         };
@@ -695,6 +826,9 @@ impl<'t> State<'t, '_, '_, '_> {
             }
             Value::Object(o) if o.has_method(name) => {
                 let argv = self.eval_call_args(dot, args, fin, false)?;
+                if !o.pure_methods() {
+                    self.ctx.taint();
+                }
                 return match o.call_method(name, &argv) {
                     Some(Ok(v)) => Ok(Dot {
                         value: v,
@@ -817,6 +951,9 @@ impl<'t> State<'t, '_, '_, '_> {
             None => self.eval_call_args(dot, args, fin, f.keeps_types)?,
         };
         self.ctx.depth = self.depth;
+        if f.purity == Purity::Volatile {
+            self.ctx.taint();
+        }
         match f.call(self.ctx, &argv) {
             Ok(v) => Ok(v),
             Err(e) => {
@@ -1013,6 +1150,9 @@ impl<'t> State<'t, '_, '_, '_> {
             v => return Err(format!("non-function {callee} of type {}", v.type_name()).into()),
         };
         let args: Vec<Value> = argv[1..].iter().cloned().map(nil_for_any).collect();
+        if f.purity == Purity::Volatile {
+            self.ctx.taint();
+        }
         match f.arity {
             Arity::Exact(n) if args.len() != n => {
                 return Err(format!(

@@ -43,6 +43,13 @@ impl FuncMap {
         }
     }
 
+    /// Declares whether a registered function's calls may be reused (see `memo`).
+    pub fn set_purity(&mut self, name: &str, purity: super::memo::Purity) {
+        if let Some(f) = self.funcs.get_mut(name) {
+            f.purity = purity;
+        }
+    }
+
     /// The registered functions (not Go's builtins), for bridging them to another engine.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Func)> {
         self.funcs.iter().map(|(name, f)| (name.as_str(), f))

@@ -8,6 +8,7 @@ pub mod funcs;
 pub mod gostr;
 mod json;
 pub mod lex;
+pub mod memo;
 pub mod node;
 pub mod parse;
 pub mod value;
@@ -17,10 +18,12 @@ pub use self::fmt as printf;
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub use exec::ExecError;
 pub use funcs::FuncMap;
 pub use gostr::{GoStr, GoString, Sink};
+pub use memo::{same_value, FastHash, FastHasher, Input, Memo, MemoStats, Purity};
 pub use parse::{ParseError, Tree};
 pub use value::{
     can_be_nil, Arity, Ctx, Func, FuncError, JsonField, Kind, Object, Params, Record, RecordType,
@@ -55,6 +58,9 @@ impl std::str::FromStr for MissingKey {
 /// A set of named templates parsed from one or more texts, like Go's `*template.Template`.
 #[derive(Default)]
 pub struct Template {
+    /// Which parse of which set this is, for the memo's keys: every `parse` takes a new one,
+    /// so recordings made with the old trees never match the new.
+    id: u64,
     name: String,
     trees: HashMap<String, Tree>,
     funcs: FuncMap,
@@ -99,6 +105,7 @@ impl Template {
     pub fn parse(&mut self, text: impl AsRef<[u8]>) -> Result<(), ParseError> {
         let text = text.as_ref();
         let trees = parse::parse(&self.name, text, &self.left, &self.right, &self.funcs)?;
+        self.id = next_template_id();
         for (name, tree) in trees {
             let empty = parse::is_empty_tree(&tree.root);
             if empty && self.trees.contains_key(&name) {
@@ -111,6 +118,10 @@ impl Template {
 
     pub(crate) fn tree(&self, name: &str) -> Option<&Tree> {
         self.trees.get(name)
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
     }
 
     /// Executes this template with `data` as dot, appending to `out`. On an error, `out` holds
@@ -130,6 +141,21 @@ impl Template {
         exec::execute(self, name, out, data, &mut Ctx::new(user))
     }
 
+    /// Executes the named template as `execute_template` does, reusing the output of `range`
+    /// iterations recorded in `memo` by earlier executions when everything they read is the
+    /// same (see `memo`), and recording this execution's. The output is the same byte for byte.
+    pub fn execute_memo(
+        &self,
+        name: &str,
+        out: &mut Vec<u8>,
+        data: &Value,
+        user: Option<&mut (dyn Any + Send)>,
+        memo: &mut Memo,
+    ) -> Result<(), ExecError> {
+        memo.begin();
+        exec::execute(self, name, out, data, &mut Ctx::with_memo(user, memo))
+    }
+
     /// Executes the named template from inside a function, with that function's context: the
     /// nesting depth carries on from the caller's, so that a template executing itself (as
     /// consul-template's `executeTemplate` allows) stops at Go's limit of 100,000 with Go's
@@ -143,6 +169,12 @@ impl Template {
     ) -> Result<(), ExecError> {
         exec::execute_nested(self, name, out, data, ctx)
     }
+}
+
+/// A fresh id for a parsed template set (never 0, which an unparsed set has).
+fn next_template_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 #[cfg(test)]

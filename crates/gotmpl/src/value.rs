@@ -13,6 +13,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::gostr::GoStr;
+use super::memo::{Input, Memo, Purity, Recording};
 
 /// A template value.
 #[derive(Clone, Default)]
@@ -187,6 +188,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     /// What its own `MarshalJSON` writes, if it has one.
     fn marshal_json(&self) -> Option<String> {
         None
+    }
+    /// Its methods depend on the object and their arguments only, and change nothing: a body
+    /// calling one may be reused (see `memo`). Not so unless declared.
+    fn pure_methods(&self) -> bool {
+        false
     }
 }
 
@@ -410,6 +416,12 @@ pub struct Ctx<'a> {
     /// and how much of it nested templates may use before moving to a fresh thread stack.
     pub(crate) stack_top: usize,
     pub(crate) stack_budget: usize,
+    /// Recorded iterations to reuse and record into (see `memo`), when the caller keeps them.
+    pub(crate) memo: Option<&'a mut Memo>,
+    /// The iterations being recorded, innermost last.
+    pub(crate) recording: Vec<Recording>,
+    /// The last executor frame handed out (each template invocation is one).
+    pub(crate) frames: usize,
 }
 
 /// How far a depth error has travelled out of nested executions.
@@ -431,11 +443,48 @@ impl<'a> Ctx<'a> {
             unwind: Unwind::None,
             stack_top: 0,
             stack_budget: 0,
+            memo: None,
+            recording: Vec::new(),
+            frames: 0,
         }
+    }
+
+    /// A context whose executions reuse and record `range` iterations in `memo`.
+    pub fn with_memo(user: Option<&'a mut (dyn Any + Send)>, memo: &'a mut Memo) -> Self {
+        let mut ctx = Ctx::new(user);
+        ctx.memo = Some(memo);
+        ctx
     }
 
     pub fn user<T: 'static>(&mut self) -> Option<&mut T> {
         self.user.as_deref_mut().and_then(|u| u.downcast_mut::<T>())
+    }
+
+    /// Whether an iteration is being recorded: a function reading hidden inputs then reports
+    /// them with [`Ctx::note_input`] (and need not build them otherwise).
+    pub fn recording(&self) -> bool {
+        !self.recording.is_empty()
+    }
+
+    /// Reports an input a function read besides its arguments: the iteration being recorded
+    /// is reused later only if the input still reads the same.
+    pub fn note_input(&mut self, input: Arc<dyn Input>) {
+        if let Some(r) = self.recording.last_mut() {
+            r.inputs.push(input);
+        }
+    }
+
+    /// Marks the iteration being recorded as not reusable (see `memo`).
+    pub(crate) fn taint(&mut self) {
+        if let Some(r) = self.recording.last_mut() {
+            r.tainted = true;
+        }
+    }
+
+    /// A new executor frame's number.
+    pub(crate) fn new_frame(&mut self) -> usize {
+        self.frames += 1;
+        self.frames
     }
 }
 
@@ -461,6 +510,8 @@ pub struct Func {
     /// functions that switch on Go's dynamic type (sprig's `typeOf`, `duration`…); others
     /// get the plain number (see `Value::unboxed`).
     pub keeps_types: bool,
+    /// Whether a body calling it may be reused (see `memo`): volatile unless declared pure.
+    pub purity: Purity,
     f: Arc<FuncImpl>,
 }
 
@@ -504,6 +555,7 @@ impl Func {
             arity,
             params: None,
             keeps_types: false,
+            purity: Purity::Volatile,
             f: Arc::new(f),
         }
     }
@@ -512,6 +564,18 @@ impl Func {
     pub fn keeping_types(mut self) -> Func {
         self.keeps_types = true;
         self
+    }
+
+    /// The same function, declared as depending on its arguments only (or reporting what else
+    /// it reads through [`Ctx::note_input`]).
+    pub fn with_purity(mut self, purity: Purity) -> Func {
+        self.purity = purity;
+        self
+    }
+
+    /// Whether both are the same function (not merely equal code).
+    pub fn same_as(&self, other: &Func) -> bool {
+        std::ptr::addr_eq(Arc::as_ptr(&self.f), Arc::as_ptr(&other.f))
     }
 
     /// The same function with Go parameter types (see `Func::params`).

@@ -5,13 +5,15 @@
 //! A case is run as `ctmpl render` runs it (`src/cli/render.rs`): the template is named by its bare
 //! file name, `NAME.args` sets `missingkey` and the delimiters, `NAME.json` is dot (its bytes
 //! read as Go's JSON decoder reads them) and is nil when absent; an error is its message plus a
-//! newline, after whatever was written before it.
+//! newline, after whatever was written before it. Every case also runs twice with one memo
+//! (reusing `range` iterations, as the runner re-renders): the second run must match Go too.
 
 use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use gotmpl::{GoStr, MissingKey, Template, Value};
+use gotmpl::{GoStr, Memo, MissingKey, Template, Value};
 
 /// One case's inputs, from `NAME.tmpl`, `NAME.json` and `NAME.args`.
 struct Case {
@@ -51,8 +53,21 @@ fn read_case(dir: &Path, name: &str) -> Case {
     case
 }
 
+/// Iterations the memo runs reused, over the corpus: proof that the second runs reuse.
+static REUSED: AtomicU64 = AtomicU64::new(0);
+
+/// How a case is executed.
+#[derive(Clone, Copy, Debug)]
+enum Run {
+    /// Once, as `ctmpl render` does.
+    Plain,
+    /// Twice with one memo (see `gotmpl::memo`), the second reusing what the first recorded:
+    /// the second's output. The runner re-renders this way.
+    Memo,
+}
+
 /// Renders a case as `ctmpl render` does: its stdout and its stderr.
-fn render(case: &Case) -> (Vec<u8>, Vec<u8>) {
+fn render(case: &Case, run: Run) -> (Vec<u8>, Vec<u8>) {
     let file = format!("{}.tmpl", case.name);
     let data = match &case.json {
         // Go's decoder reads each byte that is not UTF-8 as U+FFFD.
@@ -78,7 +93,18 @@ fn render(case: &Case) -> (Vec<u8>, Vec<u8>) {
         return (Vec::new(), format!("{e}\n").into());
     }
     let mut out = Vec::new();
-    let err = match tmpl.execute(&mut out, &data) {
+    let result = match run {
+        Run::Plain => tmpl.execute(&mut out, &data),
+        Run::Memo => {
+            let mut memo = Memo::new();
+            let mut first = Vec::new();
+            let _ = tmpl.execute_memo(tmpl.name(), &mut first, &data, None, &mut memo);
+            let second = tmpl.execute_memo(tmpl.name(), &mut out, &data, None, &mut memo);
+            REUSED.fetch_add(memo.stats().reused, Ordering::Relaxed);
+            second
+        }
+    };
+    let err = match result {
         Ok(()) => Vec::new(),
         Err(e) => format!("{e}\n").into(),
     };
@@ -90,18 +116,20 @@ fn check(dir: &Path, name: &str) -> Option<String> {
     let case = read_case(dir, name);
     let want_out = fs::read(dir.join(format!("{name}.out"))).expect("NAME.out");
     let want_err = fs::read(dir.join(format!("{name}.err"))).unwrap_or_default();
-    let (out, err) = match catch_unwind(AssertUnwindSafe(|| render(&case))) {
-        Ok(got) => got,
-        Err(_) => return Some(format!("{name}: panicked")),
-    };
     let mut diffs = Vec::new();
-    for (what, want, got) in [("stdout", &want_out, &out), ("stderr", &want_err, &err)] {
-        if want != got {
-            diffs.push(format!(
-                "{what}:\n  want {:?}\n  got  {:?}",
-                String::from_utf8_lossy(want),
-                String::from_utf8_lossy(got)
-            ));
+    for run in [Run::Plain, Run::Memo] {
+        let (out, err) = match catch_unwind(AssertUnwindSafe(|| render(&case, run))) {
+            Ok(got) => got,
+            Err(_) => return Some(format!("{name}: panicked ({run:?})")),
+        };
+        for (what, want, got) in [("stdout", &want_out, &out), ("stderr", &want_err, &err)] {
+            if want != got {
+                diffs.push(format!(
+                    "{what} ({run:?}):\n  want {:?}\n  got  {:?}",
+                    String::from_utf8_lossy(want),
+                    String::from_utf8_lossy(got)
+                ));
+            }
         }
     }
     (!diffs.is_empty()).then(|| format!("{name}: {}", diffs.join("\n")))
@@ -134,6 +162,11 @@ fn golden_corpus_matches_go() {
         .expect("a thread")
         .join()
         .expect("the corpus run");
+    let reused = REUSED.load(Ordering::Relaxed);
+    assert!(
+        reused > 100,
+        "the memo runs reused only {reused} iterations"
+    );
     assert!(
         failures.is_empty(),
         "{} of {} golden cases differ from Go:\n{}",

@@ -149,12 +149,22 @@ fn data() -> Value {
 /// Renders `text` against `data` with the whole library, a fresh `scratch`, and `timeAt LAYOUT
 /// SECS NANOS` (Go's `time.Unix(SECS, NANOS).UTC().Format(LAYOUT)`).
 fn render_with(text: &str, data: &Value) -> Result<String, String> {
+    render_as(text, data, false)
+}
+
+/// [`render_with`], or (`memo`) as the runner re-renders: the functions declared pure as the
+/// template layer declares them, executed twice with one memo and a fresh scratch each time,
+/// the second reusing what the first recorded; the second's result.
+fn render_as(text: &str, data: &Value, memo: bool) -> Result<String, String> {
     let mut funcs = FuncMap::new();
     register(&mut funcs);
-    let scratch = new_scratch();
+    let scratch = Arc::new(std::sync::Mutex::new(new_scratch()));
+    let current = scratch.clone();
     funcs.insert(
         "scratch",
-        Func::pure(Arity::Exact(0), move |_| Ok(scratch.clone())),
+        Func::pure(Arity::Exact(0), move |_| {
+            Ok(current.lock().unwrap().clone())
+        }),
     );
     // `timestamp` at a fixed time.
     let time_at = |a: &[Value]| {
@@ -166,10 +176,22 @@ fn render_with(text: &str, data: &Value) -> Result<String, String> {
         )))
     };
     funcs.insert("timeAt", Func::pure(Arity::Exact(3), time_at));
+    if memo {
+        crate::template::purity::declare(&mut funcs);
+        funcs.set_purity("timeAt", crate::gotmpl::Purity::Pure);
+    }
     let mut t = Template::new("t").funcs(funcs);
     t.parse(text).map_err(|e| format!("PARSE ERROR: {e:?}"))?;
     let mut out = Vec::new();
-    t.execute(&mut out, data).map_err(|e| e.0)?;
+    if memo {
+        let mut memo = crate::gotmpl::Memo::new();
+        let _ = t.execute_memo("t", &mut Vec::new(), data, None, &mut memo);
+        *scratch.lock().unwrap() = new_scratch();
+        t.execute_memo("t", &mut out, data, None, &mut memo)
+            .map_err(|e| e.0)?;
+    } else {
+        t.execute(&mut out, data).map_err(|e| e.0)?;
+    }
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -219,23 +241,32 @@ fn golden_cases_match_go() {
             Some(json) => Value::from_json(&json).unwrap_or_else(|e| panic!("{name}.json: {e}")),
             None => shared.clone(),
         };
-        let got = render_with(&text, &data);
         let (want_out, want_err) = (read(name, "out"), read(name, "err"));
-        let matches = match (&got, &want_out, &want_err) {
-            (_, Some(_), Some(_)) | (_, None, None) => {
-                failures.push(format!("{name}: needs exactly one of .out and .err"));
+        // Once, and re-rendered with the memo as the runner does: both as Go.
+        for memo in [false, true] {
+            // RSA keys take seconds to make and are never reused: once is enough.
+            if memo && text.contains("genPrivateKey") {
                 continue;
             }
-            (Ok(out), Some(want), None) => out == want,
-            (Err(e), None, Some(want)) => error_calling(e) == want,
-            _ => false,
-        };
-        if !matches {
-            let want = match want_out {
-                Some(out) => format!("{out:?}"),
-                None => format!("error {want_err:?}"),
+            let got = render_as(&text, &data, memo);
+            let matches = match (&got, &want_out, &want_err) {
+                (_, Some(_), Some(_)) | (_, None, None) => {
+                    failures.push(format!("{name}: needs exactly one of .out and .err"));
+                    break;
+                }
+                (Ok(out), Some(want), None) => out == want,
+                (Err(e), None, Some(want)) => error_calling(e) == want,
+                _ => false,
             };
-            failures.push(format!("{name}:\n  want {want}\n  got  {got:?}"));
+            if !matches {
+                let want = match &want_out {
+                    Some(out) => format!("{out:?}"),
+                    None => format!("error {want_err:?}"),
+                };
+                failures.push(format!(
+                    "{name} (memo: {memo}):\n  want {want}\n  got  {got:?}"
+                ));
+            }
         }
     }
     assert!(names.len() >= 278, "only {} golden cases", names.len());

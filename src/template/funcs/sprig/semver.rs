@@ -295,6 +295,11 @@ impl Object for Version {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+
+    /// Its methods read the value only.
+    fn pure_methods(&self) -> bool {
+        true
+    }
 }
 
 /// One `OP VERSION` of a constraint, with which parts were wildcards.
