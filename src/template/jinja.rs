@@ -300,7 +300,7 @@ fn from_go(v: &G) -> J {
         G::Byte(b) => J::from(*b),
         G::Str(s) => J::from(&**s),
         G::Bytes(b) => J::from(String::from_utf8_lossy(b).into_owned()),
-        G::List(_) | G::Map(_) | G::Record(_) | G::Object(_) | G::Func(_) => {
+        G::Complex(..) | G::List(_) | G::Map(_) | G::Record(_) | G::Object(_) | G::Func(_) => {
             J::from_object(GoObject(v.clone()))
         }
     }

@@ -718,6 +718,10 @@ impl<'t> State<'t, '_, '_, '_> {
             && matches!(t.as_bytes()[1], b'x' | b'X')
             && !t.contains(['p', 'P']);
         let is_rune = t.starts_with('\'');
+        if n.is_complex {
+            // Even `1+0i`, which is also an int, stays a `complex128`.
+            return Ok(Value::Complex(n.complex.0, n.complex.1));
+        }
         if n.is_float && !is_hex_int && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float));
         }

@@ -369,6 +369,7 @@ enum BasicKind {
     Int,
     Uint,
     Float,
+    Complex,
     Str,
 }
 
@@ -378,6 +379,7 @@ fn basic_kind(v: &Value) -> BasicKind {
         Value::Int(_) => BasicKind::Int,
         Value::Uint(_) | Value::Byte(_) => BasicKind::Uint,
         Value::Float(_) => BasicKind::Float,
+        Value::Complex(..) => BasicKind::Complex,
         Value::Str(_) | Value::Bytes(_) => BasicKind::Str,
         _ => BasicKind::Invalid,
     }
@@ -417,6 +419,7 @@ fn eq(arg1: &Value, rest: &[Value]) -> Result<bool, String> {
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Uint(x), Value::Uint(y)) => x == y,
             (Value::Float(x), Value::Float(y)) => x == y,
+            (Value::Complex(xr, xi), Value::Complex(yr, yi)) => xr == yr && xi == yi,
             _ if k1 == BasicKind::Str => a.as_bytes() == b.as_bytes(),
             _ => eq_composite(&a, &b)?,
         };
@@ -466,7 +469,8 @@ fn lt(arg1: &Value, arg2: &Value) -> Result<bool, String> {
         (Value::Int(x), Value::Uint(y)) => *x < 0 || (*x as u64) < *y,
         (Value::Uint(x), Value::Int(y)) => *y >= 0 && *x < *y as u64,
         _ if k1 != k2 => return Err(BAD_COMPARISON.into()),
-        (Value::Bool(_), _) => return Err(BAD_COMPARISON_TYPE.into()),
+        // Go orders no booleans and no complex numbers.
+        (Value::Bool(_) | Value::Complex(..), _) => return Err(BAD_COMPARISON_TYPE.into()),
         (Value::Int(x), Value::Int(y)) => x < y,
         (Value::Uint(x), Value::Uint(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,

@@ -80,9 +80,13 @@ pub struct Number {
     pub is_int: bool,
     pub is_uint: bool,
     pub is_float: bool,
+    /// Go's `IsComplex`: set for `1+2i` and `3i`; a zero imaginary part also sets the others.
+    pub is_complex: bool,
     pub int: i64,
     pub uint: u64,
     pub float: f64,
+    /// `(real, imaginary)` when `is_complex`.
+    pub complex: (f64, f64),
 }
 
 #[derive(Clone, Debug)]

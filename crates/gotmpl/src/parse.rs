@@ -748,9 +748,11 @@ impl<'f> Parser<'f> {
             is_int: false,
             is_uint: false,
             is_float: false,
+            is_complex: false,
             int: 0,
             uint: 0,
             float: 0.0,
+            complex: (0.0, 0.0),
         };
         if typ == ItemType::CharConstant {
             let c = self.char_constant(text)?;
@@ -762,8 +764,16 @@ impl<'f> Parser<'f> {
             n.float = c as u32 as f64;
             return Ok(n);
         }
-        if typ == ItemType::Complex || text.ends_with('i') {
-            return Err(self.errorf(format!("complex constants are not supported: {text}")));
+        if typ == ItemType::Complex {
+            let pair = scan_complex(text).map_err(|msg| self.errorf(msg))?;
+            n.set_complex(pair);
+            return Ok(n);
+        }
+        // An imaginary constant (`3i`) is complex when its float part parses; otherwise the
+        // text falls through to the tests below, which all fail on the `i`, as in Go.
+        if let Some(im) = text.strip_suffix('i').and_then(parse_float) {
+            n.set_complex((0.0, im));
+            return Ok(n);
         }
         let u = parse_uint(text);
         if let Some(u) = u {
@@ -830,6 +840,84 @@ pub fn is_empty_tree(list: &List) -> bool {
     })
 }
 
+impl Number {
+    /// Go's `newNumber` plus `simplifyComplex`: a complex constant whose imaginary part is zero
+    /// is also a float, and an int or uint when the float converts back exactly.
+    fn set_complex(&mut self, (re, im): (f64, f64)) {
+        self.is_complex = true;
+        self.complex = (re, im);
+        self.is_float = im == 0.0;
+        if !self.is_float {
+            return;
+        }
+        self.float = re;
+        // Go's `float64(int64(f)) == f`: conversions out of range are not exact.
+        let two_63 = 2f64.powi(63);
+        self.is_int = re.fract() == 0.0 && (-two_63..two_63).contains(&re);
+        if self.is_int {
+            self.int = re as i64;
+        }
+        self.is_uint = re.fract() == 0.0 && (0.0..2f64.powi(64)).contains(&re);
+        if self.is_uint {
+            self.uint = re as u64;
+        }
+    }
+}
+
+/// Go's `fmt.Sscan` into a `complex128`, as `newNumber` uses it on a `1+2i` token: a float, a
+/// sign, a float, then `i`. The error is the one Sscan would give.
+fn scan_complex(text: &str) -> std::result::Result<(f64, f64), String> {
+    const SYNTAX: &str = "syntax error scanning complex number";
+    let (real, rest) = float_token(text);
+    let Some(sign) = rest.chars().next().filter(|c| matches!(c, '+' | '-')) else {
+        return Err(SYNTAX.into());
+    };
+    let (imag, rest) = float_token(&rest[1..]);
+    if !rest.starts_with('i') {
+        return Err(SYNTAX.into());
+    }
+    let re = convert_float(real)?;
+    let im = convert_float(&format!("{sign}{imag}"))?;
+    Ok((re, im))
+}
+
+/// Go's `fmt` `floatToken`: the longest prefix that looks like a float (sign, `0x` prefix,
+/// digits and underscores, a fraction, an exponent). Returns it and what follows.
+fn float_token(s: &str) -> (&str, &str) {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let accept = |i: &mut usize, set: &[u8]| {
+        let ok = *i < b.len() && set.contains(&b[*i]);
+        if ok {
+            *i += 1;
+        }
+        ok
+    };
+    accept(&mut i, b"+-");
+    let mut digits: &[u8] = b"0123456789_";
+    let mut exp: &[u8] = b"eEpP";
+    if accept(&mut i, b"0") && accept(&mut i, b"xX") {
+        digits = b"0123456789aAbBcCdDeEfF_";
+        exp = b"pP";
+    }
+    while accept(&mut i, digits) {}
+    if accept(&mut i, b".") {
+        while accept(&mut i, digits) {}
+    }
+    if accept(&mut i, exp) {
+        accept(&mut i, b"+-");
+        while accept(&mut i, b"0123456789_") {}
+    }
+    s.split_at(i)
+}
+
+/// Go's `fmt` `convertFloat` on the tokens the lexer lets through: `strconv.ParseFloat`, with
+/// its error. (Its decimal-mantissa `p` exponent cannot occur: the lexer refuses `1p4`.)
+fn convert_float(token: &str) -> std::result::Result<f64, String> {
+    parse_float_checked(token)
+        .map_err(|why| format!("strconv.ParseFloat: parsing {}: {why}", quote(token)))
+}
+
 /// Go's `strconv.ParseUint(s, 0, 64)`.
 fn parse_uint(s: &str) -> Option<u64> {
     if s.starts_with(['+', '-']) {
@@ -880,8 +968,14 @@ fn parse_magnitude(s: &str) -> Option<u64> {
 /// Go's `strconv.ParseFloat(s, 64)` for the forms the lexer lets through (decimal and hex floats,
 /// underscores between digits). Out-of-range values are errors, as in Go.
 fn parse_float(s: &str) -> Option<f64> {
+    parse_float_checked(s).ok()
+}
+
+/// `parse_float` with `strconv.ParseFloat`'s reason for failing.
+fn parse_float_checked(s: &str) -> std::result::Result<f64, &'static str> {
+    const SYNTAX: &str = "invalid syntax";
     if s.contains('_') && !underscores_ok(s) {
-        return None;
+        return Err(SYNTAX);
     }
     let clean: String = s.chars().filter(|&c| c != '_').collect();
     let (neg, body) = match clean.as_bytes().first() {
@@ -890,13 +984,16 @@ fn parse_float(s: &str) -> Option<f64> {
         _ => (false, &clean[..]),
     };
     let v = if body.len() > 2 && (body.starts_with("0x") || body.starts_with("0X")) {
-        parse_hex_float(&body[2..])?
+        parse_hex_float(&body[2..]).ok_or(SYNTAX)?
     } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
-        body.parse::<f64>().ok()?
+        body.parse::<f64>().map_err(|_| SYNTAX)?
     } else {
-        return None;
+        return Err(SYNTAX);
     };
-    (!v.is_infinite()).then_some(if neg { -v } else { v })
+    if v.is_infinite() {
+        return Err("value out of range");
+    }
+    Ok(if neg { -v } else { v })
 }
 
 /// Go's `underscoreOK`: underscores only between digits or after a base prefix.
@@ -996,6 +1093,86 @@ mod tests {
             Ok(_) => panic!("{text:?} parsed"),
             Err(e) => e.0,
         }
+    }
+
+    /// The number literal that makes up the template `{{TEXT}}`.
+    fn number(text: &str) -> super::Number {
+        let src = format!("{{{{{text}}}}}");
+        let trees = parse("t", src.as_bytes(), "", "", &FuncMap::new()).expect("parses");
+        match &trees["t"].root.nodes[..] {
+            [super::Node::Action { pipe, .. }] => match &pipe.cmds[0].args[0] {
+                super::Arg::Number(n) => n.clone(),
+                other => panic!("{text:?}: not a number: {other:?}"),
+            },
+            other => panic!("{text:?}: not one action: {other:?}"),
+        }
+    }
+
+    /// Rows of Go 1.23's `parse_test.go` `numberTests` with complex values: the flags
+    /// (int, uint, float, complex) and values `simplifyComplex` leaves.
+    #[test]
+    fn complex_numbers_are_simplified_as_in_go() {
+        type Row = (&'static str, [bool; 4], i64, u64, f64, (f64, f64));
+        let rows: [Row; 7] = [
+            ("4i", [false, false, false, true], 0, 0, 0.0, (0.0, 4.0)),
+            (
+                "-1.2+4.2i",
+                [false, false, false, true],
+                0,
+                0,
+                0.0,
+                (-1.2, 4.2),
+            ),
+            ("073i", [false, false, false, true], 0, 0, 0.0, (0.0, 73.0)),
+            ("0i", [true, true, true, true], 0, 0, 0.0, (0.0, 0.0)),
+            (
+                "-1.2+0i",
+                [false, false, true, true],
+                0,
+                0,
+                -1.2,
+                (-1.2, 0.0),
+            ),
+            (
+                "-12+0i",
+                [true, false, true, true],
+                -12,
+                0,
+                -12.0,
+                (-12.0, 0.0),
+            ),
+            ("13+0i", [true, true, true, true], 13, 13, 13.0, (13.0, 0.0)),
+        ];
+        for (text, flags, int, uint, float, complex) in rows {
+            let n = number(text);
+            let got = [n.is_int, n.is_uint, n.is_float, n.is_complex];
+            assert_eq!(got, flags, "{text}: int, uint, float, complex");
+            assert_eq!(
+                (n.int, n.uint, n.float, n.complex),
+                (int, uint, float, complex),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_complex_constants_give_gos_errors() {
+        assert_eq!(
+            parse_err("{{1+2}}"),
+            "template: t:1: bad number syntax: \"1+2\""
+        );
+        assert_eq!(
+            parse_err("{{0x10+1i}}"),
+            "template: t:1: strconv.ParseFloat: parsing \"0x10\": invalid syntax"
+        );
+        assert_eq!(
+            parse_err("{{1+1e400i}}"),
+            "template: t:1: strconv.ParseFloat: parsing \"+1e400\": value out of range"
+        );
+        assert_eq!(
+            parse_err("{{0x3i}}"),
+            "template: t:1: illegal number syntax: \"0x3i\""
+        );
     }
 
     fn root(text: &str) -> String {

@@ -30,6 +30,8 @@ pub enum Value {
     /// Go's `uint64` (Consul indexes).
     Uint(u64),
     Float(f64),
+    /// Go's `complex128` (real, imaginary): made only by a complex constant (`{{1+2i}}`).
+    Complex(f64, f64),
     /// Go's `uint8` (`byte`): what `index` yields on a string.
     Byte(u8),
     /// A Go string that is valid UTF-8: nearly all of them.
@@ -614,6 +616,7 @@ pub enum Kind {
     Int,
     Uint,
     Float,
+    Complex,
     String,
     List,
     Map,
@@ -676,6 +679,7 @@ impl Value {
             Value::Int(_) => Kind::Int,
             Value::Uint(_) | Value::Byte(_) => Kind::Uint,
             Value::Float(_) => Kind::Float,
+            Value::Complex(..) => Kind::Complex,
             Value::Str(_) | Value::Bytes(_) => Kind::String,
             Value::List(_) => Kind::List,
             Value::Map(_) => Kind::Map,
@@ -694,6 +698,7 @@ impl Value {
             Value::Uint(_) => "uint64".into(),
             Value::Byte(_) => "uint8".into(),
             Value::Float(_) => "float64".into(),
+            Value::Complex(..) => "complex128".into(),
             Value::Str(_) | Value::Bytes(_) => "string".into(),
             Value::List(_) => "[]interface {}".into(),
             Value::Map(_) => "map[string]interface {}".into(),
@@ -728,6 +733,7 @@ impl Value {
             Value::Uint(u) => *u != 0,
             Value::Byte(b) => *b != 0,
             Value::Float(f) => *f != 0.0,
+            Value::Complex(re, im) => *re != 0.0 || *im != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
@@ -790,6 +796,7 @@ impl fmt::Debug for Value {
             Value::Uint(u) => write!(f, "Uint({u})"),
             Value::Byte(b) => write!(f, "Byte({b})"),
             Value::Float(x) => write!(f, "Float({x:?})"),
+            Value::Complex(re, im) => write!(f, "Complex({re:?}, {im:?})"),
             Value::Str(s) => write!(f, "Str({s:?})"),
             Value::Bytes(b) => write!(f, "Bytes(b\"{}\")", b.escape_ascii()),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),

@@ -158,6 +158,7 @@ impl<'a, S: Sink> Printer<'a, S> {
             Value::Uint(u) => self.fmt_int(*u, false, verb),
             Value::Byte(b) => self.fmt_int(u64::from(*b), false, verb),
             Value::Float(x) => self.fmt_float_verb(*x, verb),
+            Value::Complex(re, im) => self.fmt_complex(*re, *im, verb),
             Value::Str(s) => self.fmt_string(GoStr::Utf8(s), verb),
             Value::Bytes(b) => self.fmt_string(GoStr::Raw(b), verb),
             Value::List(items) => {
@@ -399,6 +400,25 @@ impl<'a, S: Sink> Printer<'a, S> {
             'F' => self.fmt_float(v, b'f', 6),
             _ => return false,
         }
+        true
+    }
+
+    /// Go's `fmtComplex`: `(re+imi)`, each part printed as a float with the verb, width and
+    /// flags, the imaginary part always signed. Bad verbs are found before anything is written.
+    fn fmt_complex(&mut self, re: f64, im: f64, verb: char) -> bool {
+        if !matches!(
+            verb,
+            'v' | 'b' | 'g' | 'G' | 'x' | 'X' | 'f' | 'F' | 'e' | 'E'
+        ) {
+            return false;
+        }
+        let old_plus = self.f.plus;
+        self.buf.push('(');
+        self.fmt_float_verb(re, verb);
+        self.f.plus = true;
+        self.fmt_float_verb(im, verb);
+        self.buf.push_str("i)");
+        self.f.plus = old_plus;
         true
     }
 

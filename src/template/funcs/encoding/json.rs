@@ -296,6 +296,7 @@ impl JsonEnc<'_> {
                 let _ = write!(self.out, "{b}");
             }
             Value::Float(f) => self.out.push_str(&json_float(*f)?),
+            Value::Complex(..) => return Err(format!("json: unsupported type: {}", v.type_name())),
             Value::Str(_) | Value::Bytes(_) => {
                 json_string(self.out, v.as_bytes().unwrap_or_default(), self.escape_html)
             }

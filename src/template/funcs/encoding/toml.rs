@@ -202,7 +202,9 @@ fn element(out: &mut String, v: &Value, depth: usize) -> Result<(), String> {
         }
         Value::Object(o) => element(out, &o.underlying(), depth + 1)?,
         Value::Missing | Value::Nil => return Err("toml: cannot encode a nil value".into()),
-        Value::Func(_) => return Err(format!("toml: unsupported type: {}", v.type_name())),
+        Value::Func(_) | Value::Complex(..) => {
+            return Err(format!("toml: unsupported type: {}", v.type_name()))
+        }
     }
     Ok(())
 }

@@ -1596,3 +1596,66 @@ fn template_oracle() {
     c.tpln(&[i(1), s("a"), f(2.5), N], "1 a 2.5 <nil>\n");
     c.done();
 }
+
+/// Complex numbers (`complex128`) alone, in lists and maps, and between `Sprint`'s operands.
+/// Expected strings from Go 1.23's `fmt` (a Go program printing the same values).
+#[test]
+fn complex_matches_go() {
+    let mut c = Check::default();
+    let cx = |re: f64, im: f64| Value::Complex(re, im);
+    let list = l(vec![cx(1.0, 2.0), s("a"), cx(0.0, 3.0), f(1.5), N]);
+    let map = m(vec![("c", cx(-1.0, -0.5)), ("s", s("x"))]);
+    c.t(
+        "%v",
+        std::slice::from_ref(&list),
+        "[(1+2i) a (0+3i) 1.5 <nil>]",
+    );
+    c.t(
+        "%+v",
+        std::slice::from_ref(&list),
+        "[(1+2i) a (0+3i) 1.5 <nil>]",
+    );
+    c.t(
+        "%#v",
+        std::slice::from_ref(&list),
+        "[]interface {}{(1+2i), \"a\", (0+3i), 1.5, interface {}(nil)}",
+    );
+    c.t(
+        "%.1f",
+        std::slice::from_ref(&list),
+        "[(1.0+2.0i) %!f(string=a) (0.0+3.0i) 1.5 <nil>]",
+    );
+    c.t(
+        "%d",
+        std::slice::from_ref(&list),
+        "[%!d(complex128=(1+2i)) %!d(string=a) %!d(complex128=(0+3i)) %!d(float64=1.5) <nil>]",
+    );
+    c.t("%v", std::slice::from_ref(&map), "map[c:(-1-0.5i) s:x]");
+    c.t(
+        "%#v",
+        std::slice::from_ref(&map),
+        "map[string]interface {}{\"c\":(-1-0.5i), \"s\":\"x\"}",
+    );
+    c.t(
+        "%6.2g|%-6.1f|",
+        &rep(cx(1.25, 2.5), 2),
+        "(   1.2  +2.5i)|(1.2   +2.5  i)|",
+    );
+    c.t(
+        "% v|%+.3v|%#.3g",
+        &rep(cx(1.0, -1.0), 3),
+        "( 1-1i)|(1-1i)|(1.00-1.00i)",
+    );
+    c.t(
+        "%v %v",
+        &[cx(1e21, -1e-7), cx(0.0, 0.0)],
+        "(1e+21-1e-07i) (0+0i)",
+    );
+    c.tp(
+        &[cx(0.0, 1.0), cx(0.0, 2.0), s("s"), cx(0.0, 3.0), i(4)],
+        "(0+1i) (0+2i)s(0+3i) 4",
+    );
+    c.tpln(&[cx(0.0, 1.0), s("s"), f(2.5)], "(0+1i) s 2.5\n");
+    c.w(cx(1.0, -2.0), "(1-2i)");
+    c.done();
+}

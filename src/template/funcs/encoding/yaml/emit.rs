@@ -324,7 +324,9 @@ impl Emitter {
                 return self.node(&shown, mapping, simple_key);
             }
             Value::Object(o) => return self.node(&o.underlying(), mapping, simple_key),
-            Value::Func(_) => return Err(format!("cannot marshal type: {}", v.type_name())),
+            Value::Func(_) | Value::Complex(..) => {
+                return Err(format!("cannot marshal type: {}", v.type_name()))
+            }
         }
         Ok(())
     }
