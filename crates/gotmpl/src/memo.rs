@@ -56,6 +56,9 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
         (Value::Uint(x), Value::Uint(y)) => x == y,
         (Value::Byte(x), Value::Byte(y)) => x == y,
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Complex(a, b), Value::Complex(c, d)) => {
+            (a.to_bits(), b.to_bits()) == (c.to_bits(), d.to_bits())
+        }
         (Value::Str(x), Value::Str(y)) => same_ptr(x, y) || x == y,
         (Value::Bytes(x), Value::Bytes(y)) => same_ptr(x, y) || x == y,
         (Value::List(x), Value::List(y)) => same_ptr(x, y),
@@ -95,6 +98,8 @@ impl Key {
             Value::Record(r) => (11, addr(Arc::as_ptr(r) as *const ())),
             Value::Object(o) => (12, addr(Arc::as_ptr(o) as *const ())),
             Value::Func(_) => (13, 0),
+            // The key only narrows the search: `same_value` decides.
+            Value::Complex(re, im) => (14, re.to_bits() ^ im.to_bits().rotate_left(32)),
         };
         Key {
             template,
