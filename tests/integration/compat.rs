@@ -282,3 +282,83 @@ fn sockaddr_runs_go_sockaddrs_template_language_on_this_host() {
     assert!(out.status.success(), "{out:?}");
     assert_eq!(crate::stdout(&out).split_once('\n').unwrap().1, "127.0.0.1");
 }
+
+/// This host's IPv4 addresses with their prefix lengths, read with getifaddrs here so the
+/// expectations below do not come from ctmpl.
+fn host_ipv4() -> Vec<(std::net::Ipv4Addr, u32)> {
+    nix::ifaddrs::getifaddrs()
+        .unwrap()
+        .filter_map(|i| {
+            let ip = i.address?.as_sockaddr_in()?.ip();
+            let mask = i.netmask?.as_sockaddr_in()?.ip();
+            Some((ip, u32::from(mask).count_ones()))
+        })
+        .collect()
+}
+
+fn sorted_words(s: &str) -> Vec<String> {
+    let mut w: Vec<String> = s.split_whitespace().map(str::to_string).collect();
+    w.sort();
+    w
+}
+
+#[test]
+fn sockaddr_math_rfc_and_size_on_this_hosts_interfaces() {
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = |tail: &str| {
+        format!(
+            "{{{{ sockaddr \"GetAllInterfaces | {} \" }}}}",
+            tail.replace('"', "\\\"")
+        )
+    };
+    let template = [
+        pipeline(r#"include "rfc" "1918" | math "address" "+1" | join "address" " ""#),
+        pipeline(r#"include "rfc" "1918" | math "network" "-1" | join "address" " ""#),
+        pipeline(r#"include "type" "IPv4" | include "size" "8" | join "address" " ""#),
+        pipeline(r#"include "type" "IPv4" | math "mask" "8" | join "string" " ""#),
+    ]
+    .join("|");
+    std::fs::write(dir.path().join("m.tmpl"), &template).unwrap();
+    let out = run_in(dir.path(), &agent, "m.tmpl", &[]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = crate::stdout(&out);
+    let rendered = stdout.split_once('\n').unwrap().1;
+    let parts: Vec<&str> = rendered.split('|').collect();
+    assert_eq!(parts.len(), 4, "{rendered}");
+
+    // RFC 1918's blocks hold an address when its whole network lies inside them.
+    let in_1918 = |ip: std::net::Ipv4Addr, len: u32| {
+        let [a, b, ..] = ip.octets();
+        (a == 10 && len >= 8)
+            || (a == 172 && (16..32).contains(&b) && len >= 12)
+            || (a == 192 && b == 168 && len >= 16)
+    };
+    let host = host_ipv4();
+    let private: Vec<_> = host.iter().filter(|(ip, len)| in_1918(*ip, *len)).collect();
+    let next: Vec<String> = private
+        .iter()
+        .map(|(ip, _)| std::net::Ipv4Addr::from(u32::from(*ip).wrapping_add(1)).to_string())
+        .collect();
+    let last: Vec<String> = private
+        .iter()
+        .map(|(ip, len)| {
+            let host_bits = u32::MAX.checked_shr(*len).unwrap_or(0);
+            std::net::Ipv4Addr::from(u32::from(*ip) | host_bits).to_string()
+        })
+        .collect();
+    let slash8: Vec<String> = host
+        .iter()
+        .filter(|(_, len)| *len == 8)
+        .map(|(ip, _)| ip.to_string())
+        .collect();
+    let masked: Vec<String> = host
+        .iter()
+        .map(|(ip, len)| format!("{}.0.0.0/{}", ip.octets()[0], (*len).min(8)))
+        .collect();
+    assert_eq!(sorted_words(parts[0]), sorted_words(&next.join(" ")));
+    assert_eq!(sorted_words(parts[1]), sorted_words(&last.join(" ")));
+    assert_eq!(sorted_words(parts[2]), sorted_words(&slash8.join(" ")));
+    assert!(slash8.contains(&"127.0.0.1".to_string()), "{slash8:?}");
+    assert_eq!(sorted_words(parts[3]), sorted_words(&masked.join(" ")));
+}

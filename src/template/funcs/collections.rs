@@ -335,7 +335,8 @@ fn explode_insert(m: &mut Map, k: &str, v: Value, p: &str) -> Result<(), String>
 }
 
 /// mergo's `Map` into `dst` (a [`GoMap`] is changed in place): keys missing or empty in `dst`
-/// take `src`'s value; with `overwrite`, non-empty `src` values win. Nested maps merge deeply.
+/// take `src`'s value; with `overwrite`, every `src` value wins, empty and nil ones too. Nested
+/// maps merge deeply.
 fn merge_map(dst: &Value, src: &Value, overwrite: bool) -> Res {
     let src = map_arg(src)?;
     with_map_mut(dst, |m| merge_into(m, &src, overwrite))
@@ -345,17 +346,27 @@ pub(super) fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
     merge_level(dst, src, overwrite, 0);
 }
 
+/// One level of mergo v1.0.x's `deepMerge` over `map[string]interface{}` (merge.go, the
+/// `case reflect.Map` loop): a nil source entry is set only when overwriting; maps on both
+/// sides merge; otherwise the source entry is set when overwriting or when the destination's is
+/// missing or empty — mergo never asks whether the source entry is empty.
 fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
     for (k, sv) in src {
+        if matches!(sv, Value::Nil | Value::Missing) {
+            if overwrite {
+                dst.insert(k.clone(), sv.clone());
+            }
+            continue;
+        }
         let Some(dv) = dst.get_mut(k) else {
             dst.insert(k.clone(), sv.clone());
             continue;
         };
         // A map that holds itself would merge forever; Go would never return either.
-        if is_map(dv) && is_map(sv) && depth < MAX_DEPTH {
+        if is_map(dv) && is_map(sv) && depth < MAX_DEPTH && !sprig_empty(dv) {
             let sm = map_arg(sv).unwrap_or_default();
             map_in_place(dv, |m| merge_level(m, &sm, overwrite, depth + 1));
-        } else if sprig_empty(dv) || (overwrite && !sprig_empty(sv)) {
+        } else if overwrite || sprig_empty(dv) {
             *dv = sv.clone();
         }
     }

@@ -480,8 +480,15 @@ fn sockaddr_language() {
         r#"{{ sockaddr "GetAllInterfaces | include \"flag\" \"loopback\" | include \"type\" \"IPv4\" | sort \"address\" | limit 1 | attr \"address\"" }}"#,
     );
     assert_eq!(lo, "127.0.0.1");
-    let e = err_msg(r#"{{ sockaddr "GetAllInterfaces | math \"address\" \"+1\"" }}"#);
-    assert!(e.contains("math is not supported"), "{e}");
+    let next = ok(
+        r#"{{ sockaddr "GetAllInterfaces | include \"flag\" \"loopback\" | include \"type\" \"IPv4\" | limit 1 | math \"address\" \"+1\" | attr \"address\"" }}"#,
+    );
+    assert_eq!(next, "127.0.0.2");
+    let e = err_msg(r#"{{ sockaddr "GetAllInterfaces | math \"address\" \"1\"" }}"#);
+    assert!(
+        e.contains(r#"sign (+/-) is required for operation "address""#),
+        "{e}"
+    );
     let ip = ok(r#"{{ sockaddr "GetPrivateIP" }}"#);
     assert!(
         ip.is_empty()

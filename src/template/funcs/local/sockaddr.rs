@@ -3,9 +3,9 @@
 //! `sockaddr.Parse`, `missingkey=error`) whose dot is every interface address of this host and
 //! whose functions are go-sockaddr's: the sources `GetAllInterfaces`, `GetDefaultInterfaces`,
 //! `GetPrivateInterfaces`, `GetPublicInterfaces`; `include`/`exclude` (by `address`, `flag`,
-//! `name`, `network`, `type`), `sort`, `limit`, `offset`, `unique`, `attr`, `join`; and the
-//! string helpers `GetPrivateIP(s)`, `GetPublicIP(s)`, `GetInterfaceIP(s)`. Not done: `math`,
-//! and the `port`, `rfc` and `size` selectors (they fail with a message naming them).
+//! `name`, `network`, `port`, `rfc`, `size`, `type`), `sort`, `limit`, `offset`, `unique`,
+//! `attr`, `join`, `math` (in [`math`]); and the string helpers `GetPrivateIP(s)`,
+//! `GetPublicIP(s)`, `GetInterfaceIP(s)`. go-sockaddr's RFC table is [`rfc`].
 //!
 //! Interfaces come from `getifaddrs` through `nix` (as `agent::interfaces` reads them); the
 //! default route's interface is Linux's `/proc/net/route`. No crate implements go-sockaddr's
@@ -17,6 +17,9 @@ use std::sync::Arc;
 
 use crate::gotmpl::{self, Arity, Func, FuncError, FuncMap, MissingKey, Object, Value};
 use crate::template::funcs::{def, string_arg};
+
+mod math;
+mod rfc;
 
 pub(super) fn register(funcs: &mut FuncMap) {
     def(funcs, "sockaddr", Arity::AtLeast(0), |a| {
@@ -54,6 +57,9 @@ struct IfAddr {
     ip: IpAddr,
     prefix: u8,
     default_route: bool,
+    /// Go's `%v` of the `net.Interface` (`{index mtu name hwaddr flags}`), which go-sockaddr
+    /// prints in `math`'s errors.
+    interface_text: String,
 }
 
 impl IfAddr {
@@ -232,68 +238,181 @@ fn is_public(ip: &IpAddr) -> bool {
     is_forwardable(ip) && !is_private(ip)
 }
 
-/// `include`/`exclude`: whether `a` matches `selector` `param`.
-fn selects(selector: &str, param: &str, a: &IfAddr) -> Result<bool, String> {
-    let regex = || regex::Regex::new(param).map_err(|e| format!("invalid regexp {param:?}: {e}"));
-    Ok(match selector.to_ascii_lowercase().as_str() {
-        "address" => regex()?.is_match(&a.ip.to_string()),
-        "name" => regex()?.is_match(&a.name),
-        "flag" | "flags" => {
+/// `include`/`exclude` (go-sockaddr's `IncludeIfs`/`ExcludeIfs`): the addresses `selector`
+/// `param` matches, and the rest. Selectors that take `|`-separated values (`network`, `rfc`,
+/// `type`) split once per value and concatenate, as go-sockaddr does, so an address can appear
+/// more than once.
+fn split_by(
+    verb: &str,
+    selector: &str,
+    param: &str,
+    addrs: &[IfAddr],
+) -> Result<(Vec<IfAddr>, Vec<IfAddr>), String> {
+    let by = |keep: &dyn Fn(&IfAddr) -> Result<bool, String>| {
+        let mut matched = Vec::new();
+        let mut rest = Vec::new();
+        for a in addrs {
+            if keep(a)? {
+                matched.push(a.clone());
+            } else {
+                rest.push(a.clone());
+            }
+        }
+        Ok::<_, String>((matched, rest))
+    };
+    let regex = |what: &str| {
+        regex::Regex::new(param).map_err(|e| {
+            format!(
+                "unable to compile {what} regexp {}: {e}",
+                math::go_quote(param)
+            )
+        })
+    };
+    match selector.to_ascii_lowercase().as_str() {
+        "address" => {
+            let re = regex("address")?;
+            by(&|a| Ok(re.is_match(&a.string())))
+        }
+        "name" => {
+            let re = regex("name")?;
+            by(&|a| Ok(re.is_match(&a.name)))
+        }
+        // Interface addresses carry no port, so go-sockaddr matches the regexp against "0".
+        "port" => {
+            let re = regex("port")?;
+            by(&|_| Ok(re.is_match("0")))
+        }
+        "flag" | "flags" => by(&|a| {
             let mut all = true;
             for f in param.split('|') {
                 all &= a.has_flag(f)?;
             }
-            all
-        }
-        "type" => param
-            .split('|')
-            .any(|t| t.eq_ignore_ascii_case(a.type_name()) || t.eq_ignore_ascii_case("ip")),
-        "network" => {
-            let (net, len) = param
-                .split_once('/')
-                .ok_or_else(|| format!("invalid network {param:?}"))?;
-            let base: IpAddr = net
-                .parse()
-                .map_err(|_| format!("invalid network {param:?}"))?;
-            let len: u8 = len
-                .parse()
-                .map_err(|_| format!("invalid network {param:?}"))?;
-            let probe = IfAddr {
-                ip: base,
-                prefix: len,
-                ..a.clone()
-            };
-            let mine = IfAddr {
-                prefix: len,
-                ..a.clone()
-            };
-            base.is_ipv4() == a.is_v4() && probe.network() == mine.network()
-        }
-        other => return Err(format!("unsupported selector {other:?} (ctmpl's sockaddr)")),
-    })
+            Ok(all)
+        }),
+        "type" => split_by_type(param, addrs),
+        "network" => concat_splits(param, addrs, |net, addrs| {
+            let block = rfc::parse_network(net).ok_or_else(|| {
+                format!(
+                    "unable to create an IP address from {}: invalid network",
+                    math::go_quote(net)
+                )
+            })?;
+            Ok(addrs.iter().cloned().partition(|a| rfc::contains(block, a)))
+        }),
+        "rfc" | "rfcs" => concat_splits(param, addrs, |one, addrs| {
+            rfc::split_by_rfc(one, addrs)
+                .map_err(|e| format!("unable to lookup RFC number {}: {e}", math::go_quote(one)))
+        }),
+        "size" => split_by_mask_size(param, addrs),
+        _ => Err(format!(
+            "invalid {verb} selector {}",
+            math::go_quote(selector)
+        )),
+    }
 }
 
-/// `sort "KEY,…"`: keys `address`, `default`, `name`, `private`, `size`, `type`; `-` first
-/// reverses a key.
+type Split = (Vec<IfAddr>, Vec<IfAddr>);
+
+/// Runs `one` for each `|`-separated value of `param` and concatenates the results.
+fn concat_splits(
+    param: &str,
+    addrs: &[IfAddr],
+    one: impl Fn(&str, &[IfAddr]) -> Result<Split, String>,
+) -> Result<Split, String> {
+    let (mut matched, mut rest) = (Vec::new(), Vec::new());
+    for value in param.split('|') {
+        let (m, r) = one(value, addrs)?;
+        matched.extend(m);
+        rest.extend(r);
+    }
+    Ok((matched, rest))
+}
+
+/// go-sockaddr's `IfByType`: every type is checked first; then each address lands once per
+/// type, in the matched list or the rest.
+fn split_by_type(param: &str, addrs: &[IfAddr]) -> Result<Split, String> {
+    let lower = param.to_ascii_lowercase();
+    let types: Vec<&str> = lower.split('|').collect();
+    if let Some(bad) = types
+        .iter()
+        .find(|t| !["ip", "ipv4", "ipv6", "unix"].contains(t))
+    {
+        return Err(format!(
+            "unsupported type {} {}",
+            math::go_quote(bad),
+            math::go_quote(param)
+        ));
+    }
+    let (mut matched, mut rest) = (Vec::new(), Vec::new());
+    for a in addrs {
+        for t in &types {
+            let hit = match *t {
+                "ip" => true,
+                "ipv4" => a.is_v4(),
+                "ipv6" => !a.is_v4(),
+                _ => false,
+            };
+            if hit {
+                matched.push(a.clone());
+            } else {
+                rest.push(a.clone());
+            }
+        }
+    }
+    Ok((matched, rest))
+}
+
+/// go-sockaddr's `IfByMaskSize`: addresses whose prefix length is `param`.
+fn split_by_mask_size(param: &str, addrs: &[IfAddr]) -> Result<Split, String> {
+    let size = math::parse_uint(param, 64).map_err(|e| {
+        format!(
+            "invalid exclude size argument ({}): {e}",
+            math::go_quote(param)
+        )
+    })?;
+    let (mut matched, mut rest) = (Vec::new(), Vec::new());
+    for a in addrs {
+        if size > u64::from(a.bits()) {
+            let family = if a.is_v4() { "IPv4" } else { "IPv6" };
+            return Err(format!(
+                "mask size out of bounds for {family} address: {size}"
+            ));
+        }
+        if u64::from(a.prefix) == size {
+            matched.push(a.clone());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    Ok((matched, rest))
+}
+
+/// `sort "KEY,…"` (go-sockaddr's `SortIfBy`): keys `address`, `default`, `name`, `port`,
+/// `private`, `size`, `type`, each with an optional `+`, or `-` to reverse it.
 fn sort_by(keys: &str, mut addrs: Vec<IfAddr>) -> Result<Vec<IfAddr>, String> {
     let mut cmps: Vec<(bool, String)> = Vec::new();
-    for k in keys.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+    for clause in keys.split(',') {
+        let k = clause.trim().to_ascii_lowercase();
         let (desc, k) = match k.strip_prefix('-') {
             Some(rest) => (true, rest),
-            None => (false, k.strip_prefix('+').unwrap_or(k)),
+            None => (false, k.strip_prefix('+').unwrap_or(&k)),
         };
-        let k = k.to_ascii_lowercase();
-        if !["address", "default", "name", "private", "size", "type"].contains(&k.as_str()) {
-            return Err(format!("unsupported sort key: {k:?}"));
+        let known = [
+            "address", "default", "name", "port", "private", "size", "type",
+        ];
+        if !known.contains(&k) {
+            return Err(format!("unknown sort type: {}", math::go_quote(clause)));
         }
-        cmps.push((desc, k));
+        cmps.push((desc, k.to_string()));
     }
     let key_order = |k: &str, a: &IfAddr, b: &IfAddr| match k {
         "address" => (!a.is_v4(), ip_bytes(&a.ip)).cmp(&(!b.is_v4(), ip_bytes(&b.ip))),
         "default" => b.default_route.cmp(&a.default_route),
         "name" => a.name.cmp(&b.name),
+        // Interface addresses have no port: every pair ties, as in go-sockaddr.
+        "port" => std::cmp::Ordering::Equal,
         "private" => is_private(&b.ip).cmp(&is_private(&a.ip)),
-        "size" => a.size().cmp(&b.size()),
+        "size" => network_size_order(a, b),
         _ => a.is_v4().cmp(&b.is_v4()).reverse(),
     };
     addrs.sort_by(|a, b| {
@@ -310,6 +429,15 @@ fn sort_by(keys: &str, mut addrs: Vec<IfAddr>) -> Result<Vec<IfAddr>, String> {
             .unwrap_or(std::cmp::Ordering::Equal)
     });
     Ok(addrs)
+}
+
+/// go-sockaddr's `AscNetworkSize`: the netmasks compared as bytes, so a /8 sorts before a
+/// /24 (bigger networks first); addresses of different families tie.
+fn network_size_order(a: &IfAddr, b: &IfAddr) -> std::cmp::Ordering {
+    if a.is_v4() != b.is_v4() {
+        return std::cmp::Ordering::Equal;
+    }
+    a.prefix.cmp(&b.prefix)
 }
 
 fn ip_bytes(ip: &IpAddr) -> Vec<u8> {
@@ -392,13 +520,9 @@ fn library(all: Arc<Vec<IfAddr>>) -> FuncMap {
             name,
             Func::pure(Arity::Exact(3), move |a| {
                 let (sel, param) = (str_arg(&a[0])?, str_arg(&a[1])?);
-                let mut out = Vec::new();
-                for x in addrs_arg(&a[2])? {
-                    if selects(&sel, &param, &x).map_err(FuncError)? == keep {
-                        out.push(x);
-                    }
-                }
-                Ok(list(out))
+                let (matched, rest) =
+                    split_by(name, &sel, &param, &addrs_arg(&a[2])?).map_err(FuncError)?;
+                Ok(list(if keep { matched } else { rest }))
             }),
         );
     }
@@ -473,10 +597,21 @@ fn library(all: Arc<Vec<IfAddr>>) -> FuncMap {
     );
     f.insert(
         "math",
-        Func::pure(Arity::AtLeast(0), |_| {
-            Err(FuncError(
-                "math is not supported by ctmpl's sockaddr".into(),
-            ))
+        Func::pure(Arity::Exact(3), |a| {
+            let (op, value) = (str_arg(&a[0])?, str_arg(&a[1])?);
+            addrs_arg(&a[2])?
+                .iter()
+                .map(|x| {
+                    math::apply(&op, &value, x).map_err(|e| {
+                        FuncError(format!(
+                            "unable to perform an IPMath operation on {} {}: {e}",
+                            x.string(),
+                            x.interface_text
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(list)
         }),
     );
     f
@@ -503,6 +638,40 @@ fn default_interface() -> Option<String> {
         let f: Vec<&str> = l.split_whitespace().collect();
         (f.len() > 1 && f[1] == "00000000").then(|| f[0].to_string())
     })
+}
+
+/// Go's `%v` of a `net.Interface`: `{index mtu name hwaddr flags}`, the MTU and hardware
+/// address from sysfs (Go leaves an all-zero hardware address out), the flags in Go's names.
+fn go_interface_text(index: u32, name: &str, flags: nix::net::if_::InterfaceFlags) -> String {
+    use nix::net::if_::InterfaceFlags as F;
+    let sys = |file: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{name}/{file}"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    let mtu = sys("mtu");
+    let mut hw = sys("address");
+    if hw.bytes().all(|b| b == b'0' || b == b':') {
+        hw.clear();
+    }
+    let names: Vec<&str> = [
+        (F::IFF_UP, "up"),
+        (F::IFF_BROADCAST, "broadcast"),
+        (F::IFF_LOOPBACK, "loopback"),
+        (F::IFF_POINTOPOINT, "pointtopoint"),
+        (F::IFF_MULTICAST, "multicast"),
+        (F::IFF_RUNNING, "running"),
+    ]
+    .into_iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, n)| n)
+    .collect();
+    let flags = if names.is_empty() {
+        "0".to_string()
+    } else {
+        names.join("|")
+    };
+    format!("{{{index} {mtu} {name} {hw} {flags}}}")
 }
 
 /// Every address of every interface, in the order the system lists them.
@@ -546,8 +715,10 @@ fn interfaces() -> Result<Vec<IfAddr>, String> {
         .filter(|(f, _)| ifa.flags.contains(*f))
         .map(|(_, n)| n)
         .collect();
+        let index = nix::net::if_::if_nametoindex(ifa.interface_name.as_str()).unwrap_or(0);
         out.push(IfAddr {
-            index: nix::net::if_::if_nametoindex(ifa.interface_name.as_str()).unwrap_or(0),
+            index,
+            interface_text: go_interface_text(index, &ifa.interface_name, ifa.flags),
             default_route: default.as_deref() == Some(ifa.interface_name.as_str()),
             name: ifa.interface_name,
             flags,
@@ -570,6 +741,7 @@ mod tests {
             ip: ip.parse().unwrap(),
             prefix,
             default_route: default,
+            interface_text: format!("{{1 1500 {name}  up}}"),
         }
     }
 
@@ -642,15 +814,228 @@ mod tests {
 
     #[test]
     fn errors_name_the_input() {
-        let err = run(r#"GetAllInterfaces | include "rfc" "1918""#).unwrap_err();
+        let err = run(r#"GetAllInterfaces | include "bogus" "1918""#).unwrap_err();
         assert!(
             err.starts_with("unable to execute sockaddr input \"{{ GetAllInterfaces"),
             "{err}"
         );
-        assert!(err.contains("unsupported selector \"rfc\""), "{err}");
+        assert!(err.ends_with("invalid include selector \"bogus\""), "{err}");
         let err = run("Nope").unwrap_err();
         assert!(err.starts_with("unable to parse template"), "{err}");
         assert!(err.contains("function \"Nope\" not defined"), "{err}");
+    }
+
+    /// The error a pipeline fails with, without go-sockaddr's "unable to execute" wrapping.
+    fn failure(expr: &str) -> String {
+        let err = run(expr).unwrap_err();
+        err.rsplit_once(": error calling ")
+            .map(|(_, e)| e.to_string())
+            .unwrap_or(err)
+    }
+
+    #[test]
+    fn math_moves_addresses_as_go_sockaddr_does() {
+        let eth0_v4 = r#"GetAllInterfaces | include "name" "eth0" | include "type" "IPv4""#;
+        let eth0_v6 = r#"GetAllInterfaces | include "name" "eth0" | include "type" "IPv6""#;
+        let cases = [
+            (
+                eth0_v4,
+                r#"math "address" "+1" | attr "address""#,
+                "10.1.2.4",
+            ),
+            (
+                eth0_v4,
+                r#"math "address" "-4" | attr "string""#,
+                "10.1.1.255/16",
+            ),
+            (
+                eth0_v4,
+                r#"math "network" "+1" | attr "address""#,
+                "10.1.0.1",
+            ),
+            (
+                eth0_v4,
+                r#"math "network" "-1" | attr "address""#,
+                "10.1.255.255",
+            ),
+            // Offsets wrap inside the network.
+            (
+                eth0_v4,
+                r#"math "network" "+65537" | attr "address""#,
+                "10.1.0.1",
+            ),
+            (eth0_v4, r#"math "mask" "8" | attr "string""#, "10.0.0.0/8"),
+            // A longer mask keeps the address's own (shorter) prefix.
+            (
+                eth0_v4,
+                r#"math "mask" "24" | attr "string""#,
+                "10.1.2.0/16",
+            ),
+            (
+                eth0_v6,
+                r#"math "address" "-2" | attr "address""#,
+                "fe7f:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            ),
+            (
+                eth0_v6,
+                r#"math "network" "+5" | attr "address""#,
+                "fe80::5",
+            ),
+            (
+                eth0_v6,
+                r#"math "network" "-1" | attr "address""#,
+                "fe80::ffff:ffff:ffff:ffff",
+            ),
+            (eth0_v6, r#"math "mask" "16" | attr "string""#, "fe80::/16"),
+            (
+                r#"GetAllInterfaces | include "name" "eth2""#,
+                r#"math "address" "+4294967295" | attr "address""#,
+                "8.8.4.3",
+            ),
+            (
+                r#"GetAllInterfaces | include "type" "IPv4""#,
+                r#"math "address" "+1" | join "address" " ""#,
+                "127.0.0.2 10.1.2.4 203.0.113.10 8.8.4.5",
+            ),
+        ];
+        for (source, op, want) in cases {
+            assert_eq!(run(&format!("{source} | {op}")).unwrap(), want, "{op}");
+        }
+    }
+
+    #[test]
+    fn math_rejects_bad_input_with_go_sockaddrs_messages() {
+        let on_lo = "unable to perform an IPMath operation on 127.0.0.1/8 {1 1500 lo  up}: ";
+        let cases = [
+            (
+                r#"math "address" "1""#,
+                r#"sign (+/-) is required for operation "address""#,
+            ),
+            (
+                r#"math "network" "+x""#,
+                r#"unable to convert "+x" to int for operation "network": strconv.ParseInt: parsing "+x": invalid syntax"#,
+            ),
+            (
+                r#"math "address" "+4294967296""#,
+                r#"unable to convert "+4294967296" to int for operation "address": strconv.ParseInt: parsing "+4294967296": value out of range"#,
+            ),
+            (
+                r#"math "mask" "33""#,
+                r#"parameter for operation "mask" on ipv4 addresses must be between 0 and 32"#,
+            ),
+            (
+                r#"math "mask" "+8""#,
+                r#"unable to convert "+8" to int for operation "mask": strconv.ParseUint: parsing "+8": invalid syntax"#,
+            ),
+            (
+                r#"math "bogus" "+1""#,
+                r#"unsupported math operation: "bogus""#,
+            ),
+        ];
+        for (op, want) in cases {
+            let err = failure(&format!("GetAllInterfaces | {op}"));
+            assert!(err.ends_with(&format!("{on_lo}{want}")), "{op}: {err}");
+        }
+        let v6 = failure(r#"GetAllInterfaces | exclude "type" "IPv4" | math "mask" "129""#);
+        assert!(
+            v6.ends_with(
+                r#"parameter for operation "mask" on ipv6 addresses must be between 0 and 64"#
+            ),
+            "{v6}"
+        );
+    }
+
+    #[test]
+    fn rfc_size_and_port_select_as_go_sockaddr_does() {
+        let cases = [
+            (r#"include "rfc" "1918" | join "address" " ""#, "10.1.2.3"),
+            (
+                r#"include "RFC" "5737" | join "address" " ""#,
+                "203.0.113.9",
+            ),
+            // One pass per RFC, concatenated.
+            (
+                r#"include "rfcs" "5737|1918" | join "address" " ""#,
+                "203.0.113.9 10.1.2.3",
+            ),
+            (
+                r#"exclude "rfc" "4291" | join "address" " ""#,
+                "127.0.0.1 10.1.2.3 203.0.113.9 8.8.4.4",
+            ),
+            (
+                r#"include "rfc" "6890" | join "address" " ""#,
+                "127.0.0.1 ::1 10.1.2.3 fe80::1 203.0.113.9",
+            ),
+            (
+                r#"include "size" "24" | join "address" " ""#,
+                "203.0.113.9 8.8.4.4",
+            ),
+            (
+                r#"exclude "type" "IPv4" | include "size" "64" | join "address" " ""#,
+                "fe80::1",
+            ),
+            (r#"include "port" "^0$" | len"#, "6"),
+            (r#"exclude "port" "^0$" | len"#, "0"),
+            (r#"include "port" "80" | len"#, "0"),
+            (
+                r#"include "network" "10.0.0.0/8|8.8.4.0/24" | join "address" " ""#,
+                "10.1.2.3 8.8.4.4",
+            ),
+            // A network smaller than the address's own does not contain it.
+            (r#"include "network" "10.1.2.0/24" | len"#, "0"),
+        ];
+        for (expr, want) in cases {
+            assert_eq!(
+                run(&format!("GetAllInterfaces | {expr}")).unwrap(),
+                want,
+                "{expr}"
+            );
+        }
+        let errors = [
+            (
+                r#"include "rfc" "x""#,
+                r#"unable to lookup RFC number "x": unable to parse RFC number "x": strconv.ParseUint: parsing "x": invalid syntax"#,
+            ),
+            (
+                r#"exclude "rfc" "1918|1""#,
+                r#"unable to lookup RFC number "1": unsupported RFC 1"#,
+            ),
+            (
+                r#"include "size" "-1""#,
+                r#"invalid exclude size argument ("-1"): strconv.ParseUint: parsing "-1": invalid syntax"#,
+            ),
+            (
+                r#"include "size" "64""#,
+                "mask size out of bounds for IPv4 address: 64",
+            ),
+            (
+                r#"exclude "nope" "x""#,
+                r#"invalid exclude selector "nope""#,
+            ),
+            (r#"sort "size,bogus""#, r#"unknown sort type: "bogus""#),
+        ];
+        for (expr, want) in errors {
+            let err = failure(&format!("GetAllInterfaces | {expr}"));
+            assert!(err.ends_with(want), "{expr}: {err}");
+        }
+    }
+
+    #[test]
+    fn sort_by_size_puts_bigger_networks_first_and_port_ties() {
+        assert_eq!(
+            run(r#"GetAllInterfaces | include "type" "IPv4" | sort "size,address" | join "address" " ""#)
+                .unwrap(),
+            "127.0.0.1 10.1.2.3 8.8.4.4 203.0.113.9"
+        );
+        assert_eq!(
+            run(r#"GetAllInterfaces | include "type" "IPv4" | sort "-size,+address" | join "address" " ""#)
+                .unwrap(),
+            "8.8.4.4 203.0.113.9 10.1.2.3 127.0.0.1"
+        );
+        assert_eq!(
+            run(r#"GetAllInterfaces | sort "port,-name" | join "name" " ""#).unwrap(),
+            "lo lo eth2 eth1 eth0 eth0"
+        );
     }
 
     #[test]

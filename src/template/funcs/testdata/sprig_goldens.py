@@ -215,9 +215,8 @@ case("urls",
     '{{ sprig_urlJoin (sprig_dict "userinfo" "a b") }}',
 )
 
-# mergo: the oracle has Debian's 0.3.12, consul-template 1.0.2, which keeps a full value when
-# the source's is empty (see explode_merge_04); sprig_merge* cases stay away from empty and nil
-# source values.
+# mergo: the oracle has Debian's 0.3.12, consul-template 1.0.x; on empty and nil source values
+# they agree (see the mergo_empty case below).
 case("edges",
     '{{ sprig_initials "élan vital" }}|{{ sprig_nospace "é è" }}|{{ sprig_swapcase "ǅemal ß" }}|{{ sprig_untitle "ÉCOLE Über" }}',
     '{{ sprig_camelcase "hello_wörld_ça" }}|{{ sprig_snakecase "ÀBeta2Gamma" }}|{{ sprig_kebabcase "XMLHttpRequest2" }}|{{ sprig_snakecase "a_B-c D" }}|{{ sprig_snakecase "中文Name" }}|{{ sprig_snakecase "x1y2" }}',
@@ -313,13 +312,22 @@ case("certs",
     '{{ $c := sprig_genCA "x" 1 }}{{ $b := sprig_buildCustomCert (sprig_b64enc $c.Cert) (sprig_b64enc $c.Key) }}{{ eq $b.Cert $c.Cert }}|{{ eq $b.Key $c.Key }}|{{ printf "%T" $b }}',
 )
 
-# merge/mergeOverwrite with empty and nil values (issue #13 item 4), NOT generated here: the
-# oracle's Debian mergo 0.3.12 lets an empty or nil source value replace a full one under
-# mergeOverwrite (`mergeOverwrite (dict "a" 1) (dict "a" "")` is `map[a:]` there), while
-# consul-template v0.42.1's sprig 3.3.0 (same dict.go: mergo.Merge / mergo.MergeWithOverwrite)
-# builds with dario.cat/mergo 1.0.2, which keeps the full value (explode_merge_08, checked against
-# consul-template's libraries: `k:5` survives `"k" ""`). ctmpl follows 1.0.2; the oracle cannot
-# write these goldens, so none are written from it.
+# merge/mergeOverwrite with empty and nil values (issue #13 item 4). consul-template v0.42.1's
+# sprig 3.3.0 builds with dario.cat/mergo v1.0.x; the oracle has Debian's mergo 0.3.12. Both
+# agree here, from the source: in merge.go's deepMerge, `case reflect.Map` loop over
+# src.MapKeys() (the v1.0.x copy with `isEmptyValue(v, shouldDereference)`, i.e. after the
+# v1.0.0 ShouldNotDereference change), a nil source entry is `SetMapIndex`ed only
+# `if overwrite`, and the closing
+#   if srcElement.IsValid() && ((srcElement.Kind() != reflect.Ptr && overwrite) ||
+#       !dstElement.IsValid() || isEmptyValue(dstElement, ...)) { dst.SetMapIndex(key, srcElement) }
+# never asks whether the source entry is empty (the same line is in every indexed version of
+# darccio/mergo merge.go, 0.3.x through master). So under mergeOverwrite / mergeMapWithOverride
+# an empty or nil source value replaces a full one, and without overwrite a nil source value is
+# skipped even for a missing key. The earlier claim that 1.0.2 keeps the full value
+# (explode_merge_08 `k:5`) had no source behind it; explode_merge_08.out now says `k:`.
+case("mergo_empty",
+    '{{ sprig_mergeOverwrite (sprig_dict "a" 1 "k" 5 "z" 3) (sprig_dict "a" 2 "k" "" "z" nil "m" nil) }}|{{ sprig_merge (sprig_dict "a" 1) (sprig_dict "k" nil "e" "") }}',
+)
 
 
 # Moved from Rust tables in `sprig/paths.rs`, `sprig/base32.rs` and `encoding/base64.rs`.
