@@ -33,7 +33,10 @@ pub const VOLATILE: &[(&str, &str)] = &[
     ("sprig_genSelfSignedCertWithKey", "a random serial"),
     ("sprig_genSignedCert", "a random key and serial"),
     ("sprig_genSignedCertWithKey", "a random serial"),
-    ("sprig_buildCustomCert", "sprig's certificate record, rebuilt each call"),
+    (
+        "sprig_buildCustomCert",
+        "sprig's certificate record, rebuilt each call",
+    ),
     ("sprig_encryptAES", "a random IV"),
     ("sprig_bcrypt", "a random salt"),
     ("sprig_htpasswd", "a random salt"),
