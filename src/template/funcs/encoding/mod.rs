@@ -43,7 +43,15 @@ pub(super) fn register(funcs: &mut FuncMap) {
         });
     }
     def(funcs, "toYAML", Arity::Exact(1), |a| {
-        let out = yaml::emit(&a[0]).map_err(|e| format!("toYAML: {e}"))?;
+        // yaml.v2 panics on a type it cannot write (text/template reports the panic as it is);
+        // its other failures come back as errors that consul-template wraps with "toYAML".
+        let out = yaml::emit(&a[0]).map_err(|e| {
+            if e.starts_with("cannot marshal type") {
+                e
+            } else {
+                format!("toYAML: {e}")
+            }
+        })?;
         Ok(Value::from(out.trim().to_string()))
     });
     def(funcs, "toTOML", Arity::Exact(1), |a| {
