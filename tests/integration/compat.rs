@@ -362,3 +362,40 @@ fn sockaddr_math_rfc_and_size_on_this_hosts_interfaces() {
     assert!(slash8.contains(&"127.0.0.1".to_string()), "{slash8:?}");
     assert_eq!(sorted_words(parts[3]), sorted_words(&masked.join(" ")));
 }
+
+/// `attr "flags"` is Go's `net.Flags.String()` (`up|loopback|running`), checked against the
+/// loopback interface's flags as the kernel's SIOCGIFFLAGS answers them (Python's ioctl; sysfs
+/// leaves out IFF_RUNNING, which Go reports).
+#[test]
+fn sockaddr_flags_read_as_gos_net_flags() {
+    let ioctl = "import fcntl, socket, struct; s = socket.socket(); \
+        print(struct.unpack('H', fcntl.ioctl(s.fileno(), 0x8913, struct.pack('256s', b'lo'))[16:18])[0])";
+    let out = std::process::Command::new("python3")
+        .args(["-c", ioctl])
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{out:?}");
+    let bits: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    // linux/if.h's bits, in the order of Go's flagNames.
+    let names: Vec<&str> = [
+        (0x1, "up"),
+        (0x2, "broadcast"),
+        (0x8, "loopback"),
+        (0x10, "pointtopoint"),
+        (0x1000, "multicast"),
+        (0x40, "running"),
+    ]
+    .into_iter()
+    .filter(|(bit, _)| bits & bit != 0)
+    .map(|(_, name)| name)
+    .collect();
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    let template = r#"{{ sockaddr "GetAllInterfaces | include \"name\" \"^lo$\" | limit 1 | attr \"flags\"" }}"#;
+    std::fs::write(dir.path().join("f.tmpl"), template).unwrap();
+    let out = run_in(dir.path(), &agent, "f.tmpl", &[]);
+    assert!(out.status.success(), "{out:?}");
+    let stdout = crate::stdout(&out);
+    let rendered = stdout.split_once('\n').unwrap().1;
+    assert_eq!(rendered, names.join("|"));
+}

@@ -53,6 +53,7 @@ fn parse(input: &str, addrs: Vec<IfAddr>) -> Result<String, String> {
 struct IfAddr {
     name: String,
     index: u32,
+    /// Go's `net.Flags` names, in its order (`up|broadcast|loopback|pointtopoint|multicast|running`).
     flags: Vec<&'static str>,
     ip: IpAddr,
     prefix: u8,
@@ -121,6 +122,8 @@ impl IfAddr {
         Ok(match name.to_ascii_lowercase().as_str() {
             "name" => self.name.clone(),
             "index" => self.index.to_string(),
+            // `net.Flags.String()`: the names joined, or "0" for none.
+            "flags" if self.flags.is_empty() => "0".to_string(),
             "flags" => self.flags.join("|"),
             "address" => self.ip.to_string(),
             "network" => self.network(),
@@ -138,9 +141,9 @@ impl IfAddr {
         let flag = flag.to_ascii_lowercase();
         Ok(match flag.as_str() {
             "down" => !self.flags.contains(&"up"),
-            "up" | "broadcast" | "loopback" | "multicast" | "point-to-point" => {
-                self.flags.iter().any(|f| *f == flag)
-            }
+            "up" | "broadcast" | "loopback" | "multicast" => self.flags.iter().any(|f| *f == flag),
+            // go-sockaddr's selector name for Go's `pointtopoint` flag.
+            "point-to-point" => self.flags.contains(&"pointtopoint"),
             "forwardable" => is_forwardable(&ip),
             "global unicast" => !ip.is_loopback() && !ip.is_multicast() && !is_link_local(&ip),
             "link-local unicast" => is_link_local(&ip),
@@ -708,8 +711,9 @@ fn interfaces() -> Result<Vec<IfAddr>, String> {
             (F::IFF_UP, "up"),
             (F::IFF_BROADCAST, "broadcast"),
             (F::IFF_LOOPBACK, "loopback"),
-            (F::IFF_POINTOPOINT, "point-to-point"),
+            (F::IFF_POINTOPOINT, "pointtopoint"),
             (F::IFF_MULTICAST, "multicast"),
+            (F::IFF_RUNNING, "running"),
         ]
         .into_iter()
         .filter(|(f, _)| ifa.flags.contains(*f))
