@@ -122,7 +122,10 @@ def http1_relay(target):
         if first == H2_PREFACE:
             c.sendall(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n400 Bad Request")
             c.close(); return
-        s = socket.create_connection((host, int(port)))
+        try:
+            s = socket.create_connection((host, int(port)))
+        except OSError:  # the agent has stopped at the end of a row
+            c.close(); return
         threading.Thread(target=pipe, args=(s, c), daemon=True).start()
         pipe(c, s)
 
