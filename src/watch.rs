@@ -4,25 +4,35 @@
 //!
 //! Over HTTP/1.1 each waiting blocking query holds a connection, and the client has a budget of
 //! them (`max_conns_per_host`). So views take a blocking *slot* while the budget has room for
-//! one; the others park. A parked view is kept fresh by *sentinels*: one blocking query per
-//! datacenter and kind on a catalog-wide index (`/v1/catalog/services`, `/v1/health/state/any`,
-//! `/v1/catalog/nodes`, the KV root) that answers on any change of its kind. A sentinel's answer
-//! wakes the parked views of that kind, which fetch again (without blocking) and report only
-//! what moved. Nothing is left stale: a parked view also fetches again after the blocking wait
-//! (`wait`, 60 s) if no sentinel woke it, and takes a slot as soon as one is free. Over HTTP/2
-//! (ctmpl's own agent) every view blocks on its own: all are streams of one connection.
+//! one; the others park. A parked view is kept fresh by *sentinels* (sentinel.rs): one blocking
+//! query per datacenter and kind on a catalog-wide index (`/v1/catalog/services`,
+//! `/v1/health/state/any`, `/v1/catalog/nodes`, the KV root) that answers on any change of its
+//! kind. Parked views of one service or node wake only when it moved: after each sentinel answer
+//! the catalog is read per node and compared with the last reading, and the checks with the
+//! last `/v1/health/state/any` (moved.rs), so a change costs a request per node plus one per
+//! view it moved, not one per parked view. When that comparison would cost more than it saves,
+//! or cannot be trusted (the first answer, a failed read, an index gone back), every parked
+//! view wakes, as do the views of other kinds (`services`, `nodes`, keys) on any answer of
+//! theirs; a woken view fetches again (without blocking) and reports only what moved. Nothing
+//! is left stale: a parked view also fetches again after the blocking wait (`wait`, 60 s) if
+//! nothing woke it, and takes a slot as soon as one is free. Over HTTP/2 (ctmpl's own agent)
+//! every view blocks on its own: all are streams of one connection.
+
+mod moved;
+mod sentinel;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::consul::client::{Blocking, Client};
 use crate::dependency::{BodyDigest, Dep, Fetched};
 use crate::gotmpl::Value;
+use sentinel::{Sentinels, Wake, SENTINEL_KINDS};
 
 /// How views query.
 #[derive(Clone, Debug)]
@@ -133,53 +143,12 @@ fn short_requests(max_conns: usize) -> usize {
     (max_conns / 8).max(2)
 }
 
-/// What sentinels there can be per datacenter (the kinds below).
-const SENTINEL_KINDS: usize = 4;
-
 /// How the client's connection budget is shared: blocking slots for views, and the sentinels
 /// that keep the parked views fresh.
 struct Budget {
     /// `None`: no budget, every view blocks on its own.
     slots: Option<Arc<Semaphore>>,
-    sentinels: Mutex<HashMap<(String, Kind), watch::Receiver<u64>>>,
-}
-
-/// What a sentinel watches: every change of that kind moves its index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Kind {
-    Services,
-    Checks,
-    Nodes,
-    Kv,
-}
-
-impl Kind {
-    fn path(self) -> (&'static str, Vec<(&'static str, String)>) {
-        match self {
-            Kind::Services => ("/v1/catalog/services", Vec::new()),
-            Kind::Checks => ("/v1/health/state/any", Vec::new()),
-            Kind::Nodes => ("/v1/catalog/nodes", Vec::new()),
-            // Keys of the top level only: small, and its index moves with any key.
-            Kind::Kv => (
-                "/v1/kv/",
-                vec![("keys", String::new()), ("separator", "/".into())],
-            ),
-        }
-    }
-
-    /// The kinds of change that can move a dependency's answer, and its datacenter.
-    fn of(dep: &Dep) -> (Vec<Kind>, &str) {
-        match dep {
-            Dep::HealthService(h) => (vec![Kind::Services, Kind::Checks, Kind::Nodes], &h.dc),
-            Dep::CatalogServices { dc, .. } => (vec![Kind::Services], dc),
-            Dep::CatalogNode { dc, .. } => (vec![Kind::Nodes, Kind::Services], dc),
-            Dep::CatalogNodes { dc, .. } => (vec![Kind::Nodes], dc),
-            Dep::KvBlock { dc, .. } | Dep::KvGet { dc, .. } | Dep::KvList { dc, .. } => {
-                (vec![Kind::Kv], dc)
-            }
-            Dep::Datacenters | Dep::File(_) => (Vec::new(), ""),
-        }
-    }
+    sentinels: Sentinels,
 }
 
 impl Watcher {
@@ -195,7 +164,7 @@ impl Watcher {
         });
         let budget = Arc::new(Budget {
             slots,
-            sentinels: Mutex::new(HashMap::new()),
+            sentinels: Sentinels::new(),
         });
         (
             Watcher {
@@ -277,7 +246,7 @@ enum Mode {
     Slot(#[allow(dead_code)] OwnedSemaphorePermit),
     Parked {
         slots: Arc<Semaphore>,
-        wake: Vec<watch::Receiver<u64>>,
+        wake: Wake,
     },
 }
 
@@ -293,20 +262,25 @@ impl Mode {
         }
         match slots.clone().try_acquire_owned() {
             Ok(permit) => Mode::Slot(permit),
-            Err(_) => Mode::Parked {
-                slots,
-                wake: sentinels_for(dep, ctx),
-            },
+            Err(_) => {
+                let from = sentinel::Ctx {
+                    client: &ctx.client,
+                    config: &ctx.config,
+                    shutdown: &ctx.shutdown,
+                };
+                Mode::Parked {
+                    slots,
+                    wake: ctx.budget.sentinels.wake_for(dep, &from),
+                }
+            }
         }
     }
 
     /// A parked view's first fetch waits for its sentinels' first answers, so that every
     /// change after that fetch moves a sentinel.
-    async fn sentinels_ready(&mut self) {
+    async fn sentinels_ready(&mut self, wait: Duration) {
         if let Mode::Parked { wake, .. } = self {
-            for w in wake.iter_mut() {
-                let _ = w.wait_for(|n| *n > 0).await;
-            }
+            wake.ready(wait).await;
         }
     }
 
@@ -317,28 +291,18 @@ impl Mode {
     /// Notes the sentinels' answers as seen: a fetch that starts now sees at least them.
     fn mark_seen(&mut self) {
         if let Mode::Parked { wake, .. } = self {
-            for w in wake.iter_mut() {
-                w.borrow_and_update();
-            }
+            wake.mark_seen();
         }
     }
 
-    /// A parked view's wait between fetches: until a sentinel answers, a slot frees up (the
+    /// A parked view's wait between fetches: until its sentinels signal, a slot frees up (the
     /// view then blocks on its own), or the blocking wait passes.
     async fn wait_parked(&mut self, wait: Duration) {
         let Mode::Parked { slots, wake } = self else {
             return;
         };
-        let woken = async {
-            let changes = wake.iter_mut().map(|w| Box::pin(w.changed()));
-            let _ = futures_select_any(changes).await;
-        };
         let slot = tokio::select! {
-            _ = woken => {
-                // The kinds of one change answer within moments of each other: one fetch.
-                tokio::time::sleep(SENTINEL_SETTLE).await;
-                None
-            }
+            _ = wake.signalled() => None,
             permit = slots.clone().acquire_owned() => permit.ok(),
             _ = tokio::time::sleep(wait) => None,
         };
@@ -346,93 +310,6 @@ impl Mode {
             *self = Mode::Slot(p);
         }
     }
-}
-
-/// How long a woken view waits for the other sentinels of the same change.
-const SENTINEL_SETTLE: Duration = Duration::from_millis(5);
-
-/// The first of several futures to finish.
-async fn futures_select_any<F: std::future::Future + Unpin>(futures: impl Iterator<Item = F>) {
-    let mut futures: Vec<F> = futures.collect();
-    if futures.is_empty() {
-        return std::future::pending().await;
-    }
-    std::future::poll_fn(|cx| {
-        for f in futures.iter_mut() {
-            if std::future::Future::poll(std::pin::Pin::new(f), cx).is_ready() {
-                return std::task::Poll::Ready(());
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
-}
-
-/// The sentinels a parked view listens to, started on first use.
-fn sentinels_for(dep: &Dep, ctx: &ViewCtx) -> Vec<watch::Receiver<u64>> {
-    let (kinds, dc) = Kind::of(dep);
-    let mut running = ctx
-        .budget
-        .sentinels
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    kinds
-        .into_iter()
-        .map(|kind| {
-            running
-                .entry((dc.to_string(), kind))
-                .or_insert_with(|| start_sentinel(kind, dc, ctx))
-                .clone()
-        })
-        .collect()
-}
-
-/// One sentinel: a blocking query on a catalog-wide index; every new index (and the first
-/// answer, and every recovery from an error) is announced.
-fn start_sentinel(kind: Kind, dc: &str, ctx: &ViewCtx) -> watch::Receiver<u64> {
-    let (tx, rx) = watch::channel(0u64);
-    let (client, config, shutdown) = (ctx.client.clone(), ctx.config.clone(), ctx.shutdown.clone());
-    let (path, mut params) = kind.path();
-    if !dc.is_empty() {
-        params.push(("dc", dc.to_string()));
-    }
-    tokio::spawn(async move {
-        let run = async {
-            let mut index = 0u64;
-            let mut attempt = 0u32;
-            loop {
-                let blocking = Some(Blocking {
-                    index,
-                    wait: config.wait,
-                });
-                match client.get(path, &params, blocking, false).await {
-                    Ok(r) => {
-                        attempt = 0;
-                        if r.meta.index != index || index == 0 {
-                            index = r.meta.index.max(1);
-                            tx.send_modify(|n| *n += 1);
-                        }
-                    }
-                    Err(e) => {
-                        index = 0;
-                        attempt += 1;
-                        let d = config
-                            .retry
-                            .delay(attempt.min(8))
-                            .unwrap_or(config.retry.max_backoff);
-                        tracing::warn!(sentinel = %path, "{e} (retry in {d:?})");
-                        tokio::time::sleep(d).await;
-                    }
-                }
-                tokio::time::sleep(MIN_SPACING).await;
-            }
-        };
-        tokio::select! {
-            _ = run => {}
-            _ = shutdown.cancelled() => {}
-        }
-    });
-    rx
 }
 
 /// One dependency's loop.
@@ -446,7 +323,7 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let file_changed = Arc::new(tokio::sync::Notify::new());
     let _file_watch = watch_file(dep, &file_changed);
     let mut mode = Mode::new(dep, ctx).await;
-    mode.sentinels_ready().await;
+    mode.sentinels_ready(config.wait).await;
     let mut retrying = false;
     // Whether the runner knows this view answered (with data, or that it has none yet).
     let mut announced = false;
