@@ -4,3 +4,5 @@
 
 pub mod api;
 pub mod client;
+pub mod h2client;
+mod tls;

@@ -13,6 +13,7 @@ mod ct_golden;
 mod datacenters;
 mod devcluster;
 mod golden;
+mod h2client;
 mod help;
 mod jinja;
 mod logs;

@@ -369,7 +369,12 @@ pub(crate) fn make_pki(dir: &Path, name: &str) -> Pki {
     pki
 }
 
-fn tls_config(dir: &Path, pki: &Pki, https: Option<u16>, verify_incoming: bool) -> PathBuf {
+pub(crate) fn tls_config(
+    dir: &Path,
+    pki: &Pki,
+    https: Option<u16>,
+    verify_incoming: bool,
+) -> PathBuf {
     let mut config = json!({
         "tls": {
             "defaults": {
@@ -388,7 +393,7 @@ fn tls_config(dir: &Path, pki: &Pki, https: Option<u16>, verify_incoming: bool) 
 }
 
 /// `ctmpl -once` rendering `{{key "greeting"}}` from `addr` with `flags`.
-fn render_once(dir: &Path, addr: &str, flags: &[&str]) -> Result<String, String> {
+pub(crate) fn render_once(dir: &Path, addr: &str, flags: &[&str]) -> Result<String, String> {
     let tpl = dir.join("greeting.tpl");
     let out = dir.join("greeting.out");
     let _ = std::fs::remove_file(&out);
