@@ -561,6 +561,7 @@ async fn pass(
         }
         note_waiting(t, Vec::new());
         if config.parse_only || t.last.as_deref() == Some(&r.output) {
+            t.template.recycle(r.output);
             t.rendered = true;
             continue;
         }
@@ -577,7 +578,9 @@ async fn pass(
         t.renders += 1;
         t.last_render = Some(crate::metrics::unix_now());
         t.last_render_duration = Some(started.elapsed().as_secs_f64());
-        t.last = Some(r.output);
+        if let Some(old) = t.last.replace(r.output) {
+            t.template.recycle(old);
+        }
         t.rendered = true;
     }
     // Every dependency some template uses, when that changed (views started or stopped).
@@ -655,7 +658,14 @@ async fn emit(t: &mut Loaded, output: &[u8], dry: bool) -> Result<bool, RunError
             .map_err(|e| RunError::Runtime(format!("stdout: {e}")))?;
         return Ok(false);
     }
-    let written = match renderer::render(Path::new(dest), output, &t.settings.render) {
+    // The old contents are only needed to put them back if the check command fails.
+    let keep_previous = t.settings.check_command.is_some();
+    let written = match renderer::render_keeping(
+        Path::new(dest),
+        output,
+        &t.settings.render,
+        keep_previous,
+    ) {
         Ok(w) => w,
         Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
         Err(e) => {

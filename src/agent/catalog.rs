@@ -908,6 +908,11 @@ impl Catalog {
             changed.extend(applied.changed);
             outcomes.push(applied.outcome);
         }
+        // Readers are woken after the write lock is released, so that the first ones woken
+        // can read while the rest (thousands at catalog scale) are still being woken. No
+        // reader is missed: one registers under the read lock after a query of the old state,
+        // so it is in the list before this write began.
+        drop(state);
         if !changed.is_empty() {
             let mut waiters = self.waiters.lock().unwrap_or_else(|e| e.into_inner());
             let list = std::mem::take(&mut waiters.list);

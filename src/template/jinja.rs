@@ -421,6 +421,13 @@ impl AnyTemplate {
             AnyTemplate::Jinja(t) => t.execute(brain),
         }
     }
+
+    /// Hands an output the caller is done with back for the next execution (Go templates).
+    pub fn recycle(&self, output: Vec<u8>) {
+        if let AnyTemplate::Go(t) = self {
+            t.recycle(output);
+        }
+    }
 }
 
 #[cfg(test)]

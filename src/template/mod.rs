@@ -101,6 +101,8 @@ struct Reuse {
     memo: Memo,
     output_len: usize,
     deps: usize,
+    /// An output buffer the runner is done with (see [`Template::recycle`]).
+    spare: Vec<u8>,
 }
 
 /// One execution's result.
@@ -331,7 +333,9 @@ impl Template {
         let mut reuse = self.reuse.lock().unwrap_or_else(|e| e.into_inner());
         let mut rc =
             RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone()).expecting(reuse.deps);
-        let mut output = Vec::with_capacity(reuse.output_len);
+        let mut output = std::mem::take(&mut reuse.spare);
+        output.clear();
+        output.reserve(reuse.output_len);
         let result = self.inner.execute_memo(
             self.inner.name(),
             &mut output,
@@ -348,6 +352,19 @@ impl Template {
             used: rc.used,
             missing: rc.missing,
         })
+    }
+
+    /// Takes back an output the caller no longer needs, for the next execution to write into:
+    /// a catalog's output is megabytes, and a fresh buffer of that size is fresh pages from
+    /// the kernel (faulted in and zeroed) on every change. A buffer far larger than the last
+    /// output is let go, so a template that shrank does not hold its old size.
+    pub fn recycle(&self, mut output: Vec<u8>) {
+        let mut reuse = self.reuse.lock().unwrap_or_else(|e| e.into_inner());
+        let fits = output.capacity() <= 2 * reuse.output_len.max(4096);
+        if fits && output.capacity() > reuse.spare.capacity() {
+            output.clear();
+            reuse.spare = output;
+        }
     }
 }
 
