@@ -23,8 +23,7 @@ pub struct RenderOptions {
 pub struct Written {
     /// The file changed on disk.
     pub changed: bool,
-    /// What it held before, when it changed and was asked for (to restore it if a check
-    /// fails).
+    /// What it held before, when it changed (to restore it if a check fails).
     pub previous: Option<Vec<u8>>,
 }
 
@@ -32,36 +31,17 @@ fn err(path: &Path, what: &str, e: std::io::Error) -> String {
     format!("{}: {what}: {e}", path.display())
 }
 
-/// Writes `contents` to `dest` unless it already holds exactly that with the wanted mode;
-/// what it held before comes back in [`Written::previous`].
+/// Writes `contents` to `dest` unless it already holds exactly that with the wanted mode.
 pub fn render(dest: &Path, contents: &[u8], opts: &RenderOptions) -> Result<Written, String> {
-    render_keeping(dest, contents, opts, true)
-}
-
-/// [`render`], returning the previous contents only if `keep_previous`. Without it, a file
-/// whose size differs from `contents` is not read at all: it cannot hold the same bytes, and
-/// at catalog scale it is megabytes read and compared on every change.
-pub fn render_keeping(
-    dest: &Path,
-    contents: &[u8],
-    opts: &RenderOptions,
-    keep_previous: bool,
-) -> Result<Written, String> {
-    let meta = match fs::metadata(dest) {
-        Ok(m) => Some(m),
+    let existing = match fs::read(dest) {
+        Ok(b) => Some(b),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(err(dest, "stat", e)),
+        Err(e) => return Err(err(dest, "read", e)),
     };
-    let current_mode = meta.as_ref().map(|m| m.permissions().mode() & 0o7777);
+    let current_mode = fs::metadata(dest)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777);
     let mode = opts.perms.or(current_mode).unwrap_or(0o644);
-    // Anything but a regular file is read as before, to fail as before (a folder, say).
-    let must_read = meta
-        .as_ref()
-        .is_some_and(|m| keep_previous || !m.is_file() || m.len() == contents.len() as u64);
-    let existing = match must_read {
-        true => read_existing(dest)?,
-        false => None,
-    };
     if existing.as_deref() == Some(contents) && current_mode == Some(mode) {
         return Ok(Written {
             changed: false,
@@ -79,23 +59,14 @@ pub fn render_keeping(
             .create(&dir)
             .map_err(|e| err(&dir, "create folder", e))?;
     }
-    if opts.backup && meta.is_some() {
+    if opts.backup && existing.is_some() {
         backup(dest)?;
     }
     replace(dest, contents, mode)?;
     Ok(Written {
         changed: true,
-        previous: existing.filter(|_| keep_previous),
+        previous: existing,
     })
-}
-
-/// The destination's contents; `None` if it is gone (removed since it was looked at).
-fn read_existing(dest: &Path) -> Result<Option<Vec<u8>>, String> {
-    match fs::read(dest) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(err(dest, "read", e)),
-    }
 }
 
 /// Puts `previous` back (or removes the file if there was none), atomically.
@@ -209,51 +180,6 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         let missing = dir.path().join("nope/out");
         assert!(render(&missing, b"x", &RenderOptions::default()).is_err());
-    }
-
-    /// Without the previous contents asked for, a destination of another size is replaced
-    /// unread; one of the same size is still compared, so equal bytes are not rewritten.
-    #[test]
-    fn without_previous_contents_only_a_same_size_file_is_compared() {
-        let dir = tempfile::tempdir().unwrap();
-        let dest = dir.path().join("out.conf");
-        let opts = RenderOptions {
-            backup: true,
-            ..Default::default()
-        };
-        let first = render_keeping(&dest, b"one", &opts, false).unwrap();
-        assert!(first.changed && first.previous.is_none());
-        let w = render_keeping(&dest, b"three", &opts, false).unwrap();
-        assert_eq!(
-            w,
-            Written {
-                changed: true,
-                previous: None
-            }
-        );
-        assert_eq!(fs::read(&dest).unwrap(), b"three");
-        assert_eq!(fs::read(format!("{}.bak", dest.display())).unwrap(), b"one");
-        let mtime = || fs::metadata(&dest).unwrap().modified().unwrap();
-        let before = mtime();
-        assert!(
-            !render_keeping(&dest, b"three", &opts, false)
-                .unwrap()
-                .changed
-        );
-        assert_eq!(mtime(), before, "equal bytes: not rewritten");
-        assert!(
-            render_keeping(&dest, b"thrEE", &opts, false)
-                .unwrap()
-                .changed
-        );
-        assert_eq!(fs::read(&dest).unwrap(), b"thrEE");
-        let kept = render_keeping(&dest, b"four", &opts, true).unwrap();
-        assert_eq!(kept.previous.as_deref(), Some(&b"thrEE"[..]));
-        // A folder in the way fails as before, with the read.
-        let folder = dir.path().join("sub");
-        fs::create_dir(&folder).unwrap();
-        let e = render_keeping(&folder, b"x", &opts, false).unwrap_err();
-        assert!(e.contains("read"), "{e}");
     }
 
     #[test]

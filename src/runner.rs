@@ -658,14 +658,7 @@ async fn emit(t: &mut Loaded, output: &[u8], dry: bool) -> Result<bool, RunError
             .map_err(|e| RunError::Runtime(format!("stdout: {e}")))?;
         return Ok(false);
     }
-    // The old contents are only needed to put them back if the check command fails.
-    let keep_previous = t.settings.check_command.is_some();
-    let written = match renderer::render_keeping(
-        Path::new(dest),
-        output,
-        &t.settings.render,
-        keep_previous,
-    ) {
+    let written = match renderer::render(Path::new(dest), output, &t.settings.render) {
         Ok(w) => w,
         Err(e) if t.settings.error_fatal => return Err(RunError::Runtime(e)),
         Err(e) => {
