@@ -418,6 +418,9 @@ pub async fn run(
         }
         let mut missing = pass.missing;
         missing.retain(|k| !waiting.contains(k));
+        if missing.is_empty() {
+            watcher.settled();
+        }
         let timer = templates
             .iter()
             .flat_map(|t| [t.fire_at, t.report_at])
@@ -426,8 +429,14 @@ pub async fn run(
         tokio::select! {
             e = events.recv() => {
                 let Some(e) = e else { return Ok(Stopped::Done) };
+                let (started, asked) = (std::time::Instant::now(), missing.len());
                 apply(&mut brain, e, &mut missing, &mut waiting)?;
                 gather(&mut events, &mut brain, &mut missing, &mut waiting).await?;
+                tracing::debug!(
+                    "(runner) gathered {} of {asked} awaited answers in {:?}",
+                    asked - missing.len(),
+                    started.elapsed()
+                );
             }
             _ = sleep_until(timer) => {
                 let now = Instant::now();
@@ -553,6 +562,13 @@ async fn pass(
             t.used = r.used.iter().map(|d| d.shared_key().clone()).collect();
             deps_changed = true;
         }
+        tracing::debug!(
+            template = %t.template.name(),
+            "(runner) executed in {:?}: {} dependencies, {} missing",
+            started.elapsed(),
+            r.used.len(),
+            r.missing.len()
+        );
         if !r.missing.is_empty() {
             let keys: Vec<String> = r.missing.iter().map(|d| d.key().to_string()).collect();
             missing.extend(keys.iter().cloned());

@@ -117,6 +117,7 @@ pub struct Watcher {
     shutdown: CancellationToken,
     budget: Arc<Budget>,
     quick: Arc<Semaphore>,
+    settled: watch::Sender<bool>,
 }
 
 /// Fetches that answer at once (first fetches, parked views' fetches) in flight together.
@@ -128,12 +129,15 @@ const QUICK_AT_ONCE: usize = 256;
 /// Least spacing between two fetches of one view.
 const MIN_SPACING: Duration = Duration::from_millis(100);
 
-/// How widely the views' first blocking queries spread after their first answers. Thousands
-/// of views found in one pass answer within moments of each other; were they all to ask again
-/// 100 ms later, that burst (ctmpl's requests and the agent's waiters) would take the CPU from
-/// the render those answers were fetched for. A change in the meantime is not missed: the
-/// blocking query asks past the index of the first answer and returns at once.
+/// How widely the views' first blocking queries spread once the runner has settled (see
+/// [`Watcher::settled`]). Thousands of views answer within moments of each other; were they
+/// all to ask again at once, that burst (ctmpl's requests and the agent's waiters) would take
+/// the CPU from the render and the changes that follow. A change in the meantime is not
+/// missed: the blocking query asks past the index of the first answer and returns at once.
 const FIRST_BLOCK_SPREAD: Duration = Duration::from_millis(1500);
+/// How long a view's first blocking query waits for the runner to settle at most: a runner
+/// busy with pass after pass of new dependencies still gets its changes this late at worst.
+const FIRST_BLOCK_HOLD: Duration = Duration::from_secs(30);
 /// How long a `file` dependency woken by a file event lets a burst of events (write, rename,
 /// chmod) settle before it reads the file.
 const FILE_EVENT_SETTLE: Duration = Duration::from_millis(5);
@@ -158,6 +162,7 @@ impl Watcher {
         shutdown: CancellationToken,
     ) -> (Watcher, mpsc::UnboundedReceiver<Event>) {
         let (tx, rx) = mpsc::unbounded_channel();
+        let (settled, _) = watch::channel(false);
         let slots = client.max_conns().map(|n| {
             let reserved = short_requests(n) + SENTINEL_KINDS;
             Arc::new(Semaphore::new(n.saturating_sub(reserved)))
@@ -175,9 +180,20 @@ impl Watcher {
                 shutdown,
                 budget,
                 quick: Arc::new(Semaphore::new(QUICK_AT_ONCE)),
+                settled,
             },
             rx,
         )
+    }
+
+    /// Lets the views send their first blocking queries: the runner has nothing left to wait
+    /// for (every template rendered, or waits only for data that does not exist yet). Until
+    /// then they hold back, so the first render's fetches and passes have the CPU and the
+    /// connection to themselves instead of sharing them with thousands of blocking queries
+    /// being sent and parked (in ctmpl and in the agent). Idempotent.
+    pub fn settled(&self) {
+        self.settled
+            .send_if_modified(|s| !std::mem::replace(s, true));
     }
 
     /// Starts a view for `dep` unless one runs already.
@@ -195,6 +211,7 @@ impl Watcher {
             budget: self.budget.clone(),
             shutdown: self.shutdown.clone(),
             quick: self.quick.clone(),
+            settled: self.settled.subscribe(),
         };
         let dep = dep.clone();
         tokio::spawn(async move {
@@ -237,6 +254,16 @@ struct ViewCtx {
     budget: Arc<Budget>,
     shutdown: CancellationToken,
     quick: Arc<Semaphore>,
+    /// Whether the runner has settled (see [`Watcher::settled`]).
+    settled: watch::Receiver<bool>,
+}
+
+impl ViewCtx {
+    /// Waits until the runner has settled, or `FIRST_BLOCK_HOLD` at most.
+    async fn runner_settled(&self) {
+        let mut settled = self.settled.clone();
+        let _ = tokio::time::timeout(FIRST_BLOCK_HOLD, settled.wait_for(|s| *s)).await;
+    }
 }
 
 /// Whether a view blocks on its own query or waits for its sentinels.
@@ -337,13 +364,14 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
         } else if file_event {
             tokio::time::sleep(FILE_EVENT_SETTLE).await;
         } else if let Some(at) = last_fetch {
-            let spread = if fetches == 1 && !retrying && dep.blocking() {
-                FIRST_BLOCK_SPREAD
+            if fetches == 1 && !retrying && dep.blocking() {
+                ctx.runner_settled().await;
+                let jitter = FIRST_BLOCK_SPREAD.mul_f64(crate::random_fraction());
+                tokio::time::sleep_until(Instant::now().max(at + MIN_SPACING) + jitter).await;
             } else {
-                MIN_SPACING / 5
-            };
-            let jitter = spread.mul_f64(crate::random_fraction());
-            tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
+                let jitter = (MIN_SPACING / 5).mul_f64(crate::random_fraction());
+                tokio::time::sleep_until(at + MIN_SPACING + jitter).await;
+            }
         }
         fetches += 1;
         retrying = false;

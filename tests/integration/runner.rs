@@ -120,6 +120,41 @@ fn writes_runs_its_command_and_follows_the_catalog() {
     assert_eq!(lines(&marker), 2);
 }
 
+/// Views hold their first blocking query back until the runner has nothing left to wait for
+/// (the first render's fetches have the CPU to themselves). A template waiting for a key that
+/// does not exist is such a state: the other template's view must block and follow a change
+/// long before its hold would give out (30 s).
+#[test]
+fn a_template_waiting_for_absent_data_does_not_hold_back_the_others_changes() {
+    let agent = Agent::dev();
+    register(&agent, json!({"Name": "web", "ID": "web-1", "Port": 8001}));
+    let (dir, src, dest, _) = setup(UPSTREAMS);
+    let waiting_src = dir.path().join("waiting.ctmpl");
+    std::fs::write(&waiting_src, "{{key \"never/written\"}}").unwrap();
+    let waiting_dest = dir.path().join("waiting.out");
+    let spec = format!("{}:{}", src.display(), dest.display());
+    let waiting = format!("{}:{}", waiting_src.display(), waiting_dest.display());
+    let _ct = Ctmpl::start(&[
+        "-consul-addr",
+        &agent.addr,
+        "-template",
+        &waiting,
+        "-template",
+        &spec,
+    ]);
+    eventually(20, "first render", || {
+        (read(&dest)? == "server 127.0.0.1:8001;\n").then_some(())
+    });
+    register(&agent, json!({"Name": "web", "ID": "web-2", "Port": 8002}));
+    eventually(15, "the change, well before the hold gives out", || {
+        (read(&dest)?.contains("8002")).then_some(())
+    });
+    assert!(
+        read(&waiting_dest).is_none(),
+        "the waiting template rendered"
+    );
+}
+
 #[test]
 fn once_renders_runs_and_exits() {
     let agent = Agent::dev();
