@@ -5,6 +5,9 @@
 //! per occurrence. Decoding follows Go's `encoding/json` into `interface{}`: objects are maps,
 //! arrays lists, every number a float64, `null` nil, the last of repeated keys wins, and
 //! nesting deeper than Go's 10,000 levels is Go's error, found where Go's scanner finds it.
+//! A large document's big array is parsed on two threads (`split`).
+
+mod split;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -20,12 +23,18 @@ use crate::value::Value;
 const MAX_DEPTH: usize = 10_000;
 const DEPTH_ERROR: &str = "exceeded max depth";
 
+/// An object's members as read, before they become its map.
+type Entries = Vec<(Arc<str>, Value)>;
+
 /// One document's state: the keys seen so far, and how deep the parser is.
 #[derive(Default)]
 pub(crate) struct Keys {
     table: RefCell<HashMap<Box<str>, Arc<str>, BuildHasherDefault<Fnv>>>,
     depth: Cell<usize>,
     too_deep: Cell<bool>,
+    /// Emptied entry buffers, one per level in use: an object's members are gathered in one
+    /// before they become its map, instead of a fresh vector grown four times per object.
+    spare: RefCell<Vec<Entries>>,
 }
 
 /// FNV-1a: keys are short, and SipHash's setup cost more than the lookups it served. The table
@@ -52,6 +61,13 @@ impl Hasher for Fnv {
 }
 
 impl Keys {
+    /// The state for a part of a document that begins `depth` levels down.
+    fn at_depth(depth: usize) -> Keys {
+        let keys = Keys::default();
+        keys.depth.set(depth);
+        keys
+    }
+
     /// Keys longer than this are rare and seldom repeated: they are not worth a table entry.
     const MAX_INTERNED: usize = 64;
     /// Past this many distinct keys the document is not a catalog of records: stop sharing.
@@ -133,13 +149,15 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         self.enter()?;
-        let mut entries = Vec::new();
+        let mut entries = self.0.spare.borrow_mut().pop().unwrap_or_default();
         while let Some(k) = map.next_key_seed(KeySeed(self.0))? {
             entries.push((k, map.next_value_seed(self)?));
         }
         self.leave();
         // Built in one go from the entries: a stable sort, and the last of equal keys kept.
-        Ok(Value::Map(Arc::new(BTreeMap::from_iter(entries))))
+        let built = BTreeMap::from_iter(entries.drain(..));
+        self.0.spare.borrow_mut().push(entries);
+        Ok(Value::Map(Arc::new(built)))
     }
 }
 
@@ -185,7 +203,19 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
 /// Parses JSON text into a value (see the module doc). Deep documents need a deep stack:
 /// about 1 KiB per level.
 pub(crate) fn parse(text: &str) -> Result<Value, String> {
-    let keys = Keys::default();
+    match split::parse(text) {
+        Some(v) => Ok(v),
+        None => parse_whole(text),
+    }
+}
+
+/// Parses JSON text on this thread alone.
+fn parse_whole(text: &str) -> Result<Value, String> {
+    parse_with(text, Keys::default())
+}
+
+/// Parses JSON text (a whole document, or a part of one that `keys` places at its depth).
+fn parse_with(text: &str, keys: Keys) -> Result<Value, String> {
     let mut de = serde_json::Deserializer::from_str(text);
     de.disable_recursion_limit();
     let describe = |e: serde_json::Error| {
