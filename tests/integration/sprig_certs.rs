@@ -211,3 +211,107 @@ fn certificate_functions_write_what_openssl_reads_back() {
     assert!(valid_days(d, "edleaf.pem", 2));
     assert!(ok(d, &["verify", "-CAfile", "edca.pem", "edleaf.pem"]).contains("edleaf.pem:OK"));
 }
+
+/// The hex blocks of `openssl dsa -text -noout` (`priv:`, `pub:`, `P:`, `Q:`, `G:`), by label.
+fn openssl_numbers(text: &str) -> std::collections::HashMap<String, num_bigint::BigUint> {
+    let mut numbers = std::collections::HashMap::new();
+    let mut label: Option<String> = None;
+    let mut hex = String::new();
+    let mut flush = |label: &mut Option<String>, hex: &mut String| {
+        if let Some(l) = label.take() {
+            let n = num_bigint::BigUint::parse_bytes(hex.as_bytes(), 16)
+                .unwrap_or_else(|| panic!("{l}: {hex}"));
+            numbers.insert(l, n);
+        }
+        hex.clear();
+    };
+    for line in text.lines() {
+        if line.starts_with(char::is_whitespace) {
+            hex.extend(line.chars().filter(char::is_ascii_hexdigit));
+        } else {
+            flush(&mut label, &mut hex);
+            label = line.trim_end().strip_suffix(':').map(str::to_string);
+        }
+    }
+    flush(&mut label, &mut hex);
+    numbers
+}
+
+/// `genPrivateKey "dsa"` through the real binary: a `DSA PRIVATE KEY` block that openssl reads
+/// as the traditional DSA key layout (the SEQUENCE of version, P, Q, G, Y, X sprig's
+/// `DSAKeyFormat` marshals), with Go's `L2048N256` sizes and a public key that is `g^x mod p`.
+#[test]
+fn dsa_private_keys_are_what_openssl_reads_back() {
+    let agent = Agent::dev();
+    let dir = tempfile::tempdir().unwrap();
+    let tmpl = dir.path().join("dsa.ctmpl");
+    std::fs::write(&tmpl, r#"{{ sprig_genPrivateKey "dsa" }}"#).unwrap();
+    let out = crate::ctmpl()
+        .args([
+            "-consul-addr",
+            &agent.addr,
+            "-template",
+            tmpl.to_str().unwrap(),
+            "-once",
+            "-dry",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = stdout.strip_prefix("> \n").expect("dry header");
+    assert!(
+        key.starts_with("-----BEGIN DSA PRIVATE KEY-----\n"),
+        "{key}"
+    );
+    assert!(key.ends_with("-----END DSA PRIVATE KEY-----\n"), "{key}");
+    std::fs::write(dir.path().join("dsa.key"), key).unwrap();
+
+    let parsed = Command::new("openssl")
+        .args(["asn1parse", "-in", "dsa.key"])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl runs");
+    let layout = String::from_utf8_lossy(&parsed.stdout);
+    assert!(parsed.status.success(), "{layout}");
+    let elements: Vec<&str> = layout
+        .lines()
+        .map(|l| l.split(':').nth(2).unwrap_or("").trim())
+        .collect();
+    assert_eq!(
+        elements,
+        ["SEQUENCE", "INTEGER", "INTEGER", "INTEGER", "INTEGER", "INTEGER", "INTEGER"],
+        "{layout}"
+    );
+    assert!(
+        layout.lines().nth(1).is_some_and(|l| l.ends_with(":00")),
+        "version 0: {layout}"
+    );
+
+    let text = Command::new("openssl")
+        .args(["dsa", "-in", "dsa.key", "-text", "-noout"])
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl runs");
+    assert!(text.status.success(), "{text:?}");
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("Private-Key: (2048 bit)"), "{text}");
+    let n = openssl_numbers(&text);
+    let (p, q, g, x, y) = (&n["P"], &n["Q"], &n["G"], &n["priv"], &n["pub"]);
+    assert_eq!(p.bits(), 2048);
+    assert_eq!(q.bits(), 256);
+    let one = num_bigint::BigUint::from(1u8);
+    assert_eq!(
+        (p - &one) % q,
+        num_bigint::BigUint::from(0u8),
+        "q divides p-1"
+    );
+    assert!(g > &one && g < p);
+    assert_eq!(g.modpow(q, p), one, "g has order q");
+    assert!(x > &num_bigint::BigUint::from(0u8) && x < q);
+    assert_eq!(&g.modpow(x, p), y, "y = g^x mod p");
+}

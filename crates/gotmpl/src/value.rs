@@ -196,6 +196,11 @@ pub trait Object: Send + Sync + fmt::Debug {
     fn pure_methods(&self) -> bool {
         false
     }
+    /// Its `GoString` method (Go's `fmt.GoStringer`), which `%#v` prints instead of the
+    /// value's Go syntax (`time.Time` has one: `time.Date(2024, time.January, …)`).
+    fn go_string(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A Go map or slice of a static type: `map[string]string`, `[]string`,

@@ -195,6 +195,12 @@ impl<'a, S: Sink> Printer<'a, S> {
 
     /// An object prints as its underlying value unless it has a `String` method (Go's Stringer).
     fn print_object(&mut self, o: &dyn Object, verb: char, depth: usize) {
+        // Go's `handleMethods`: `%#v` asks a `GoStringer` first, at any depth.
+        if self.f.sharp_v && verb == 'v' && !self.erroring {
+            if let Some(shown) = o.go_string() {
+                return self.fmt_s(GoStr::Utf8(&shown));
+            }
+        }
         let stringer = !o.pointer_methods();
         if stringer
             && !self.erroring

@@ -9,6 +9,11 @@
 //! offset other than zero makes a zone without a name (`+0200 +0200`), a parsed abbreviation
 //! other than `UTC` a zone of that name at offset zero, exactly as Go does when the local zone
 //! does not know them.
+//!
+//! `%#v` prints Go's `Time.GoString` (`time.Date(2024, time.January, 2, 0, 0, 0, 0, time.Local)`),
+//! which names the `*time.Location` the value carries, not its offset: so each time remembers
+//! whether it is in `time.UTC` (`.UTC`, a `Z` in the input, the zero time), `time.Local` (what
+//! `ParseInLocation` gives when the local zone matches) or a zone Go made up while parsing.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -31,6 +36,18 @@ pub struct GoTime {
     pub offset: i64,
     /// The zone's abbreviation; `""` for a zone known only by its offset.
     pub zone: String,
+    pub loc: Location,
+}
+
+/// Which `*time.Location` a `time.Time` holds (what `GoString` names).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Location {
+    /// `time.UTC` (or a nil location, as in the zero `time.Time{}`).
+    Utc,
+    /// `time.Local`, which is UTC in ctmpl.
+    Local,
+    /// A `time.FixedZone` made by parsing, named by `GoTime::zone`.
+    Fixed,
 }
 
 impl GoTime {
@@ -45,7 +62,37 @@ impl GoTime {
             nanos,
             offset: 0,
             zone: "UTC".into(),
+            loc: Location::Utc,
         }
+    }
+
+    /// The instant in `time.Local` (UTC, named `UTC`).
+    pub fn local(secs: i64, nanos: u32) -> GoTime {
+        GoTime {
+            loc: Location::Local,
+            ..GoTime::utc(secs, nanos)
+        }
+    }
+
+    /// Go's `Time.GoString` (time/format.go): the wall clock in its zone as a `time.Date`
+    /// call, the location by name.
+    pub fn go_string(&self) -> String {
+        let c = self.civil();
+        let loc = match self.loc {
+            Location::Utc => "time.UTC".to_string(),
+            Location::Local => "time.Local".to_string(),
+            Location::Fixed => format!("time.Location({})", go_quote(&self.zone)),
+        };
+        format!(
+            "time.Date({}, time.{}, {}, {}, {}, {}, {}, {loc})",
+            c.year,
+            MONTHS[c.month - 1],
+            c.day,
+            c.hour,
+            c.min,
+            c.sec,
+            c.nanos
+        )
     }
 
     pub fn value(self) -> Value {
@@ -73,6 +120,7 @@ impl GoTime {
             nanos: total.rem_euclid(1_000_000_000) as u32,
             offset: self.offset,
             zone: self.zone.clone(),
+            loc: self.loc,
         }
     }
 
@@ -139,6 +187,10 @@ impl Object for GoTime {
     fn marshal_json(&self) -> Option<String> {
         Some(format!("\"{}\"", self.format(RFC3339_NANO)))
     }
+
+    fn go_string(&self) -> Option<String> {
+        Some(GoTime::go_string(self))
+    }
 }
 
 /// `Time.String`'s layout.
@@ -200,7 +252,8 @@ impl GoTime {
             "IsZero" => {
                 want(0).map(|_| Value::Bool(self.secs == ZERO_TIME_UNIX && self.nanos == 0))
             }
-            "UTC" | "Local" => want(0).map(|_| GoTime::utc(self.secs, self.nanos).value()),
+            "UTC" => want(0).map(|_| GoTime::utc(self.secs, self.nanos).value()),
+            "Local" => want(0).map(|_| GoTime::local(self.secs, self.nanos).value()),
             "Before" => Ok(Value::Bool(self.unix_nanos() < other()?.unix_nanos())),
             "After" => Ok(Value::Bool(self.unix_nanos() > other()?.unix_nanos())),
             "Equal" => Ok(Value::Bool(self.unix_nanos() == other()?.unix_nanos())),
@@ -519,13 +572,17 @@ impl Parsed {
             return Ok(GoTime::utc(wall, nanos));
         }
         if let Some(offset) = self.zone_offset {
-            // The local zone (UTC) is used when its offset matches; else a zone with no name.
-            let zone = if offset == 0 { "UTC" } else { "" };
+            // The local zone (UTC) is used when its offset matches and no other name was
+            // given (`UTC` itself set `self.utc`); else `FixedZone(name, offset)`.
+            if offset == 0 && self.zone_name.is_empty() {
+                return Ok(GoTime::local(wall, nanos));
+            }
             return Ok(GoTime {
                 secs: wall - offset,
                 nanos,
                 offset,
-                zone: zone.into(),
+                zone: self.zone_name,
+                loc: Location::Fixed,
             });
         }
         if !self.zone_name.is_empty() {
@@ -537,9 +594,10 @@ impl Parsed {
                 nanos,
                 offset,
                 zone: self.zone_name,
+                loc: Location::Fixed,
             });
         }
-        Ok(GoTime::utc(wall, nanos))
+        Ok(GoTime::local(wall, nanos))
     }
 }
 

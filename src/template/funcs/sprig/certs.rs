@@ -7,8 +7,11 @@
 //! client auth, basic constraints always present.
 //!
 //! New keys are RSA 2048 (the `rsa` crate) as sprig makes them; the `WithKey` variants take
-//! any key `genPrivateKey` writes (RSA PKCS#1, EC P-256 SEC 1, PKCS#8 RSA/P-256/Ed25519) and
-//! write it back as Go's `pemBlockForKey` does. rcgen builds and signs the certificates;
+//! any key `genPrivateKey` writes (RSA PKCS#1, EC P-256 SEC 1, PKCS#8 RSA/P-256/Ed25519, DSA
+//! in sprig's `DSAKeyFormat`) and write it back as Go's `pemBlockForKey` does. A DSA key reads
+//! as Go reads it, but Go's `x509.CreateCertificate` refuses it: as the signer (it is no
+//! `crypto.Signer`) and as the subject (its public key type is unsupported); so only
+//! `buildCustomCert` accepts one, and the others fail with Go's words. rcgen builds and signs the certificates;
 //! x509-parser checks `buildCustomCert`'s input. Error texts are sprig's; where the message
 //! comes from Go's ASN.1 or x509 parsers, ctmpl words the cause its own way after sprig's prefix.
 
@@ -21,6 +24,7 @@ use rcgen::{
 };
 use rustls_pki_types::{CertificateDer, PrivatePkcs8KeyDer};
 
+use super::dsa_key::DsaKey;
 use super::keys::{ec_private_key_der, ed25519_pkcs8_der, pem};
 use super::sdef;
 use crate::gotmpl::{Arity, FuncError, FuncMap, Record, RecordType, Value};
@@ -150,7 +154,7 @@ fn signed(a: &[Value], key: PrivateKey) -> Result<Value, FuncError> {
     let issuer = CertificateParams::from_ca_cert_der(&CertificateDer::from(ca_der))
         .and_then(|p| p.self_signed(&ca_signer))
         .map_err(creating)?;
-    let signee = key.key_pair()?;
+    let signee = key.subject_key_pair()?;
     let mut params = params;
     params.use_authority_key_identifier_extension = true;
     let cert = params
@@ -289,6 +293,7 @@ enum PrivateKey {
     Ec(p256::SecretKey),
     /// The 32-byte seed.
     Ed25519([u8; 32]),
+    Dsa(DsaKey),
 }
 
 impl PrivateKey {
@@ -318,7 +323,9 @@ impl PrivateKey {
             "EC" => p256::SecretKey::from_sec1_der(&der)
                 .map(PrivateKey::Ec)
                 .map_err(|e| format!("parsing EC private key from PEM: x509: failed to parse EC private key: {e}")),
-            "DSA" => Err("parsing DSA private key from PEM: DSA keys are not supported by ctmpl".into()),
+            "DSA" => DsaKey::from_der(&der)
+                .map(PrivateKey::Dsa)
+                .map_err(|e| format!("parsing DSA private key from PEM: {e}")),
             _ => Err(format!("invalid private key type {kind}")),
         }
     }
@@ -340,7 +347,19 @@ impl PrivateKey {
         Err("x509: failed to parse private key (ctmpl reads RSA, P-256 and Ed25519 keys)".into())
     }
 
-    /// The key as rcgen signs with it.
+    /// The key whose public half a certificate carries: Go's `marshalPublicKey` knows no DSA.
+    fn subject_key_pair(&self) -> Result<KeyPair, FuncError> {
+        match self {
+            PrivateKey::Dsa(_) => Err(FuncError(
+                "error creating certificate: x509: unsupported public key type: *dsa.PublicKey"
+                    .into(),
+            )),
+            _ => self.key_pair(),
+        }
+    }
+
+    /// The key as rcgen signs with it (`x509.CreateCertificate`'s first check: a
+    /// `crypto.Signer`, which Go's DSA key is not).
     fn key_pair(&self) -> Result<KeyPair, FuncError> {
         let (der, alg): (Vec<u8>, &'static SignatureAlgorithm) = match self {
             PrivateKey::Rsa(k) => {
@@ -358,6 +377,13 @@ impl PrivateKey {
                 (der.as_bytes().to_vec(), &rcgen::PKCS_ECDSA_P256_SHA256)
             }
             PrivateKey::Ed25519(seed) => (ed25519_pkcs8_der(seed), &rcgen::PKCS_ED25519),
+            PrivateKey::Dsa(_) => {
+                return Err(FuncError(
+                    "error creating certificate: x509: certificate private key does not \
+                     implement crypto.Signer"
+                        .into(),
+                ))
+            }
         };
         KeyPair::from_pkcs8_der_and_sign_algo(&PrivatePkcs8KeyDer::from(der), alg)
             .map_err(|e| FuncError(format!("error creating certificate: {e}")))
@@ -375,6 +401,7 @@ impl PrivateKey {
             }
             PrivateKey::Ec(k) => pem("EC PRIVATE KEY", &ec_private_key_der(k)),
             PrivateKey::Ed25519(seed) => pem("PRIVATE KEY", &ed25519_pkcs8_der(seed)),
+            PrivateKey::Dsa(k) => pem("DSA PRIVATE KEY", &k.to_der()),
         }
     }
 }

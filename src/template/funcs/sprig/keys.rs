@@ -1,8 +1,9 @@
 //! sprig's `genPrivateKey`: a new key in PEM as Go's `pemBlockForKey` writes it: RSA 4096 as
 //! PKCS#1 (`RSA PRIVATE KEY`), ECDSA P-256 as SEC 1 (`EC PRIVATE KEY`), Ed25519 as PKCS#8
-//! (`PRIVATE KEY`): keys from the RustCrypto crates (`rsa`, `p256`; an Ed25519 key is its
-//! random seed), the DER of the two fixed-size formats written here byte for byte as Go writes it. DSA, deprecated in Go and without a maintained
-//! Rust implementation of parameter generation, is refused with a message in sprig's style.
+//! (`PRIVATE KEY`), DSA L2048N256 as sprig's own `DSAKeyFormat` (`DSA PRIVATE KEY`, see
+//! `dsa_key`): keys from the RustCrypto crates (`rsa`, `p256`, `dsa`; an Ed25519 key is its
+//! random seed), the DER of the two fixed-size formats written here byte for byte as Go
+//! writes it.
 
 use super::sdef;
 use crate::gotmpl::{Arity, FuncMap, Value};
@@ -37,7 +38,10 @@ pub(super) fn generate(kind: &str) -> String {
             getrandom::fill(&mut seed).expect("the OS gives random bytes");
             pem("PRIVATE KEY", &ed25519_pkcs8_der(&seed))
         }
-        "dsa" => "failed to generate dsa params: not supported by ctmpl".into(),
+        "dsa" => pem(
+            "DSA PRIVATE KEY",
+            &super::dsa_key::DsaKey::generate().to_der(),
+        ),
         other => format!("Unknown type {other}"),
     }
 }

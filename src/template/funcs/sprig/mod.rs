@@ -9,6 +9,7 @@ mod crypto;
 mod dates;
 mod decimal;
 mod dicts;
+mod dsa_key;
 mod keys;
 mod lists;
 mod numbers;

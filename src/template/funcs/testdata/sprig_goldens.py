@@ -234,6 +234,7 @@ case("keys",
     '{{ $k := sprig_genPrivateKey "ed25519" }}{{ sprig_hasPrefix "-----BEGIN PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END PRIVATE KEY-----\\n" $k }}|{{ len $k }}',
     '{{ $k := sprig_genPrivateKey "rsa" }}{{ sprig_hasPrefix "-----BEGIN RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasSuffix "-----END RSA PRIVATE KEY-----\\n" $k }}|{{ sprig_hasPrefix "-----BEGIN RSA" (sprig_genPrivateKey "") }}',
     '{{ sprig_genPrivateKey "x25519" }}',
+    '{{ $k := sprig_genPrivateKey "dsa" }}{{ sprig_hasPrefix "-----BEGIN DSA PRIVATE KEY-----\\nMII" $k }}|{{ sprig_hasSuffix "-----END DSA PRIVATE KEY-----\\n" $k }}|{{ $ca := sprig_genCA "ca" 1 }}{{ eq (sprig_buildCustomCert (sprig_b64enc $ca.Cert) (sprig_b64enc $k)).Key $k }}|{{ sprig_genCAWithKey "x" 1 $k }}',
 )
 
 case("older",
@@ -279,6 +280,19 @@ case("time",
     '{{ sprig_ago (sprig_toDate "2006" "2001") | sprig_regexMatch "^[0-9]+h0m0s$" }}|{{ sprig_ago "x" }}',
 )
 
+# `%#v` of a time.Time is its GoString, which names the *time.Location: time.Local for what
+# ParseInLocation reads in the local zone (ctmpl's is UTC; the oracle runs with TZ=UTC),
+# time.UTC for a `Z`, `.UTC` and the zero time, time.Location(NAME) for a zone Go made up.
+case("gostring",
+    '{{ printf "%#v" (sprig_toDate "2006-01-02" "2024-01-02") }}|{{ printf "%#v" (sprig_toDate "2006-01-02T15:04:05Z07:00" "2001-02-03T04:05:06Z") }}|{{ printf "%#v" (sprig_toDate "2006-01-02T15:04:05Z07:00" "2001-02-03T04:05:06+00:00") }}',
+    '{{ printf "%#v" (sprig_toDate "2006-01-02 15:04:05.000 -0700" "2017-12-31 10:11:12.345 +0200") }}|{{ printf "%#v" (sprig_toDate "2006-01-02T15:04:05.999999999Z07:00" "2001-02-03T04:05:06.000000789-05:30") }}',
+    '{{ printf "%#v" (sprig_toDate "2006-01-02 MST" "2010-05-06 PST") }}|{{ printf "%#v" (sprig_toDate "2006-01-02 MST" "2010-05-06 GMT+3") }}|{{ printf "%#v" (sprig_toDate "2006-01-02 MST" "2010-05-06 UTC") }}|{{ printf "%#v" (sprig_toDate "2006-01-02 MST" "2010-05-06 GMT") }}',
+    '{{ $t := sprig_toDate "2006-01-02 MST -0700" "2010-05-06 CET +0100" }}{{ printf "%#v" $t }}|{{ $t }}|{{ printf "%#v" (sprig_toDate "2006-01-02 MST -0700" "2010-05-06 PST +0000") }}|{{ printf "%#v" (sprig_toDate "2006-01-02 MST -0700" "2010-05-06 UTC +0000") }}',
+    '{{ $t := sprig_toDate "2006-01-02 15:04 -0700" "2017-12-31 22:05 +0530" }}{{ printf "%#v" $t.UTC }}|{{ printf "%#v" $t.Local }}|{{ printf "%#v" (sprig_mustDateModify "3h" $t) }}|{{ printf "%#v" (sprig_toDate "x" "y") }}|{{ printf "%#v" (sprig_toDate "2006" "0000") }}',
+    '{{ $t := sprig_toDate "2006-01-02" "2024-01-02" }}{{ printf "%v|%+v|%#v" (sprig_list $t 1) (sprig_list $t 1) (sprig_list $t 1) }}|{{ printf "%v|%+v|%#v" (sprig_dict "a" $t) (sprig_dict "a" $t) (sprig_dict "a" $t) }}',
+    '{{ $t := sprig_toDate "2006-01-02" "2024-01-02" }}{{ printf "[%#60v]" $t }}|{{ printf "[%#-58v]" $t }}|{{ printf "%#v %#v %T" $t.Month $t.Weekday $t.Month }}|{{ printf "%#s" $t }}',
+)
+
 # Go's dynamic types through interface {} parameters: an int64 stays int64.
 case("typing",
     '{{ sprig_typeOf (parseInt "1") }}|{{ sprig_kindOf (parseInt "1") }}|{{ sprig_typeIs "int64" (add 1 2) }}|{{ sprig_duration (parseInt "90") }}|{{ sprig_durationRound (parseInt "3600000000001") }}|{{ sprig_typeIsLike "int" (parseInt "3") }}|{{ sprig_kindIs "int64" (parseInt "3") }}',
@@ -311,6 +325,29 @@ case("certs",
     '{{ $c := sprig_genCA "x" 1 }}{{ sprig_buildCustomCert (sprig_b64enc $c.Cert) "aGk=" }}',
     '{{ $c := sprig_genCA "x" 1 }}{{ $b := sprig_buildCustomCert (sprig_b64enc $c.Cert) (sprig_b64enc $c.Key) }}{{ eq $b.Cert $c.Cert }}|{{ eq $b.Key $c.Key }}|{{ printf "%T" $b }}',
 )
+
+# DSA keys (issue #13): sprig reads a `DSA PRIVATE KEY` as its DSAKeyFormat with Go's
+# encoding/asn1 (lenient: any integers, trailing data ignored), so buildCustomCert accepts one;
+# x509.CreateCertificate refuses it as the signer (not a crypto.Signer) and as the subject's
+# public key. A made-up key with tiny numbers (p=23 q=11 g=4 y=18 x=3) is enough for Go.
+def dsa_pem(b64):
+    return "-----BEGIN DSA PRIVATE KEY-----\\n" + b64 + "\\n-----END DSA PRIVATE KEY-----\\n"
+
+TINY_DSA = dsa_pem("MBICAQACARcCAQsCAQQCARICAQM=")
+case("certs",
+    '{{ sprig_genCAWithKey "x" 1 "%s" }}' % TINY_DSA,
+    '{{ sprig_genSelfSignedCertWithKey "x" nil nil 1 "%s" }}' % TINY_DSA,
+    '{{ sprig_genSignedCertWithKey "x" nil nil 1 (sprig_genCA "ca" 1) "%s" }}' % TINY_DSA,
+    '{{ $ca := sprig_genCA "ca" 1 }}{{ $c := sprig_buildCustomCert (sprig_b64enc $ca.Cert) (sprig_b64enc "%s") }}{{ eq $c.Key "%s" }}|{{ eq $c.Cert $ca.Cert }}' % (TINY_DSA, TINY_DSA),
+    '{{ $ca := sprig_genCA "ca" 1 }}{{ sprig_genSignedCert "x" nil nil 1 (sprig_buildCustomCert (sprig_b64enc $ca.Cert) (sprig_b64enc "%s")) }}' % TINY_DSA,
+    '{{ $ca := sprig_genCA "ca" 1 }}{{ sprig_genSignedCertWithKey "x" nil nil 1 (sprig_buildCustomCert (sprig_b64enc $ca.Cert) (sprig_b64enc "%s")) "%s" }}' % (TINY_DSA, TINY_DSA),
+    '{{ sprig_genSelfSignedCertWithKey "x" (sprig_list "1.2.3") nil 1 "%s" }}' % TINY_DSA,
+    # negative integers and trailing bytes are fine for Go
+    '{{ $ca := sprig_genCA "ca" 1 }}{{ (sprig_buildCustomCert (sprig_b64enc $ca.Cert) (sprig_b64enc "%s")).Key | len }}' % dsa_pem("MBICAQACAekCAQsCAQQCARICAQPerQ=="),
+)
+for der_b64 in ["MAMCAQA=", "MAMEAQA=", "MAYCAQAEAQA=", "MIEDAgEA", "MBoCCQEAAAAAAAAAAAIBFwIBCwIBBAIBEgIBAw==",
+                "MBMCAQACAgAXAgELAgEEAgESAgED", "MBECAQACAAIBCwIBBAIBEgIBAw==", "MQMCAQA=", "AAAA", "MBUCAQACARcCAQsCAQQCARICAQMCAQc="]:
+    case("certs", '{{ sprig_genCAWithKey "x" 1 "%s" }}' % dsa_pem(der_b64))
 
 # merge/mergeOverwrite with empty and nil values (issue #13 item 4). consul-template v0.42.1's
 # sprig 3.3.0 builds with dario.cat/mergo v1.0.x; the oracle has Debian's mergo 0.3.12. Both
@@ -353,7 +390,9 @@ def main():
     for old in glob.glob(os.path.join(HERE, "sprig_fn_*.*")):
         os.remove(old)
     for name, tmpl in CASES.items():
-        r = subprocess.run([ORACLE, "-"], input=tmpl.encode(), capture_output=True)
+        # ctmpl's time.Local is UTC: so is the oracle's.
+        r = subprocess.run([ORACLE, "-"], input=tmpl.encode(), capture_output=True,
+                           env={**os.environ, "TZ": "UTC"})
         with open(os.path.join(HERE, name + ".tmpl"), "w") as f:
             f.write(tmpl)
         if r.returncode == 0:

@@ -19,7 +19,10 @@ pub(super) fn apply(operation: &str, value: &str, a: &IfAddr) -> Result<IfAddr, 
         "network" => {
             require_sign(operation, value)?;
             let delta = parse_delta(operation, value, a)?;
-            Ok(with_ip(a, from_network(a, delta), a.prefix))
+            let (ip, carry) = from_network(a, delta);
+            let mut out = with_ip(a, ip, a.prefix);
+            out.carry = carry;
+            Ok(out)
         }
         "mask" => mask(operation, value, a),
         _ => Err(format!(
@@ -32,6 +35,7 @@ pub(super) fn apply(operation: &str, value: &str, a: &IfAddr) -> Result<IfAddr, 
 fn with_ip(a: &IfAddr, ip: IpAddr, prefix: u8) -> IfAddr {
     IfAddr {
         ip,
+        carry: false,
         prefix,
         ..a.clone()
     }
@@ -72,7 +76,14 @@ fn add_to_address(ip: IpAddr, delta: i64) -> IpAddr {
 
 /// `math "network"`: non-negative values count up from the network address, negative ones
 /// down from its last address; both wrap inside the network.
-fn from_network(a: &IfAddr, delta: i64) -> IpAddr {
+///
+/// For IPv6 Go computes with `big.Int` from `-1 * i` taken in int64: for a value of 0,
+/// `(0 - 1) &^ mask` is `-mask - 1` (two's complement of an unbounded number) and
+/// `lastUsable - (-mask - 1)` is `network + 2^128`; for -2^63, `-1 * i` wraps back to -2^63
+/// and the result is `network + 2^128`, plus 2^63 when that bit is a host bit. The address
+/// returned holds the low 128 bits; the flag says Go's number has the 129th bit
+/// (`IfAddr::carry`).
+fn from_network(a: &IfAddr, delta: i64) -> (IpAddr, bool) {
     match a.ip {
         IpAddr::V4(v) => {
             let mask = v4_mask(a.prefix);
@@ -82,7 +93,10 @@ fn from_network(a: &IfAddr, delta: i64) -> IpAddr {
             } else {
                 1 + delta + i64::from(!mask)
             };
-            IpAddr::V4(network.wrapping_add(wrapped as u32 & !mask).into())
+            (
+                IpAddr::V4(network.wrapping_add(wrapped as u32 & !mask).into()),
+                false,
+            )
         }
         IpAddr::V6(v) => {
             let mask = v6_mask(a.prefix);
@@ -90,12 +104,15 @@ fn from_network(a: &IfAddr, delta: i64) -> IpAddr {
             let last = network | !mask;
             let ip = if delta > 0 {
                 network.wrapping_add(delta as u128 & !mask)
+            } else if delta == i64::MIN {
+                return (IpAddr::V6((network | (!mask & 1 << 63)).into()), true);
             } else {
-                // Go: lastUsable - ((-i - 1) &^ mask); for 0 that is the network address.
+                // Go: lastUsable - ((-i - 1) &^ mask); for 0, network + 2^128, whose low
+                // 128 bits are the network address.
                 let back = (delta.unsigned_abs() as u128).wrapping_sub(1) & !mask;
                 last.wrapping_sub(back)
             };
-            IpAddr::V6(ip.into())
+            (IpAddr::V6(ip.into()), delta == 0)
         }
     }
 }
@@ -123,7 +140,8 @@ fn mask(operation: &str, value: &str, a: &IfAddr) -> Result<IfAddr, String> {
         ));
     }
     let bits = bits as u8;
-    let ip = match a.ip {
+    // Go masks `NetIP()`, the address as it prints.
+    let ip = match a.net_ip() {
         IpAddr::V4(v) => IpAddr::V4((u32::from(v) & v4_mask(bits)).into()),
         IpAddr::V6(v) => IpAddr::V6((u128::from(v) & v6_mask(bits)).into()),
     };

@@ -1,6 +1,7 @@
 //! go-sockaddr's table of RFC address blocks (`KnownRFCs` in its rfc.go), for `include "rfc"`,
 //! and its `Contains`: a block contains an address when the address's whole network lies inside
-//! the block and both are of one family.
+//! the block and both are of one family. What go-sockaddr calls private is RFC 6890's list here
+//! (`IsRFC(6890, …)`), what it calls forwardable is outside its `ForwardingBlacklist`.
 
 use std::net::IpAddr;
 
@@ -94,13 +95,45 @@ const KNOWN_RFCS: &[(u64, &[&str])] = &[
             "::ffff:0:0/96",
             "100::/64",
             "2001::/16",
+            "2001:2::/48",
+            "2001:db8::/32",
+            "2001:10::/28",
             "2002::/16",
             "fc00::/7",
             "fe80::/10",
         ],
     ),
     (7335, &["192.0.0.0/29"]),
+    (
+        FORWARDING_BLACKLIST,
+        &[
+            "0.0.0.0/8",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "192.0.0.0/24",
+            "192.0.2.0/24",
+            "198.51.100.0/24",
+            "203.0.113.0/24",
+            "240.0.0.0/4",
+            "255.255.255.255/32",
+            "::1/128",
+            "::/128",
+            "::ffff:0:0/96",
+            "2001:db8::/32",
+            "2001:10::/28",
+            "fe80::/10",
+        ],
+    ),
 ];
+
+/// go-sockaddr's `ForwardingBlacklist`: a made-up RFC number for the blocks that are not
+/// forwardable (flag `forwardable`); `include "rfc" "4294967295"` selects them too.
+pub(super) const FORWARDING_BLACKLIST: u64 = 4_294_967_295;
+
+/// go-sockaddr's `IsRFC`: whether one of the RFC's blocks contains the address's network.
+pub(super) fn is_rfc(rfc: u64, a: &IfAddr) -> bool {
+    blocks(rfc).is_some_and(|nets| nets.iter().any(|n| contains(*n, a)))
+}
 
 /// The blocks of `rfc`, or `None` when go-sockaddr does not know it.
 fn blocks(rfc: u64) -> Option<Vec<(IpAddr, u8)>> {
