@@ -117,7 +117,8 @@ pub fn peer_client(s: &TlsSettings, datacenter: &str) -> Result<rustls::ClientCo
             Arc::new(PeerVerifier { inner, name })
         }
         (None, true) => return Err("tls.defaults.verify_outgoing needs ca_file".into()),
-        _ => Arc::new(AnyServer(provider())),
+        // `verify_outgoing = false`: the same verifier as ctmpl's `-consul-ssl-verify=false`.
+        _ => Arc::new(crate::consul::tls::AnyCertificate(provider())),
     };
     let (certs, key) = identity(s)?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider())
@@ -181,56 +182,6 @@ impl ServerCertVerifier for PeerVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
-    }
-}
-
-/// `verify_outgoing = false`: any server certificate is taken (signatures still checked, so
-/// the handshake itself is sound).
-#[derive(Debug)]
-struct AnyServer(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
 

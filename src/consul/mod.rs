@@ -5,4 +5,4 @@
 pub mod api;
 pub mod client;
 pub mod h2client;
-mod tls;
+pub(crate) mod tls;

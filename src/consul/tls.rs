@@ -92,10 +92,11 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// `-consul-ssl-verify=false`: any certificate is taken; the handshake's signatures are still
+/// `-consul-ssl-verify=false` (and the agent's `verify_outgoing = false`): any certificate is
+/// taken; the handshake's signatures are still
 /// checked, so the connection is at least with the holder of the certificate's key.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+pub(crate) struct AnyCertificate(pub(crate) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
