@@ -994,7 +994,11 @@ fn health_services(h: &HealthService, entries: Vec<ServiceEntry>) -> Value {
 /// `map[string]api.ServiceAddress`: nil when the service has none (Consul omits it).
 fn service_tagged_addresses(tagged: &api::TaggedAddresses) -> Value {
     let t = types();
-    let zero = Record::new(&t.service_address, vec![Value::str(""), Value::Int(0)]);
+    // One zero value for every instance's map: it is never changed, only read.
+    static ZERO: OnceLock<Value> = OnceLock::new();
+    let zero = ZERO
+        .get_or_init(|| Record::new(&t.service_address, vec![Value::str(""), Value::Int(0)]))
+        .clone();
     const TYPE: &str = "map[string]api.ServiceAddress";
     if tagged.is_empty() {
         return Typed::nil_map(TYPE, zero);
