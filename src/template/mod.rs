@@ -142,13 +142,14 @@ pub struct Template {
     reuse: Mutex<Reuse>,
 }
 
-/// Iterations recorded by earlier executions, and the sizes of the last one's output and
-/// dependency set (the next one is likely alike: reserved at once, not grown).
+/// Iterations recorded by earlier executions, the last one's output size (the next one is
+/// likely alike: reserved at once, not grown) and its dependencies.
 #[derive(Default)]
 struct Reuse {
     memo: Memo,
     output_len: usize,
-    deps: usize,
+    /// The last execution's dependencies (see `RenderCtx::previous`).
+    used: Arc<Vec<KeyedDep>>,
     /// An output buffer the runner is done with (see [`Template::recycle`]).
     spare: Vec<u8>,
 }
@@ -157,8 +158,9 @@ struct Reuse {
 #[derive(Debug)]
 pub struct Rendered {
     pub output: Vec<u8>,
-    /// Every dependency the execution asked for, in first-use order.
-    pub used: Vec<KeyedDep>,
+    /// Every dependency the execution asked for, in first-use order: shared with the last
+    /// execution's when they are the same.
+    pub used: Arc<Vec<KeyedDep>>,
     /// Those without data yet: the output is incomplete and must not be written.
     pub missing: Vec<KeyedDep>,
 }
@@ -197,6 +199,13 @@ impl KeyedDep {
 /// What a function sees of its execution.
 struct RenderCtx {
     brain: Arc<Brain>,
+    /// The last execution's dependencies: while this one uses the same in the same order, they
+    /// are counted (`same`), not copied; a copy of each (two reference counts in memory not
+    /// otherwise touched) was a tenth of re-rendering ten thousand services. `used` holds this
+    /// execution's once it differs (`differs`).
+    previous: Arc<Vec<KeyedDep>>,
+    same: usize,
+    differs: bool,
     used: Vec<KeyedDep>,
     /// Which of the brain's slots `used` holds already; `used_keys` the dependencies without
     /// a slot (no data yet). A dependency is always found the same way in one execution: the
@@ -215,6 +224,9 @@ impl RenderCtx {
         RenderCtx {
             used_slots: vec![false; brain.len()],
             brain,
+            previous: Arc::default(),
+            same: 0,
+            differs: false,
             used: Vec::new(),
             used_keys: HashSet::default(),
             missing: Vec::new(),
@@ -225,10 +237,21 @@ impl RenderCtx {
         }
     }
 
-    /// Room for as many dependencies as the last execution used.
-    fn expecting(mut self, deps: usize) -> Self {
-        self.used.reserve(deps);
+    /// Compares this execution's dependencies with `previous`, the last one's.
+    fn after(mut self, previous: Arc<Vec<KeyedDep>>) -> Self {
+        self.previous = previous;
         self
+    }
+
+    /// The dependencies this execution used, in first-use order.
+    fn take_used(&mut self) -> Arc<Vec<KeyedDep>> {
+        if self.differs {
+            Arc::new(std::mem::take(&mut self.used))
+        } else if self.same == self.previous.len() {
+            self.previous.clone()
+        } else {
+            Arc::new(self.previous[..self.same].to_vec())
+        }
     }
 
     /// `dep` with its key, sharing the brain's copy of the key when it has one.
@@ -281,9 +304,20 @@ impl RenderCtx {
             Some(slot) => !std::mem::replace(&mut self.used_slots[slot], true),
             None => !self.used_keys.contains(dep.key()) && self.used_keys.insert(dep.key.clone()),
         };
-        if first {
-            self.used.push(dep.clone());
+        if !first {
+            return;
         }
+        if !self.differs {
+            let next = self.previous.get(self.same);
+            if next.is_some_and(|p| Arc::ptr_eq(&p.key, &dep.key)) {
+                self.same += 1;
+                return;
+            }
+            self.differs = true;
+            self.used = Vec::with_capacity(self.previous.len());
+            self.used.extend_from_slice(&self.previous[..self.same]);
+        }
+        self.used.push(dep.clone());
     }
 
     fn mark_missing(&mut self, dep: &KeyedDep) {
@@ -391,8 +425,8 @@ impl Template {
     /// Iterations whose data did not change since an earlier execution are reused.
     pub fn execute(&self, brain: Arc<Brain>) -> Result<Rendered, String> {
         let mut reuse = self.reuse.lock().unwrap_or_else(|e| e.into_inner());
-        let mut rc =
-            RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone()).expecting(reuse.deps);
+        let mut rc = RenderCtx::new(brain, self.inner.clone(), self.sandbox.clone())
+            .after(reuse.used.clone());
         let mut output = std::mem::take(&mut reuse.spare);
         output.clear();
         output.reserve(reuse.output_len);
@@ -404,12 +438,15 @@ impl Template {
             &mut reuse.memo,
         );
         reuse.output_len = output.len();
-        reuse.deps = rc.used.len();
+        let used = rc.take_used();
+        if result.is_ok() {
+            reuse.used = used.clone();
+        }
         drop(reuse);
         result.map_err(|e| format!("{}: execute: {}", self.source, e.0))?;
         Ok(Rendered {
             output,
-            used: rc.used,
+            used,
             missing: rc.missing,
         })
     }
@@ -869,10 +906,10 @@ impl Scope {
     }
 
     /// The execution's result with `output`.
-    pub fn finish(self, output: Vec<u8>) -> Rendered {
+    pub fn finish(mut self, output: Vec<u8>) -> Rendered {
         Rendered {
             output,
-            used: self.rc.used,
+            used: self.rc.take_used(),
             missing: self.rc.missing,
         }
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::funcs::{Builtin, FuncRef, Param};
-use super::memo::{Ending, Entry, Key, Purity, Recording, VarRead};
+use super::memo::{Ending, Entry, Inputs, Key, Purity, Recording, VarRead};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
 use super::value::{can_be_nil, Arity, Ctx, Func, FuncError, Params, Unwind, Value, INTERFACE};
@@ -486,7 +486,11 @@ impl<'t> State<'t, '_, '_, '_> {
     fn walk_body_memo(&mut self, r: &'t Branch, elem: &Dot) -> Result<Flow> {
         let (template, node) = (self.tmpl.id(), r as *const Branch as usize);
         let key = Key::new(template, node, &elem.value, elem.boxed);
-        let run = self.ctx.memo.as_deref_mut().map(|m| m.run_of(template, node));
+        let run = self
+            .ctx
+            .memo
+            .as_deref_mut()
+            .map(|m| m.run_of(template, node));
         if let Some(flow) = run.and_then(|run| self.reuse(run, &key, elem)) {
             return Ok(flow);
         }
@@ -531,12 +535,12 @@ impl<'t> State<'t, '_, '_, '_> {
                 Flow::Continue => Ending::Continue,
             },
             vars: rec.vars,
-            inputs: rec.inputs,
+            inputs: Inputs::new(rec.inputs),
             recorded_in: memo.execution(),
             used_in: Default::default(),
         };
         if let Some(parent) = self.ctx.recording.last_mut() {
-            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+            parent.absorb(self.frame, &entry.vars, entry.inputs.as_slice());
         }
         if let Some(memo) = self.ctx.memo.as_deref_mut() {
             memo.store(run, entry);
@@ -558,12 +562,12 @@ impl<'t> State<'t, '_, '_, '_> {
                     && super::memo::same_value(&v.value.value, &read.value)
             })
         });
-        if !vars_hold || !entry.inputs.iter().all(|i| i.reread(self.ctx)) {
+        if !vars_hold || !entry.inputs.as_slice().iter().all(|i| i.reread(self.ctx)) {
             return None;
         }
         self.out.extend_from_slice(&entry.output);
         if let Some(parent) = self.ctx.recording.last_mut() {
-            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+            parent.absorb(self.frame, &entry.vars, entry.inputs.as_slice());
         }
         if let Some(memo) = self.ctx.memo.as_deref_mut() {
             memo.reused(run, &entry);

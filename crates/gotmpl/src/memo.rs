@@ -146,11 +146,38 @@ pub(crate) struct Entry {
     pub(crate) output: Box<[u8]>,
     pub(crate) ending: Ending,
     pub(crate) vars: Vec<VarRead>,
-    pub(crate) inputs: Vec<Arc<dyn Input>>,
+    pub(crate) inputs: Inputs,
     /// The execution that recorded it: not reused in that same execution.
     pub(crate) recorded_in: u64,
     /// The last execution that recorded or reused it (see `Memo::begin`).
     pub(crate) used_in: AtomicU64,
+}
+
+/// What an entry's functions read. One read, the common case (`service .Name`), is held in
+/// the entry itself: checking it then costs no trip to a separate allocation.
+pub(crate) enum Inputs {
+    One(Arc<dyn Input>),
+    Many(Vec<Arc<dyn Input>>),
+}
+
+impl Inputs {
+    pub(crate) fn new(mut inputs: Vec<Arc<dyn Input>>) -> Inputs {
+        match inputs.pop() {
+            Some(one) if inputs.is_empty() => Inputs::One(one),
+            Some(last) => {
+                inputs.push(last);
+                Inputs::Many(inputs)
+            }
+            None => Inputs::Many(inputs),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Arc<dyn Input>] {
+        match self {
+            Inputs::One(one) => std::slice::from_ref(one),
+            Inputs::Many(many) => many,
+        }
+    }
 }
 
 /// An iteration being recorded: the executor's frame it runs in (a `template` call starts a
@@ -244,29 +271,71 @@ impl Hasher for FastHasher {
 
 type Entries = HashMap<Key, Arc<Entry>, FastHash>;
 
-/// The entries one `range` node's iterations used, in order: those of the last execution, and
-/// where the next lookup tries first; and those of this one so far.
+/// The entries one `range` node's iterations used, in order. While an execution goes through
+/// them as the last one did, it keeps them in place (`kept` so far; a walked iteration's new
+/// recording replaces the old one at its place): an unchanged catalog costs no reference
+/// counting here. Once it leaves that order (items inserted, removed, moved), what it kept
+/// becomes `now`, the rest of the last order stays in `last` for lookups, and `now` grows.
 #[derive(Default)]
 struct Sequence {
     last: Vec<Arc<Entry>>,
+    kept: usize,
+    /// This execution's entries, once it left the last order; `None` before.
+    now: Option<Vec<Arc<Entry>>>,
+    /// Where in `last` the next lookup tries, once `now` exists; `offset`: how many entries
+    /// `now` took from the front of `last` then (positions are this execution's).
     cursor: usize,
-    now: Vec<Arc<Entry>>,
+    offset: usize,
 }
 
 impl Sequence {
     /// The entry after the last one matched, if it is `key`'s.
     fn next_is(&self, key: &Key) -> Option<&Arc<Entry>> {
-        self.last.get(self.cursor).filter(|e| e.key == *key)
+        let at = if self.now.is_some() {
+            self.cursor
+        } else {
+            self.kept
+        };
+        self.last.get(at).filter(|e| e.key == *key)
     }
 
-    /// Notes `entry` as this execution's next, and moves the cursor past where it was last
-    /// time (so a walk that left the order resumes after the entry it found by key).
+    /// Notes `entry` as this execution's next.
     fn follow(&mut self, entry: &Arc<Entry>) {
-        let was = entry.pos.swap(self.now.len(), Ordering::Relaxed);
-        if self.last.get(was).is_some_and(|e| Arc::ptr_eq(e, entry)) {
-            self.cursor = was + 1;
+        if self.now.is_none() {
+            if let Some(place) = self.last.get_mut(self.kept).filter(|e| e.key == entry.key) {
+                if !Arc::ptr_eq(place, entry) {
+                    *place = entry.clone();
+                }
+                entry.pos.store(self.kept, Ordering::Relaxed);
+                self.kept += 1;
+                return;
+            }
+            let rest = self.last.split_off(self.kept);
+            self.now = Some(std::mem::replace(&mut self.last, rest));
+            self.offset = self.kept;
         }
-        self.now.push(entry.clone());
+        let Some(now) = self.now.as_mut() else {
+            return;
+        };
+        // Resume the last order after `entry`, when it came from there.
+        let was = entry.pos.swap(now.len(), Ordering::Relaxed);
+        if let Some(at) = was.checked_sub(self.offset) {
+            if self.last.get(at).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+                self.cursor = at + 1;
+            }
+        }
+        now.push(entry.clone());
+    }
+
+    /// Makes this execution's order the last one.
+    fn finish(&mut self) {
+        match self.now.take() {
+            Some(now) => self.last = now,
+            None => self.last.truncate(self.kept),
+        }
+        self.kept = 0;
+        self.cursor = 0;
+        self.offset = 0;
     }
 }
 
@@ -302,8 +371,7 @@ impl Memo {
         self.execution += 1;
         self.touched = 0;
         for run in &mut self.runs {
-            run.last = std::mem::take(&mut run.now);
-            run.cursor = 0;
+            run.finish();
         }
     }
 
@@ -583,7 +651,12 @@ mod tests {
     fn iterations_are_found_in_order_after_an_insertion_and_out_of_order() {
         let calls = Arc::new(AtomicI64::new(0));
         let t = parsed("{{range .}}{{.}}{{end}}", &calls);
-        let (a, b, c, x) = (Value::str("a"), Value::str("b"), Value::str("c"), Value::str("x"));
+        let (a, b, c, x) = (
+            Value::str("a"),
+            Value::str("b"),
+            Value::str("c"),
+            Value::str("x"),
+        );
         let list = |items: &[&Value]| Value::list(items.iter().map(|v| (*v).clone()).collect());
         let mut memo = Memo::new();
         assert_eq!(run(&t, &list(&[&a, &b, &c]), &mut memo), "abc");
