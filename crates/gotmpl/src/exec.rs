@@ -486,7 +486,11 @@ impl<'t> State<'t, '_, '_, '_> {
     fn walk_body_memo(&mut self, r: &'t Branch, elem: &Dot) -> Result<Flow> {
         let (template, node) = (self.tmpl.id(), r as *const Branch as usize);
         let key = Key::new(template, node, &elem.value, elem.boxed);
-        let run = self.ctx.memo.as_deref_mut().map(|m| m.run_of(template, node));
+        let run = self
+            .ctx
+            .memo
+            .as_deref_mut()
+            .map(|m| m.run_of(template, node));
         if let Some(flow) = run.and_then(|run| self.reuse(run, &key, elem)) {
             return Ok(flow);
         }

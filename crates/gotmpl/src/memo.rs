@@ -583,7 +583,12 @@ mod tests {
     fn iterations_are_found_in_order_after_an_insertion_and_out_of_order() {
         let calls = Arc::new(AtomicI64::new(0));
         let t = parsed("{{range .}}{{.}}{{end}}", &calls);
-        let (a, b, c, x) = (Value::str("a"), Value::str("b"), Value::str("c"), Value::str("x"));
+        let (a, b, c, x) = (
+            Value::str("a"),
+            Value::str("b"),
+            Value::str("c"),
+            Value::str("x"),
+        );
         let list = |items: &[&Value]| Value::list(items.iter().map(|v| (*v).clone()).collect());
         let mut memo = Memo::new();
         assert_eq!(run(&t, &list(&[&a, &b, &c]), &mut memo), "abc");
