@@ -849,8 +849,15 @@ impl Object for GoDuration {
     }
 }
 
-/// A `map[string]string` (meta, tagged addresses).
+/// A `map[string]string` (meta, tagged addresses). The empty one is shared: most instances'
+/// maps are, three of them each, and nothing changes a decoded map in place.
 fn string_map(m: &api::Map) -> Value {
+    if m.is_empty() {
+        static EMPTY: OnceLock<Value> = OnceLock::new();
+        return EMPTY
+            .get_or_init(|| Typed::string_map(std::iter::empty::<(&str, Value)>()))
+            .clone();
+    }
     Typed::string_map(m.iter().map(|(k, v)| (k.as_str(), Value::str(v))))
 }
 
@@ -994,10 +1001,15 @@ fn health_services(h: &HealthService, entries: Vec<ServiceEntry>) -> Value {
 /// `map[string]api.ServiceAddress`: nil when the service has none (Consul omits it).
 fn service_tagged_addresses(tagged: &api::TaggedAddresses) -> Value {
     let t = types();
-    let zero = Record::new(&t.service_address, vec![Value::str(""), Value::Int(0)]);
+    // One zero value and one nil map for all instances: they are only ever read.
+    static ZERO: OnceLock<Value> = OnceLock::new();
+    static NIL: OnceLock<Value> = OnceLock::new();
+    let zero = ZERO
+        .get_or_init(|| Record::new(&t.service_address, vec![Value::str(""), Value::Int(0)]))
+        .clone();
     const TYPE: &str = "map[string]api.ServiceAddress";
     if tagged.is_empty() {
-        return Typed::nil_map(TYPE, zero);
+        return NIL.get_or_init(|| Typed::nil_map(TYPE, zero)).clone();
     }
     let entries = tagged.iter().map(|(k, a)| {
         (

@@ -556,7 +556,7 @@ async fn pass(
             }
         };
         if !same_keys(&t.used, &r.used) {
-            for d in &r.used {
+            for d in r.used.iter() {
                 watcher.watch(d.dep());
             }
             t.used = r.used.iter().map(|d| d.shared_key().clone()).collect();

@@ -349,7 +349,9 @@ async fn view(dep: &Dep, ctx: &ViewCtx) {
     let mut last_fetch: Option<Instant> = None;
     let file_changed = Arc::new(tokio::sync::Notify::new());
     let _file_watch = watch_file(dep, &file_changed);
-    let mut mode = Mode::new(dep, ctx).await;
+    // Boxed: probing the agent's protocol is a large future, needed once; the view's own
+    // future, kept while its query waits, is as large as its largest state.
+    let mut mode = Box::pin(Mode::new(dep, ctx)).await;
     mode.sentinels_ready(config.wait).await;
     let mut retrying = false;
     // Whether the runner knows this view answered (with data, or that it has none yet).

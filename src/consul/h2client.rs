@@ -157,12 +157,17 @@ impl H2Client {
     ) -> Result<Answer, Failure> {
         let body = body.map(Bytes::from);
         let (conn, fresh) = self.connection().await?;
-        let first = exchange(
+        // The sending and the retry are boxed: a future is as large as its largest state, and
+        // the one that lasts, the wait for the answer, is small (see `exchange`).
+        let sent = exchange(
             conn.send.clone(),
             head(&method, url, token, &body)?,
             body.clone(),
-        )
-        .await;
+        );
+        let first = match Box::pin(sent).await {
+            Ok(response) => receive(response).await,
+            Err(e) => Err(e),
+        };
         let again = match &first {
             Err(Failure::Unsent(_)) => !fresh,
             Err(Failure::Broken(_)) => !fresh && method == Method::GET,
@@ -172,8 +177,20 @@ impl H2Client {
             return first;
         }
         conn.alive.store(false, Ordering::Relaxed);
+        Box::pin(self.again(method, url, token, body)).await
+    }
+
+    /// [`H2Client::request`]'s second try, on a new connection.
+    async fn again(
+        &self,
+        method: Method,
+        url: &str,
+        token: &str,
+        body: Option<Bytes>,
+    ) -> Result<Answer, Failure> {
         let (conn, _) = self.connection().await?;
-        exchange(conn.send, head(&method, url, token, &body)?, body).await
+        let response = exchange(conn.send, head(&method, url, token, &body)?, body).await?;
+        receive(response).await
     }
 
     /// The connection, dialled now if there is none or it closed; `true` with a new one.
@@ -308,22 +325,26 @@ async fn keep_alive(pings: Option<h2::PingPong>) {
     }
 }
 
-/// One request on one stream, its answer read whole.
+/// Sends one request on a new stream; the answer is [`receive`]d apart, so that what this
+/// future holds (the request's head, the stream handles) is gone while the answer is awaited:
+/// an async fn keeps its arguments to the end, and 10,000 blocking queries wait at once.
 async fn exchange(
     send: h2::client::SendRequest<Bytes>,
     head: Request<()>,
     body: Option<Bytes>,
-) -> Result<Answer, Failure> {
+) -> Result<h2::client::ResponseFuture, Failure> {
     let mut send = send.ready().await.map_err(Failure::Unsent)?;
     let (response, mut stream) = send
         .send_request(head, body.is_none())
         .map_err(Failure::Unsent)?;
-    // Not kept in the future while the answer is awaited.
-    drop(send);
     if let Some(body) = body {
         stream.send_data(body, true).map_err(Failure::Broken)?;
     }
-    drop(stream);
+    Ok(response)
+}
+
+/// Waits for the answer to a request [`exchange`] sent, and reads it whole.
+async fn receive(response: h2::client::ResponseFuture) -> Result<Answer, Failure> {
     let response = response.await.map_err(|e| {
         if e.reason() == Some(h2::Reason::REFUSED_STREAM) {
             Failure::Unsent(e)

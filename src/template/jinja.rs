@@ -395,7 +395,7 @@ impl Object for GoObject {
 
 /// A template in either language, chosen per template.
 pub enum AnyTemplate {
-    Go(template::Template),
+    Go(Box<template::Template>),
     Jinja(Box<JinjaTemplate>),
 }
 
@@ -404,7 +404,7 @@ impl AnyTemplate {
         if jinja {
             JinjaTemplate::new(config).map(|t| AnyTemplate::Jinja(Box::new(t)))
         } else {
-            template::Template::new(config).map(AnyTemplate::Go)
+            template::Template::new(config).map(|t| AnyTemplate::Go(Box::new(t)))
         }
     }
 

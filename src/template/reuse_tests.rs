@@ -166,6 +166,11 @@ fn render(t: &Template, brain: Arc<Brain>) -> String {
     text
 }
 
+/// The keys of what an execution used, in first-use order.
+fn keys_used(r: &super::Rendered) -> Vec<String> {
+    r.used.iter().map(|d| d.key().to_string()).collect()
+}
+
 /// What a template that never executed before gives for `brain`.
 fn fresh(text: &str, brain: Arc<Brain>) -> String {
     render(&template(text), brain)
@@ -214,6 +219,32 @@ fn a_change_inside_one_service_shows_and_the_rest_is_reused() {
         (last.reused - after.reused, last.recorded - after.recorded),
         (3, 0)
     );
+}
+
+/// Reads remember the brain's slot they found; once the brain is compacted (dependencies no
+/// longer used dropped, the others moved), they still read the right data.
+#[test]
+fn reads_after_the_brain_is_compacted_find_their_data() {
+    let mut c = catalog(&[("api", &[("10.1.0.1", 80)]), ("db", &[("10.2.0.1", 5432)])]);
+    let mut w = world(&c);
+    let t = template(NGINX);
+    let first = t.execute(w.snapshot()).unwrap();
+    // Unchanged, the last execution's dependency list itself is handed on.
+    let second = t.execute(w.snapshot()).unwrap();
+    assert!(Arc::ptr_eq(&first.used, &second.used));
+    // Drop what the template does not read (the services not in the catalog), as the runner
+    // does: the slots of what it reads move.
+    let used: std::collections::HashSet<String> = keys_used(&second).into_iter().collect();
+    let before = w.brain.len();
+    w.brain.retain(&used);
+    assert!(w.brain.len() < before);
+    c.get_mut("db").unwrap()[0].port = 6432;
+    w.publish(&c);
+    let third = t.execute(w.snapshot()).unwrap();
+    let out = String::from_utf8(third.output.clone()).unwrap();
+    assert!(out.contains("10.2.0.1:6432"), "{out}");
+    assert_eq!(out, fresh(NGINX, w.snapshot()));
+    assert_eq!(keys_used(&third), keys_used(&second));
 }
 
 /// The next execution writes into the buffer given back, not into a new one; what it held
@@ -378,8 +409,12 @@ proptest! {
         for ch in &changes {
             apply(&mut c, &mut w, ch);
             for (t, text) in kept.iter().zip([NGINX, EFFECTS]) {
-                let got = render(t, w.snapshot());
-                prop_assert_eq!(got, fresh(text, w.snapshot()), "after {:?}", ch);
+                let got = t.execute(w.snapshot()).expect("renders");
+                let want = template(text).execute(w.snapshot()).expect("renders");
+                prop_assert_eq!(&got.output, &want.output, "after {:?}", ch);
+                // The dependencies too, in first-use order, as the runner watches them.
+                prop_assert_eq!(keys_used(&got), keys_used(&want), "after {:?}", ch);
+                t.recycle(got.output);
             }
         }
         // The histories must exercise reuse, not only recording.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::funcs::{Builtin, FuncRef, Param};
-use super::memo::{Ending, Entry, Key, Purity, Recording, VarRead};
+use super::memo::{Ending, Entry, Inputs, Key, Purity, Recording, VarRead};
 use super::node::{Arg, Branch, Command, List, Node, Number, Pipe};
 use super::parse::Tree;
 use super::value::{can_be_nil, Arity, Ctx, Func, FuncError, Params, Unwind, Value, INTERFACE};
@@ -484,13 +484,14 @@ impl<'t> State<'t, '_, '_, '_> {
     /// A `range` body with the memo: the recorded output when everything the body read last
     /// time reads the same, else the body walked and recorded.
     fn walk_body_memo(&mut self, r: &'t Branch, elem: &Dot) -> Result<Flow> {
-        let key = Key::new(
-            self.tmpl.id(),
-            r as *const Branch as usize,
-            &elem.value,
-            elem.boxed,
-        );
-        if let Some(flow) = self.reuse(&key, elem) {
+        let (template, node) = (self.tmpl.id(), r as *const Branch as usize);
+        let key = Key::new(template, node, &elem.value, elem.boxed);
+        let run = self
+            .ctx
+            .memo
+            .as_deref_mut()
+            .map(|m| m.run_of(template, node));
+        if let Some(flow) = run.and_then(|run| self.reuse(run, &key, elem)) {
             return Ok(flow);
         }
         self.ctx.recording.push(Recording {
@@ -505,15 +506,15 @@ impl<'t> State<'t, '_, '_, '_> {
         let Some(rec) = self.ctx.recording.pop() else {
             return flow;
         };
-        if let Ok(flow) = &flow {
-            self.keep(key, elem, rec, flow);
+        if let (Ok(flow), Some(run)) = (&flow, run) {
+            self.keep(run, key, elem, rec, flow);
         }
         flow
     }
 
     /// Stores a finished recording and hands what it read to the enclosing one; a tainted
     /// recording taints that one instead.
-    fn keep(&mut self, key: Key, elem: &Dot, rec: Recording, flow: &Flow) {
+    fn keep(&mut self, run: usize, key: Key, elem: &Dot, rec: Recording, flow: &Flow) {
         let Some(memo) = self.ctx.memo.as_deref_mut() else {
             return;
         };
@@ -523,6 +524,8 @@ impl<'t> State<'t, '_, '_, '_> {
             return;
         }
         let entry = Entry {
+            key,
+            pos: Default::default(),
             dot: elem.value.clone(),
             boxed: elem.boxed,
             output: self.out[rec.start..].into(),
@@ -532,23 +535,23 @@ impl<'t> State<'t, '_, '_, '_> {
                 Flow::Continue => Ending::Continue,
             },
             vars: rec.vars,
-            inputs: rec.inputs,
+            inputs: Inputs::new(rec.inputs),
             recorded_in: memo.execution(),
             used_in: Default::default(),
         };
         if let Some(parent) = self.ctx.recording.last_mut() {
-            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+            parent.absorb(self.frame, &entry.vars, entry.inputs.as_slice());
         }
         if let Some(memo) = self.ctx.memo.as_deref_mut() {
-            memo.store(key, entry);
+            memo.store(run, entry);
         }
     }
 
     /// The recorded iteration for `key`, written out, if everything it read still reads the
     /// same: its dot, the outer variables, and the inputs its functions reported (re-read in
     /// the order the body read them, so their effects come in the order walking would give).
-    fn reuse(&mut self, key: &Key, elem: &Dot) -> Option<Flow> {
-        let entry: Arc<Entry> = self.ctx.memo.as_deref_mut()?.reusable(key)?;
+    fn reuse(&mut self, run: usize, key: &Key, elem: &Dot) -> Option<Flow> {
+        let entry: Arc<Entry> = self.ctx.memo.as_deref_mut()?.reusable(run, key)?;
         if entry.boxed != elem.boxed || !super::memo::same_value(&entry.dot, &elem.value) {
             return None;
         }
@@ -559,15 +562,15 @@ impl<'t> State<'t, '_, '_, '_> {
                     && super::memo::same_value(&v.value.value, &read.value)
             })
         });
-        if !vars_hold || !entry.inputs.iter().all(|i| i.reread(self.ctx)) {
+        if !vars_hold || !entry.inputs.as_slice().iter().all(|i| i.reread(self.ctx)) {
             return None;
         }
         self.out.extend_from_slice(&entry.output);
         if let Some(parent) = self.ctx.recording.last_mut() {
-            parent.absorb(self.frame, &entry.vars, &entry.inputs);
+            parent.absorb(self.frame, &entry.vars, entry.inputs.as_slice());
         }
         if let Some(memo) = self.ctx.memo.as_deref_mut() {
-            memo.count_reuse();
+            memo.reused(run, &entry);
         }
         Some(match entry.ending {
             Ending::Normal => Flow::Normal,

@@ -15,10 +15,17 @@
 //! objects out: an entry is never reused in the execution that recorded it (a `sprig_dict`
 //! changed in between would not show), and objects made during an execution are new `Arc`s in
 //! the next, so a read that saw one never matches again. Errors are never recorded.
+//!
+//! Finding an iteration's entry: each `range` node keeps the entries its iterations used last
+//! time, in order, and the next execution first tries the one after the last match. A catalog
+//! of ten thousand services re-rendered after one changed then walks that list in order instead
+//! of probing a hash table per iteration: the probes' cache misses were a third of the change's
+//! execution time (profile at 10,000 services). The hash table stays for everything else
+//! (items inserted, removed or reordered), and re-synchronises the walk.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::value::{Ctx, Value};
@@ -130,17 +137,47 @@ pub(crate) enum Ending {
 
 /// One recorded iteration.
 pub(crate) struct Entry {
+    pub(crate) key: Key,
+    /// Where it was last used in its node's run of iterations (see [`Sequence`]).
+    pub(crate) pos: AtomicUsize,
     /// The dot it ran with: kept so that its address (in the key) is not reused meanwhile.
     pub(crate) dot: Value,
     pub(crate) boxed: bool,
     pub(crate) output: Box<[u8]>,
     pub(crate) ending: Ending,
     pub(crate) vars: Vec<VarRead>,
-    pub(crate) inputs: Vec<Arc<dyn Input>>,
+    pub(crate) inputs: Inputs,
     /// The execution that recorded it: not reused in that same execution.
     pub(crate) recorded_in: u64,
     /// The last execution that recorded or reused it (see `Memo::begin`).
     pub(crate) used_in: AtomicU64,
+}
+
+/// What an entry's functions read. One read, the common case (`service .Name`), is held in
+/// the entry itself: checking it then costs no trip to a separate allocation.
+pub(crate) enum Inputs {
+    One(Arc<dyn Input>),
+    Many(Vec<Arc<dyn Input>>),
+}
+
+impl Inputs {
+    pub(crate) fn new(mut inputs: Vec<Arc<dyn Input>>) -> Inputs {
+        match inputs.pop() {
+            Some(one) if inputs.is_empty() => Inputs::One(one),
+            Some(last) => {
+                inputs.push(last);
+                Inputs::Many(inputs)
+            }
+            None => Inputs::Many(inputs),
+        }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[Arc<dyn Input>] {
+        match self {
+            Inputs::One(one) => std::slice::from_ref(one),
+            Inputs::Many(many) => many,
+        }
+    }
 }
 
 /// An iteration being recorded: the executor's frame it runs in (a `template` call starts a
@@ -234,6 +271,74 @@ impl Hasher for FastHasher {
 
 type Entries = HashMap<Key, Arc<Entry>, FastHash>;
 
+/// The entries one `range` node's iterations used, in order. While an execution goes through
+/// them as the last one did, it keeps them in place (`kept` so far; a walked iteration's new
+/// recording replaces the old one at its place): an unchanged catalog costs no reference
+/// counting here. Once it leaves that order (items inserted, removed, moved), what it kept
+/// becomes `now`, the rest of the last order stays in `last` for lookups, and `now` grows.
+#[derive(Default)]
+struct Sequence {
+    last: Vec<Arc<Entry>>,
+    kept: usize,
+    /// This execution's entries, once it left the last order; `None` before.
+    now: Option<Vec<Arc<Entry>>>,
+    /// Where in `last` the next lookup tries, once `now` exists; `offset`: how many entries
+    /// `now` took from the front of `last` then (positions are this execution's).
+    cursor: usize,
+    offset: usize,
+}
+
+impl Sequence {
+    /// The entry after the last one matched, if it is `key`'s.
+    fn next_is(&self, key: &Key) -> Option<&Arc<Entry>> {
+        let at = if self.now.is_some() {
+            self.cursor
+        } else {
+            self.kept
+        };
+        self.last.get(at).filter(|e| e.key == *key)
+    }
+
+    /// Notes `entry` as this execution's next.
+    fn follow(&mut self, entry: &Arc<Entry>) {
+        if self.now.is_none() {
+            if let Some(place) = self.last.get_mut(self.kept).filter(|e| e.key == entry.key) {
+                if !Arc::ptr_eq(place, entry) {
+                    *place = entry.clone();
+                }
+                entry.pos.store(self.kept, Ordering::Relaxed);
+                self.kept += 1;
+                return;
+            }
+            let rest = self.last.split_off(self.kept);
+            self.now = Some(std::mem::replace(&mut self.last, rest));
+            self.offset = self.kept;
+        }
+        let Some(now) = self.now.as_mut() else {
+            return;
+        };
+        // Resume the last order after `entry`, when it came from there.
+        let was = entry.pos.swap(now.len(), Ordering::Relaxed);
+        if let Some(at) = was.checked_sub(self.offset) {
+            if self.last.get(at).is_some_and(|e| Arc::ptr_eq(e, entry)) {
+                self.cursor = at + 1;
+            }
+        }
+        now.push(entry.clone());
+    }
+
+    /// Makes this execution's order the last one.
+    fn finish(&mut self) {
+        match self.now.take() {
+            Some(now) => self.last = now,
+            None => self.last.truncate(self.kept),
+        }
+        self.kept = 0;
+        self.cursor = 0;
+        self.offset = 0;
+    }
+}
+
 /// Recorded iterations of one template set, kept from one execution to the next. An entry
 /// neither recorded nor reused by the last execution is dropped once such entries are half as
 /// many as the live ones (the inner iterations of a reused outer one, replaced data): one map,
@@ -241,6 +346,9 @@ type Entries = HashMap<Key, Arc<Entry>, FastHash>;
 #[derive(Default)]
 pub struct Memo {
     entries: Entries,
+    /// Each `range` node's entries in the order they were used (its place in `runs`).
+    sequences: HashMap<(u64, usize), usize, FastHash>,
+    runs: Vec<Sequence>,
     execution: u64,
     /// Entries recorded or reused by the current execution.
     touched: usize,
@@ -262,33 +370,52 @@ impl Memo {
         }
         self.execution += 1;
         self.touched = 0;
+        for run in &mut self.runs {
+            run.finish();
+        }
+    }
+
+    /// The run of `range` node `node` of template set `template` (for [`Memo::reusable`] and
+    /// [`Memo::store`]): a lookup in a table of a few entries, one per `range` node.
+    pub(crate) fn run_of(&mut self, template: u64, node: usize) -> usize {
+        let runs = &mut self.runs;
+        *self.sequences.entry((template, node)).or_insert_with(|| {
+            runs.push(Sequence::default());
+            runs.len() - 1
+        })
     }
 
     pub(crate) fn execution(&self) -> u64 {
         self.execution
     }
 
-    /// A recorded entry for `key` that this execution may reuse, if there is one.
-    pub(crate) fn reusable(&mut self, key: &Key) -> Option<Arc<Entry>> {
-        let e = self.entries.get(key)?;
-        if e.recorded_in == self.execution {
-            return None;
-        }
-        if e.used_in.swap(self.execution, Ordering::Relaxed) != self.execution {
-            self.touched += 1;
-        }
-        Some(e.clone())
+    /// A recorded entry for `key` that this execution may reuse, if there is one: tried first
+    /// where node `run`'s iterations went last time, then by key. The caller checks what it
+    /// read, then calls [`Memo::reused`].
+    pub(crate) fn reusable(&self, run: usize, key: &Key) -> Option<Arc<Entry>> {
+        let e = match self.runs[run].next_is(key) {
+            Some(e) => e,
+            None => self.entries.get(key)?,
+        };
+        (e.recorded_in != self.execution).then(|| e.clone())
     }
 
-    pub(crate) fn store(&mut self, key: Key, entry: Entry) {
+    /// Notes that `entry`, from [`Memo::reusable`], was reused as node `run`'s next iteration.
+    pub(crate) fn reused(&mut self, run: usize, entry: &Arc<Entry>) {
+        if entry.used_in.swap(self.execution, Ordering::Relaxed) != self.execution {
+            self.touched += 1;
+        }
+        self.runs[run].follow(entry);
+        self.stats.reused += 1;
+    }
+
+    pub(crate) fn store(&mut self, run: usize, entry: Entry) {
         self.stats.recorded += 1;
         self.touched += 1;
         entry.used_in.store(self.execution, Ordering::Relaxed);
-        self.entries.insert(key, Arc::new(entry));
-    }
-
-    pub(crate) fn count_reuse(&mut self) {
-        self.stats.reused += 1;
+        let entry = Arc::new(entry);
+        self.runs[run].follow(&entry);
+        self.entries.insert(entry.key, entry);
     }
 
     pub(crate) fn count_taint(&mut self) {
@@ -312,6 +439,8 @@ impl Memo {
     /// Forgets every recording.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.sequences.clear();
+        self.runs.clear();
     }
 }
 
@@ -516,6 +645,54 @@ mod tests {
         *cell.lock().unwrap() = Value::str("two");
         assert_eq!(run(&t, &data, &mut memo), "1=two ");
         assert_eq!(memo.stats().reused, 1);
+    }
+
+    #[test]
+    fn iterations_are_found_in_order_after_an_insertion_and_out_of_order() {
+        let calls = Arc::new(AtomicI64::new(0));
+        let t = parsed("{{range .}}{{.}}{{end}}", &calls);
+        let (a, b, c, x) = (
+            Value::str("a"),
+            Value::str("b"),
+            Value::str("c"),
+            Value::str("x"),
+        );
+        let list = |items: &[&Value]| Value::list(items.iter().map(|v| (*v).clone()).collect());
+        let mut memo = Memo::new();
+        assert_eq!(run(&t, &list(&[&a, &b, &c]), &mut memo), "abc");
+        assert_eq!(run(&t, &list(&[&a, &x, &b, &c]), &mut memo), "axbc");
+        assert_eq!(memo.stats().reused, 3);
+        assert_eq!(run(&t, &list(&[&c, &b, &x, &a]), &mut memo), "cbxa");
+        assert_eq!(memo.stats().reused, 7);
+    }
+
+    #[test]
+    fn an_iteration_walked_again_is_reused_from_its_new_recording() {
+        let cell = Arc::new(Mutex::new(Value::str("one")));
+        let mut funcs = FuncMap::new();
+        let shared = cell.clone();
+        funcs.insert(
+            "cell",
+            Func::new(Arity::Exact(0), move |ctx, _| {
+                let v = shared.lock().unwrap().clone();
+                ctx.note_input(Arc::new(Cell(shared.clone(), v.clone())));
+                Ok(v)
+            })
+            .with_purity(Purity::Pure),
+        );
+        let mut t = Template::new("t").funcs(funcs);
+        t.parse("{{range .}}{{if eq . 2}}{{cell}}{{else}}{{.}}{{end}} {{end}}")
+            .unwrap();
+        let data = Value::list((1..=3).map(Value::Int).collect());
+        let mut memo = Memo::new();
+        assert_eq!(run(&t, &data, &mut memo), "1 one 3 ");
+        *cell.lock().unwrap() = Value::str("two");
+        assert_eq!(run(&t, &data, &mut memo), "1 two 3 ");
+        assert_eq!(memo.stats().reused, 2);
+        // The second iteration's new recording, not the outdated one, is found next time.
+        assert_eq!(run(&t, &data, &mut memo), "1 two 3 ");
+        assert_eq!(memo.stats().reused, 5);
+        assert_eq!(memo.stats().recorded, 4);
     }
 
     #[test]

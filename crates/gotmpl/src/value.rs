@@ -8,6 +8,7 @@
 //! the element type's zero value (`""`), as Go's `missingkey=zero` and `index` give it.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -208,7 +209,9 @@ pub trait Object: Send + Sync + fmt::Debug {
 /// `Map`/`List` everywhere except where Go's static type shows.
 #[derive(Debug)]
 pub struct Typed {
-    pub ty: String,
+    /// Nearly always a literal: borrowed, so the millions of typed values a catalog decodes
+    /// into do not each carry a copy of their type's name.
+    pub ty: Cow<'static, str>,
     pub inner: Value,
     /// The element zero value for a map (see `Object::zero_elem`).
     pub zero: Option<Value>,
@@ -219,9 +222,9 @@ pub struct Typed {
 
 impl Typed {
     /// A `map[string]T` whose missing keys are `zero`.
-    pub fn map(ty: &str, zero: Value, inner: Value) -> Value {
+    pub fn map(ty: impl Into<Cow<'static, str>>, zero: Value, inner: Value) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner,
             zero: Some(zero),
             nil: false,
@@ -231,12 +234,12 @@ impl Typed {
 
     /// A `map[int]T` from its entries.
     pub fn int_map(
-        ty: &str,
+        ty: impl Into<Cow<'static, str>>,
         zero: Value,
         entries: impl IntoIterator<Item = (i64, Value)>,
     ) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner: Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v))),
             zero: Some(zero),
             nil: false,
@@ -253,7 +256,7 @@ impl Typed {
             v => v.type_name(),
         };
         Value::Object(Arc::new(Typed {
-            ty,
+            ty: ty.into(),
             inner: Value::Nil,
             zero: Some(zero),
             nil: true,
@@ -262,9 +265,9 @@ impl Typed {
     }
 
     /// A nil slice of a static type: printed `[]`, `%#v` `T(nil)`, JSON `null`.
-    pub fn nil_list(ty: &str) -> Value {
+    pub fn nil_list(ty: impl Into<Cow<'static, str>>) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner: Value::list(Vec::new()),
             zero: None,
             nil: true,
@@ -273,9 +276,9 @@ impl Typed {
     }
 
     /// A nil pointer of a static type (`(*dependency.KeyPair)(nil)`), printed `<nil>`.
-    pub fn nil_ptr(ty: &str) -> Value {
+    pub fn nil_ptr(ty: impl Into<Cow<'static, str>>) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner: Value::Nil,
             zero: None,
             nil: true,
@@ -284,9 +287,9 @@ impl Typed {
     }
 
     /// A nil `map[string]T` (`null` in JSON, `map[]` printed).
-    pub fn nil_map(ty: &str, zero: Value) -> Value {
+    pub fn nil_map(ty: impl Into<Cow<'static, str>>, zero: Value) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner: Value::Map(Arc::default()),
             zero: Some(zero),
             nil: true,
@@ -295,9 +298,9 @@ impl Typed {
     }
 
     /// A slice of a static element type (`[]string`).
-    pub fn list(ty: &str, items: Vec<Value>) -> Value {
+    pub fn list(ty: impl Into<Cow<'static, str>>, items: Vec<Value>) -> Value {
         Value::Object(Arc::new(Typed {
-            ty: ty.to_string(),
+            ty: ty.into(),
             inner: Value::list(items),
             zero: None,
             nil: false,
@@ -319,7 +322,7 @@ impl Typed {
 
     /// A receive-only channel (`loop`'s `<-chan int64`) holding what it will deliver: ranged
     /// over like a list, printed as an address as Go prints a channel.
-    pub fn chan(ty: &str, items: Vec<Value>) -> Value {
+    pub fn chan(ty: impl Into<Cow<'static, str>>, items: Vec<Value>) -> Value {
         Typed::list(ty, items)
     }
 
@@ -632,6 +635,9 @@ pub enum Kind {
 
 impl Value {
     pub fn str(s: &str) -> Value {
+        if s.is_empty() {
+            return Value::Str(empty_str());
+        }
         Value::Str(Arc::from(s))
     }
 
@@ -876,4 +882,11 @@ impl Value {
     pub fn from_json(text: &str) -> Result<Value, String> {
         crate::json::parse(text)
     }
+}
+
+/// The one empty string: a decoded catalog holds hundreds of thousands of empty fields, and an
+/// `Arc<str>` of its own would cost each of them an allocation.
+fn empty_str() -> Arc<str> {
+    static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    EMPTY.get_or_init(|| Arc::from("")).clone()
 }
