@@ -10,14 +10,14 @@
 mod split;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
-use crate::value::Value;
+use crate::value::{SortedMap, Value};
 
 /// Go's `encoding/json` nesting limit.
 const MAX_DEPTH: usize = 10_000;
@@ -154,8 +154,11 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
             entries.push((k, map.next_value_seed(self)?));
         }
         self.leave();
-        // Built in one go from the entries: a stable sort, and the last of equal keys kept.
-        let built = BTreeMap::from_iter(entries.drain(..));
+        // The entries moved to a vector of exactly their size (the buffer, grown to the largest
+        // object seen, is kept for the next), sorted, the last of equal keys kept.
+        let mut exact = Vec::with_capacity(entries.len());
+        exact.append(&mut entries);
+        let built = SortedMap::from_entries(exact);
         self.0.spare.borrow_mut().push(entries);
         Ok(Value::Map(Arc::new(built)))
     }

@@ -1,19 +1,26 @@
 //! The values a template sees: Go's `interface{}` world without reflection.
 //!
-//! Maps are `BTreeMap`s because Go ranges over and prints maps in sorted key order. A `Record` is a
-//! Go struct (a missing field is an error); a `Map` is a Go map (a missing key is `<no value>`).
+//! A `Map` is a Go map (a missing key is `<no value>`), kept as a [`SortedMap`]: one vector of
+//! its entries sorted by key, because Go ranges over and prints maps in sorted key order and
+//! template maps are built once and then read. It replaced a `BTreeMap`, whose 11-slot nodes
+//! made a 15 MB catalog document (10,000 services × 3 instances) 230 MiB resident; as vectors
+//! it is 130 MiB, and `ctmpl render` of it went from 0.31 s to 0.21 s. A `Record` is a Go
+//! struct (a missing field is an error).
 //! An `Object` is a value with methods (consul-template's tag lists, `scratch`). A `Typed` object
 //! is a map or list with a Go static type (`map[string]string`, `[]*dependency.HealthService`):
 //! its type name shows in `%T`, `%#v` and argument errors, and a missing key of a typed map is
 //! the element type's zero value (`""`), as Go's `missingkey=zero` and `index` give it.
 
 use std::any::Any;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use super::gostr::GoStr;
 use super::memo::{Input, Memo, Purity, Recording};
+
+mod map;
+
+pub use map::SortedMap;
 
 /// A template value.
 #[derive(Clone, Default)]
@@ -40,7 +47,7 @@ pub enum Value {
     /// by `Value::from_bytes`, so that equal strings always share a variant.
     Bytes(Arc<[u8]>),
     List(Arc<Vec<Value>>),
-    Map(Arc<BTreeMap<Arc<str>, Value>>),
+    Map(Arc<SortedMap>),
     Record(Arc<Record>),
     Object(Arc<dyn Object>),
     Func(Func),
@@ -640,9 +647,7 @@ impl Value {
     }
 
     pub fn map<K: Into<Arc<str>>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Arc::new(
-            entries.into_iter().map(|(k, v)| (k.into(), v)).collect(),
-        ))
+        Value::Map(Arc::new(entries.into_iter().collect()))
     }
 
     /// Go's static type of a typed container (`Typed`, `ServiceTags`…), `None` for the

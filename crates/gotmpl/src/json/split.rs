@@ -79,7 +79,7 @@ pub(super) fn parse(text: &str) -> Option<Value> {
 fn find_mut<'v>(mut v: &'v mut Value, path: &[Step<'_>]) -> Option<&'v mut Value> {
     for step in path {
         v = match (v, step) {
-            (Value::Map(m), Step::Key(k)) => Arc::get_mut(m)?.get_mut(*k)?,
+            (Value::Map(m), Step::Key(k)) => Arc::get_mut(m)?.get_mut(k)?,
             (Value::List(l), Step::Index(i)) => Arc::get_mut(l)?.get_mut(*i)?,
             _ => return None,
         };
