@@ -16,6 +16,9 @@ use std::sync::Arc;
 
 use super::Value;
 
+/// Up to this many entries a lookup scans rather than bisects (see `position`).
+const SCAN_MAX: usize = 32;
+
 /// One entry: the key (interned by the JSON decoder, so often shared) and its value.
 type Entry = (Arc<str>, Value);
 
@@ -47,11 +50,11 @@ impl SortedMap {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.find(key).ok().map(|i| &self.entries[i].1)
+        self.position(key).map(|i| &self.entries[i].1)
     }
 
     pub fn get_key_value(&self, key: &str) -> Option<(&Arc<str>, &Value)> {
-        self.find(key).ok().map(|i| pair(&self.entries[i]))
+        self.position(key).map(|i| pair(&self.entries[i]))
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
@@ -125,6 +128,18 @@ impl SortedMap {
 
     pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
         self.entries.into_iter().map(|(_, v)| v)
+    }
+
+    /// Where `key` is, for a lookup. A small map is scanned, lengths first: most keys differ
+    /// there, and the scan's loads do not wait on one another as a binary search's do (a map
+    /// built while parsing the document is seldom in cache when a template reads it).
+    fn position(&self, key: &str) -> Option<usize> {
+        if self.entries.len() > SCAN_MAX {
+            return self.find(key).ok();
+        }
+        self.entries
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k.as_bytes() == key.as_bytes())
     }
 
     /// Where `key` is (`Ok`), or where it would go (`Err`).
@@ -262,6 +277,23 @@ mod tests {
         assert_eq!(num(m.get("b")), Some(4));
         assert_eq!(m.get("c").map(|_| ()), None);
         assert_eq!(m.len(), 4);
+    }
+
+    #[test]
+    fn small_maps_are_scanned_and_large_ones_bisected_to_the_same_answers() {
+        for n in [0, 1, 2, SCAN_MAX, SCAN_MAX + 1, 200] {
+            let m: SortedMap = (0..n)
+                .rev()
+                .map(|i| (format!("k{i}"), Value::Int(i as i64)))
+                .collect();
+            assert_eq!(m.len(), n);
+            for i in 0..n {
+                assert_eq!(num(m.get(&format!("k{i}"))), Some(i as i64), "{n} entries");
+            }
+            for absent in ["", "k", "k-1", "zz", "K0"] {
+                assert!(m.get(absent).is_none(), "{absent:?} in {n} entries");
+            }
+        }
     }
 
     #[test]

@@ -27,10 +27,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
     });
     sdef(funcs, "get", Exact(2), |a| {
         let key = string_arg(&a[1])?;
-        Ok(map_arg(&a[0])?
-            .get(&key)
-            .cloned()
-            .unwrap_or(Value::str("")))
+        Ok(map_arg(&a[0])?.get(&key).cloned().unwrap_or(Value::str("")))
     });
     sdef(funcs, "set", Exact(3), |a| {
         let key: Arc<str> = string_arg(&a[1])?.into();
