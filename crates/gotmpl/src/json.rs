@@ -212,6 +212,15 @@ pub(crate) fn parse(text: &str) -> Result<Value, String> {
     }
 }
 
+/// Parses JSON text the caller gives up: a large document is split for two threads in its own
+/// buffer rather than copied (see `split`).
+pub(crate) fn parse_owned(mut text: String) -> Result<Value, String> {
+    match split::parse_owned(&mut text) {
+        Some(v) => Ok(v),
+        None => parse_whole(&text),
+    }
+}
+
 /// Parses JSON text on this thread alone.
 fn parse_whole(text: &str) -> Result<Value, String> {
     parse_with(text, Keys::default())
