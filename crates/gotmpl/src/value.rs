@@ -876,7 +876,7 @@ impl From<Vec<Value>> for Value {
 impl<'de> serde::Deserialize<'de> for Value {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
         use serde::de::DeserializeSeed;
-        crate::json::ValueSeed(&crate::json::Keys::default()).deserialize(d)
+        crate::json::ValueSeed::root(&crate::json::Keys::default()).deserialize(d)
     }
 }
 

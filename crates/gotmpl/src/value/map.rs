@@ -34,6 +34,12 @@ impl SortedMap {
         SortedMap::default()
     }
 
+    /// The map of `entries` already sorted by key, each key once.
+    pub(crate) fn from_sorted(entries: Vec<Entry>) -> SortedMap {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        SortedMap { entries }
+    }
+
     /// The map of `entries` in any order; of equal keys the last wins (as Go's JSON decoder and
     /// map literals keep the last).
     pub fn from_entries(mut entries: Vec<Entry>) -> SortedMap {
