@@ -41,10 +41,15 @@ impl<'t> Structural<'t> {
 
     fn load_block(&mut self) {
         let rest = &self.bytes[self.next..];
-        let mut block = [b' '; 64];
-        let n = rest.len().min(64);
-        block[..n].copy_from_slice(&rest[..n]);
-        let kinds = classify(&block);
+        let kinds = match rest.first_chunk::<64>() {
+            Some(block) => classify(block),
+            None => {
+                // The last, short block, padded with white space.
+                let mut block = [b' '; 64];
+                block[..rest.len()].copy_from_slice(rest);
+                classify(&block)
+            }
+        };
         let quotes = kinds.quote & !escaped(kinds.backslash, &mut self.escape_carry);
         // A quote's bit and those after it up to the next quote: the strings, opening quote in.
         let inside = prefix_xor(quotes) ^ self.in_string;
