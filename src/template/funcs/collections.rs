@@ -356,17 +356,22 @@ pub(super) fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
 /// sides merge; otherwise the source entry is set when overwriting or when the destination's is
 /// missing or empty — mergo never asks whether the source entry is empty.
 fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
+    // Keys `dst` lacks are added at the end, in one go: one by one, each would move the
+    // entries after it.
+    let mut added = Vec::new();
     for (k, sv) in src {
-        if matches!(sv, Value::Nil | Value::Missing) {
-            if overwrite {
-                dst.insert(k.clone(), sv.clone());
-            }
+        let nil = matches!(sv, Value::Nil | Value::Missing);
+        if nil && !overwrite {
             continue;
         }
         let Some(dv) = dst.get_mut(k) else {
-            dst.insert(k.clone(), sv.clone());
+            added.push((k.clone(), sv.clone()));
             continue;
         };
+        if nil {
+            *dv = sv.clone();
+            continue;
+        }
         // A map that holds itself would merge forever; Go would never return either.
         if is_map(dv) && is_map(sv) && depth < MAX_DEPTH && !sprig_empty(dv) {
             let sm = map_arg(sv).unwrap_or_default();
@@ -375,6 +380,7 @@ fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
             *dv = sv.clone();
         }
     }
+    dst.extend(added);
 }
 
 /// The most items `loop` makes: Go streams them through a channel, we build a list.
