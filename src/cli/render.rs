@@ -87,7 +87,7 @@ fn render(args: &[String]) -> Result<(), RenderError> {
         .map_err(usage)?;
     let text = read(path)?;
     let data = match flags.get("data") {
-        Some(file) => Value::from_json(&json_text(read(file)?))
+        Some(file) => Value::from_json_owned(json_text(read(file)?))
             .map_err(|e| RenderError::Usage(format!("{file}: invalid JSON: {e}")))?,
         None => Value::Missing,
     };

@@ -292,7 +292,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             }
             Value::Map(m) => match &index {
                 Value::Str(k) => m
-                    .get(&**k)
+                    .get(k)
                     .cloned()
                     .unwrap_or_else(|| zero.unwrap_or(Value::Nil)),
                 // Map keys are UTF-8 (JSON's decoder makes them so): none holds these bytes.

@@ -5,19 +5,24 @@
 //! per occurrence. Decoding follows Go's `encoding/json` into `interface{}`: objects are maps,
 //! arrays lists, every number a float64, `null` nil, the last of repeated keys wins, and
 //! nesting deeper than Go's 10,000 levels is Go's error, found where Go's scanner finds it.
-//! A large document's big array is parsed on two threads (`split`).
+//! Objects at one place in a document mostly share their keys, which are then read by
+//! comparison with the last object's and sorted by its permutation (`shape`). A large
+//! document's big array is parsed on two threads (`split`).
 
+mod shape;
 mod split;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 
-use crate::value::Value;
+use crate::value::{SortedMap, Value};
+use shape::{Place, Shape};
 
 /// Go's `encoding/json` nesting limit.
 const MAX_DEPTH: usize = 10_000;
@@ -35,6 +40,8 @@ pub(crate) struct Keys {
     /// Emptied entry buffers, one per level in use: an object's members are gathered in one
     /// before they become its map, instead of a fresh vector grown four times per object.
     spare: RefCell<Vec<Entries>>,
+    /// The last object's keys at each place (see `shape`), for at most `MAX_PLACES` places.
+    shapes: RefCell<HashMap<Place, Rc<Shape>, BuildHasherDefault<Fnv>>>,
 }
 
 /// FNV-1a: keys are short, and SipHash's setup cost more than the lookups it served. The table
@@ -72,6 +79,8 @@ impl Keys {
     const MAX_INTERNED: usize = 64;
     /// Past this many distinct keys the document is not a catalog of records: stop sharing.
     const MAX_KEYS: usize = 4096;
+    /// Past this many places with objects, shapes are kept for the first ones only.
+    const MAX_PLACES: usize = 4096;
 
     fn intern(&self, key: &str) -> Arc<str> {
         if key.len() > Self::MAX_INTERNED {
@@ -90,9 +99,20 @@ impl Keys {
     }
 }
 
-/// Decodes one value, sharing `keys` with everything nested in it.
+/// Decodes one value, sharing `keys` with everything nested in it; `under` is the key the
+/// value is found under (an array's elements share the array's), which places its objects.
 #[derive(Clone, Copy)]
-pub(crate) struct ValueSeed<'k>(pub(crate) &'k Keys);
+pub(crate) struct ValueSeed<'k> {
+    keys: &'k Keys,
+    under: Option<&'k Arc<str>>,
+}
+
+impl<'k> ValueSeed<'k> {
+    /// The seed of a document's (or a part's) root value.
+    pub(crate) fn root(keys: &'k Keys) -> Self {
+        ValueSeed { keys, under: None }
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = Value;
@@ -149,36 +169,70 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         self.enter()?;
-        let mut entries = self.0.spare.borrow_mut().pop().unwrap_or_default();
-        while let Some(k) = map.next_key_seed(KeySeed(self.0))? {
-            entries.push((k, map.next_value_seed(self)?));
+        let place = shape::place(self.under, self.keys.depth.get());
+        let expected = self.keys.shapes.borrow().get(&place).cloned();
+        let mut entries = self.keys.spare.borrow_mut().pop().unwrap_or_default();
+        loop {
+            let next = expected.as_ref().and_then(|s| s.keys.get(entries.len()));
+            let Some(k) = map.next_key_seed(KeySeed(self.keys, next))? else {
+                break;
+            };
+            let value = map.next_value_seed(ValueSeed {
+                keys: self.keys,
+                under: Some(&k),
+            })?;
+            entries.push((k, value));
         }
         self.leave();
-        // Built in one go from the entries: a stable sort, and the last of equal keys kept.
-        let built = BTreeMap::from_iter(entries.drain(..));
-        self.0.spare.borrow_mut().push(entries);
+        // The entries moved to a vector of exactly their size (the buffer, grown to the largest
+        // object seen, is kept for the next), sorted, the last of equal keys kept.
+        let mut exact = Vec::with_capacity(entries.len());
+        exact.append(&mut entries);
+        self.keys.spare.borrow_mut().push(entries);
+        let built = match expected {
+            Some(shape) if shape.fits(&exact) => shape.sorted(exact),
+            expected => self.learn(place, expected, exact),
+        };
         Ok(Value::Map(Arc::new(built)))
     }
 }
 
 impl ValueSeed<'_> {
+    /// The map of an object whose keys were not the ones `expected` at `place`; its keys are
+    /// expected there next, unless the place has had too many shapes.
+    fn learn(&self, place: Place, expected: Option<Rc<Shape>>, entries: Entries) -> SortedMap {
+        let mut shapes = self.keys.shapes.borrow_mut();
+        let misses = match expected {
+            Some(old) if old.misses >= shape::MAX_MISSES => None,
+            Some(old) => Some(old.misses + 1),
+            None => (shapes.len() < Keys::MAX_PLACES).then_some(0),
+        };
+        let Some(misses) = misses else {
+            return SortedMap::from_entries(entries);
+        };
+        let shape = Rc::new(Shape::of(&entries, misses));
+        shapes.insert(place, shape.clone());
+        shape.sorted(entries)
+    }
+
     fn enter<E: Error>(&self) -> Result<(), E> {
-        let depth = self.0.depth.get() + 1;
+        let depth = self.keys.depth.get() + 1;
         if depth > MAX_DEPTH {
-            self.0.too_deep.set(true);
+            self.keys.too_deep.set(true);
             return Err(E::custom(DEPTH_ERROR));
         }
-        self.0.depth.set(depth);
+        self.keys.depth.set(depth);
         Ok(())
     }
 
     fn leave(&self) {
-        self.0.depth.set(self.0.depth.get() - 1);
+        self.keys.depth.set(self.keys.depth.get() - 1);
     }
 }
 
-/// Decodes an object key through the document's key table.
-struct KeySeed<'k>(&'k Keys);
+/// Decodes an object key through the document's key table, or as the key expected there (see
+/// `shape`) when it is that one.
+struct KeySeed<'k>(&'k Keys, Option<&'k Arc<str>>);
 
 impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
     type Value = Arc<str>;
@@ -196,7 +250,10 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<Arc<str>, E> {
-        Ok(self.0.intern(s))
+        match self.1 {
+            Some(expected) if **expected == *s => Ok(expected.clone()),
+            _ => Ok(self.0.intern(s)),
+        }
     }
 }
 
@@ -206,6 +263,15 @@ pub(crate) fn parse(text: &str) -> Result<Value, String> {
     match split::parse(text) {
         Some(v) => Ok(v),
         None => parse_whole(text),
+    }
+}
+
+/// Parses JSON text the caller gives up: a large document is split for two threads in its own
+/// buffer rather than copied (see `split`).
+pub(crate) fn parse_owned(mut text: String) -> Result<Value, String> {
+    match split::parse_owned(&mut text) {
+        Some(v) => Ok(v),
+        None => parse_whole(&text),
     }
 }
 
@@ -225,7 +291,9 @@ fn parse_with(text: &str, keys: Keys) -> Result<Value, String> {
             e.to_string()
         }
     };
-    let v = ValueSeed(&keys).deserialize(&mut de).map_err(describe)?;
+    let v = ValueSeed::root(&keys)
+        .deserialize(&mut de)
+        .map_err(describe)?;
     de.end().map_err(describe)?;
     Ok(v)
 }
@@ -257,6 +325,21 @@ mod tests {
             "the last wins"
         );
         assert!(parse("[1,").is_err());
+        // Objects at one place whose keys change, repeat, or come in another order.
+        let v = parse(
+            r#"[{"b":1,"a":2},{"b":3,"a":4},{"a":5,"b":6},{"b":7,"a":8,"c":9},{"b":1,"b":2,"a":0},
+               {"b":1,"b":2,"a":0},{"b":3,"a":4},{"x":{"b":1,"a":2}},{"x":{"b":3,"a":4}}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            format!("{v:?}"),
+            "[{\"a\": Float(2.0), \"b\": Float(1.0)}, {\"a\": Float(4.0), \"b\": Float(3.0)}, \
+             {\"a\": Float(5.0), \"b\": Float(6.0)}, \
+             {\"a\": Float(8.0), \"b\": Float(7.0), \"c\": Float(9.0)}, \
+             {\"a\": Float(0.0), \"b\": Float(2.0)}, {\"a\": Float(0.0), \"b\": Float(2.0)}, \
+             {\"a\": Float(4.0), \"b\": Float(3.0)}, {\"x\": {\"a\": Float(2.0), \"b\": Float(1.0)}}, \
+             {\"x\": {\"a\": Float(4.0), \"b\": Float(3.0)}}]"
+        );
         assert!(parse("{} x").is_err());
         // About 1 KiB of stack a level: a thread with room for Go's limit.
         std::thread::Builder::new()

@@ -27,7 +27,7 @@ pub use memo::{same_value, FastHash, FastHasher, Input, Memo, MemoStats, Purity}
 pub use parse::{ParseError, Tree};
 pub use value::{
     can_be_nil, Arity, Ctx, Func, FuncError, JsonField, Kind, Object, Params, Record, RecordType,
-    Typed, Value, INTERFACE,
+    SortedMap, Typed, Value, INTERFACE,
 };
 
 /// What a missing map key evaluates to (Go's `missingkey` option).

@@ -66,15 +66,18 @@ pub(super) fn register(funcs: &mut FuncMap) {
     def(funcs, "splitToMap", Arity::Exact(3), |a| {
         let (sep1, sep2) = (string_arg(&a[0])?, string_arg(&a[1])?);
         let s = string_arg(&a[2])?;
-        let mut m = Map::new();
         let s = s.trim();
-        if !s.is_empty() {
-            for item in go_split(s, &sep1) {
-                if let Some((k, v)) = item.split_once(&*sep2) {
-                    m.insert(k.into(), Value::str(v));
-                }
-            }
-        }
+        let items = if s.is_empty() {
+            Vec::new()
+        } else {
+            go_split(s, &sep1)
+        };
+        // Of repeated keys the last wins, as in Go's map assignments.
+        let m: Map = items
+            .iter()
+            .filter_map(|item| item.split_once(&*sep2))
+            .map(|(k, v)| (k, Value::str(v)))
+            .collect();
         Ok(Typed::map(
             "map[string]string",
             Value::str(""),
@@ -84,7 +87,8 @@ pub(super) fn register(funcs: &mut FuncMap) {
 }
 
 fn by_key(pairs: &Value) -> Res {
-    let mut out: BTreeMap<Arc<str>, Map> = BTreeMap::new();
+    // Each group's entries in order, made a map once (the last of equal keys wins).
+    let mut out: BTreeMap<Arc<str>, Vec<(Arc<str>, Value)>> = BTreeMap::new();
     for pair in records_arg(pairs, "[]*dependency.KeyPair")? {
         let key = pair.field("Key").map(lossy).unwrap_or_default();
         let Some((top, rest)) = key.split_once('/') else {
@@ -99,11 +103,14 @@ fn by_key(pairs: &Value) -> Res {
         }
         out.entry(top.into())
             .or_default()
-            .insert(rest.into(), Value::Record(Arc::new(copy)));
+            .push((rest.into(), Value::Record(Arc::new(copy))));
     }
     const INNER: &str = "map[string]*dependency.KeyPair";
     let nil_pair = Typed::nil_ptr("*dependency.KeyPair");
-    let inner = |m: Map| Typed::map(INNER, nil_pair.clone(), Value::Map(Arc::new(m)));
+    let inner = |m| {
+        let m = Map::from_entries(m);
+        Typed::map(INNER, nil_pair.clone(), Value::Map(Arc::new(m)))
+    };
     Ok(Typed::map(
         "map[string]map[string]*dependency.KeyPair",
         Typed::nil_map(INNER, nil_pair.clone()),
@@ -322,9 +329,7 @@ fn explode_insert(m: &mut Map, k: &str, v: Value, p: &str) -> Result<(), String>
         }
         return Ok(());
     };
-    let entry = m
-        .entry(top.into())
-        .or_insert_with(|| Value::Map(Arc::default()));
+    let entry = m.get_or_insert_with(top.into(), || Value::Map(Arc::default()));
     match entry {
         Value::Map(nest) => explode_insert(Arc::make_mut(nest), rest, v, k),
         other => Err(sprintf(
@@ -351,17 +356,22 @@ pub(super) fn merge_into(dst: &mut Map, src: &Map, overwrite: bool) {
 /// sides merge; otherwise the source entry is set when overwriting or when the destination's is
 /// missing or empty — mergo never asks whether the source entry is empty.
 fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
+    // Keys `dst` lacks are added at the end, in one go: one by one, each would move the
+    // entries after it.
+    let mut added = Vec::new();
     for (k, sv) in src {
-        if matches!(sv, Value::Nil | Value::Missing) {
-            if overwrite {
-                dst.insert(k.clone(), sv.clone());
-            }
+        let nil = matches!(sv, Value::Nil | Value::Missing);
+        if nil && !overwrite {
             continue;
         }
         let Some(dv) = dst.get_mut(k) else {
-            dst.insert(k.clone(), sv.clone());
+            added.push((k.clone(), sv.clone()));
             continue;
         };
+        if nil {
+            *dv = sv.clone();
+            continue;
+        }
         // A map that holds itself would merge forever; Go would never return either.
         if is_map(dv) && is_map(sv) && depth < MAX_DEPTH && !sprig_empty(dv) {
             let sm = map_arg(sv).unwrap_or_default();
@@ -370,6 +380,7 @@ fn merge_level(dst: &mut Map, src: &Map, overwrite: bool, depth: usize) {
             *dv = sv.clone();
         }
     }
+    dst.extend(added);
 }
 
 /// The most items `loop` makes: Go streams them through a channel, we build a list.

@@ -27,10 +27,10 @@ mod strings;
 mod tests;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::gotmpl::{printf, Arity, Func, FuncError, FuncMap, Value};
+use crate::gotmpl::{printf, Arity, Func, FuncError, FuncMap, SortedMap, Value};
 use scratch::go_map;
 
 pub use local::register_env;
@@ -39,7 +39,7 @@ pub use sprig::SPRIG_FUNCTIONS;
 
 type Res = Result<Value, FuncError>;
 
-type Map = BTreeMap<Arc<str>, Value>;
+type Map = SortedMap;
 
 /// A string function and its name, for registering a family at once.
 type StrFn = (&'static str, fn(&str) -> String);

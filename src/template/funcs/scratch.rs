@@ -47,7 +47,7 @@ impl Scratch {
                 Ok(Value::str(""))
             }
             "SetX" => {
-                values.entry(key).or_insert_with(|| args[1].clone());
+                values.get_or_insert_with(key, || args[1].clone());
                 Ok(Value::str(""))
             }
             // Sorted by map key; not a map → Go's nil slice.
@@ -57,9 +57,7 @@ impl Scratch {
             })),
             _ => {
                 let map_key: Arc<str> = string_arg(&args[1])?.into();
-                let entry = values
-                    .entry(key.clone())
-                    .or_insert_with(|| Value::Map(Arc::default()));
+                let entry = values.get_or_insert_with(key.clone(), || Value::Map(Arc::default()));
                 if !is_map(entry) {
                     return fail(format!("{} is not a map", printf::quote(&key)));
                 }

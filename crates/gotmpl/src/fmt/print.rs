@@ -8,13 +8,12 @@
 //! byte for byte as Go's `fmt` does (Go's `%v` of maps, structs and nil, its error forms for bad
 //! verbs and arguments, its flag handling).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::format::{Flags, LDIGITS, UDIGITS};
 use super::ftoa::append_float;
 use crate::gostr::{self, GoStr, GoString, Sink};
-use crate::value::{Object, Record, Value};
+use crate::value::{Object, Record, SortedMap, Value};
 
 /// Printed for a pointer nested in a value; Go prints a real heap address, which varies per run.
 const DATA_ADDR: u64 = 0xc000010000;
@@ -264,13 +263,7 @@ impl<'a, S: Sink> Printer<'a, S> {
         self.buf.push(if sharp_v { '}' } else { ']' });
     }
 
-    fn print_map(
-        &mut self,
-        m: &BTreeMap<Arc<str>, Value>,
-        verb: char,
-        depth: usize,
-        ty: Option<&str>,
-    ) {
+    fn print_map(&mut self, m: &SortedMap, verb: char, depth: usize, ty: Option<&str>) {
         let sharp_v = self.f.sharp_v;
         if sharp_v {
             self.buf.push_str(ty.unwrap_or("map[string]interface {}"));

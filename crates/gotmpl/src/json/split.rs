@@ -5,6 +5,12 @@
 //! out) and the second half (wrapped as an array of its own) are parsed at once, and the second
 //! half's elements are appended to the array found again in the first part's value.
 //!
+//! Given text to keep (`parse_owned`), the parts are made in the text itself rather than
+//! copied (15 MB of fresh pages for a 15 MB document): the element after the cut is copied out
+//! as a third, small part, the second part is the rest of the array with the comma before it
+//! turned into `[`, and the first part ends where that element was, in which the text after the
+//! array is written, padded with spaces.
+//!
 //! This is only a faster road to the same value: whenever both parts do not parse, or anything
 //! is not as the scan expects, `None` sends the caller to the one-thread parse, which gives
 //! Go's answer and Go's error. Both parts parsing means the whole does (the cut is a comma
@@ -14,8 +20,11 @@
 
 use std::sync::Arc;
 
+mod structural;
+
 use super::{parse_with, Keys};
 use crate::value::Value;
+use structural::Structural;
 
 /// Below this many bytes a second thread costs more than it saves.
 const MIN_LEN: usize = 1 << 20;
@@ -26,60 +35,130 @@ const MIN_SHARE: f64 = 0.5;
 /// One step from the document's root to the array: a member (whose key has no escapes) or an
 /// element.
 #[derive(Debug, PartialEq)]
-enum Step<'t> {
-    Key(&'t str),
+enum Step {
+    Key(String),
     Index(usize),
 }
 
 /// Where to cut: the array at `path`, at depth `depth` (the root value is depth 1, as in
-/// `Keys`), the comma at byte `cut` and the `]` that closes the array at byte `end`.
+/// `Keys`), the comma at byte `cut`, the next comma directly in the array (if any) at `next`,
+/// and the `]` that closes the array at byte `end`.
 #[derive(Debug, PartialEq)]
-struct Cut<'t> {
-    path: Vec<Step<'t>>,
+struct Cut {
+    path: Vec<Step>,
     depth: usize,
     cut: usize,
+    next: Option<usize>,
     end: usize,
 }
 
 /// The value of `text` parsed on two threads, or `None` to parse it on one.
 pub(super) fn parse(text: &str) -> Option<Value> {
+    parse_copied(text, &cut_of(text)?)
+}
+
+/// The same for text the caller gives up: the parts are made in place (see the module doc).
+/// When this returns `None`, `text` is as it was.
+pub(super) fn parse_owned(text: &mut String) -> Option<Value> {
+    let cut = cut_of(text)?;
+    // The element after the cut must have room for the text after the array.
+    let Some(next) = cut
+        .next
+        .filter(|&next| text.len() - cut.end <= next - cut.cut)
+    else {
+        return parse_copied(text, &cut);
+    };
+    let middle = ["[", &text[cut.cut + 1..next], "]"].concat();
+    let after = &text[cut.end..];
+    let first_end = [after, &" ".repeat(next - cut.cut - after.len())].concat();
+    // Lengths are kept, so every position stays; both ends of each range are ASCII.
+    text.replace_range(cut.cut..next, &first_end);
+    text.replace_range(next..=next, "[");
+    let parts = Parts {
+        first: &text[..next],
+        middle: Some(&middle),
+        second: &text[next..=cut.end],
+    };
+    let value = parts.parse(&cut);
+    if value.is_none() {
+        let was = [",", &middle[1..middle.len() - 1], ","].concat();
+        text.replace_range(cut.cut..=next, &was);
+    }
+    value
+}
+
+/// Where to cut `text`, if it is large enough to be worth two threads and has them.
+fn cut_of(text: &str) -> Option<Cut> {
     if text.len() < MIN_LEN || std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         return None;
     }
-    let cut = find_cut(text)?;
+    find_cut(text)
+}
+
+/// The two parts copied out of `text`.
+fn parse_copied(text: &str, cut: &Cut) -> Option<Value> {
     let first = [&text[..cut.cut], &text[cut.end..]].concat();
     let second = ["[", &text[cut.cut + 1..cut.end], "]"].concat();
-    let (first, second) = std::thread::scope(|s| {
-        let second = std::thread::Builder::new()
-            // About 1 KiB of stack a level, as for the one-thread parse (see `json::parse`).
-            .stack_size(64 << 20)
-            .spawn_scoped(s, || {
-                parse_with(&second, Keys::at_depth(cut.depth - 1)).ok()
-            })
-            .ok()?;
-        let first = parse_with(&first, Keys::default()).ok();
-        Some((first, second.join().ok()?))
-    })?;
-    let (mut root, Value::List(tail)) = (first?, second?) else {
-        return None;
+    let parts = Parts {
+        first: &first,
+        middle: None,
+        second: &second,
     };
-    let tail = Arc::try_unwrap(tail).ok()?;
-    let Value::List(head) = find_mut(&mut root, &cut.path)? else {
-        return None;
-    };
-    let head = Arc::get_mut(head)?;
-    if head.is_empty() || tail.is_empty() {
-        return None;
+    parts.parse(cut)
+}
+
+/// The texts parsed apart: the document without the array's elements after the cut, maybe
+/// the one element after the cut (as an array of one), and the elements after it (as an
+/// array).
+struct Parts<'p> {
+    first: &'p str,
+    middle: Option<&'p str>,
+    second: &'p str,
+}
+
+impl Parts<'_> {
+    /// The document's value: the first part's with the others' elements appended to the array.
+    fn parse(&self, cut: &Cut) -> Option<Value> {
+        // The other parts are arrays standing for the one at the cut's depth.
+        let at_array = || Keys::at_depth(cut.depth - 1);
+        let (first, middle, second) = std::thread::scope(|s| {
+            let second = std::thread::Builder::new()
+                // About 1 KiB of stack a level, as for the one-thread parse (see `json::parse`).
+                .stack_size(64 << 20)
+                .spawn_scoped(s, || parse_with(self.second, at_array()).ok())
+                .ok()?;
+            let first = parse_with(self.first, Keys::default()).ok();
+            let middle = self.middle.map(|m| parse_with(m, at_array()).ok());
+            Some((first, middle, second.join().ok()?))
+        })?;
+        let (mut root, Value::List(tail)) = (first?, second?) else {
+            return None;
+        };
+        let tail = Arc::try_unwrap(tail).ok()?;
+        let Value::List(head) = find_mut(&mut root, &cut.path)? else {
+            return None;
+        };
+        let head = Arc::get_mut(head)?;
+        if head.is_empty() || tail.is_empty() {
+            return None;
+        }
+        if let Some(middle) = middle {
+            let Value::List(one) = middle? else {
+                return None;
+            };
+            let [element] = <[Value; 1]>::try_from(Arc::try_unwrap(one).ok()?).ok()?;
+            head.push(element);
+        }
+        head.extend(tail);
+        Some(root)
     }
-    head.extend(tail);
-    Some(root)
 }
 
 /// The value at `path` in a freshly parsed (unshared) value.
-fn find_mut<'v>(mut v: &'v mut Value, path: &[Step<'_>]) -> Option<&'v mut Value> {
+fn find_mut<'v>(mut v: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
     for step in path {
         v = match (v, step) {
-            (Value::Map(m), Step::Key(k)) => Arc::get_mut(m)?.get_mut(*k)?,
+            (Value::Map(m), Step::Key(k)) => Arc::get_mut(m)?.get_mut(k)?,
             (Value::List(l), Step::Index(i)) => Arc::get_mut(l)?.get_mut(*i)?,
             _ => return None,
         };
@@ -93,26 +172,26 @@ struct Open<'t> {
     start: usize,
     /// Arrays: elements begun so far less one (commas seen directly inside).
     index: usize,
-    /// Arrays: the first comma directly inside past the middle of the text.
+    /// Arrays: the first comma directly inside past the middle of the text, and the one after.
     mid_comma: Option<usize>,
-    /// Objects: whether the next string is a key, and the last key read (raw, and whether it
-    /// has escapes).
-    want_key: bool,
-    key: Option<(&'t str, bool)>,
+    next_comma: Option<usize>,
+    /// Objects: the `{` or `,` before the member being read (its key is read from there when
+    /// it is needed, which is seldom).
+    member: usize,
     /// Objects on the path to the chosen array: a later member with this key would replace
     /// the one holding the array (Go keeps the last), so it forbids the split.
     watch: Option<&'t str>,
 }
 
-impl<'t> Open<'t> {
+impl Open<'_> {
     fn new(array: bool, start: usize) -> Self {
         Open {
             array,
             start,
             index: 0,
             mid_comma: None,
-            want_key: !array,
-            key: None,
+            next_comma: None,
+            member: start,
             watch: None,
         }
     }
@@ -120,29 +199,16 @@ impl<'t> Open<'t> {
 
 /// Scans `text` for the array to split (see the module doc): `None` when there is none, or the
 /// text is not what the scan can vouch for.
-fn find_cut(text: &str) -> Option<Cut<'_>> {
+fn find_cut(text: &str) -> Option<Cut> {
     let bytes = text.as_bytes();
     let mid = bytes.len() / 2;
     let (lo, hi) = (bytes.len() / 4, bytes.len() * 3 / 4);
     let min_span = (bytes.len() as f64 * MIN_SHARE) as usize;
     let mut stack: Vec<Open<'_>> = Vec::new();
-    let mut found: Option<Cut<'_>> = None;
-    let mut i = 0;
-    while i < bytes.len() {
+    let mut found: Option<Cut> = None;
+    let mut scan = Structural::new(bytes);
+    for i in scan.by_ref() {
         match bytes[i] {
-            b'"' => {
-                let end = string_end(bytes, i + 1)?;
-                if let Some(top) = stack.last_mut().filter(|o| !o.array && o.want_key) {
-                    let raw = &text[i + 1..end];
-                    let escaped = raw.contains('\\');
-                    if top.watch.is_some_and(|w| escaped || w == raw) {
-                        return None;
-                    }
-                    top.key = Some((raw, escaped));
-                    top.want_key = false;
-                }
-                i = end;
-            }
             b'[' | b'{' => stack.push(Open::new(bytes[i] == b'[', i)),
             b']' | b'}' => {
                 let open = stack.pop()?;
@@ -152,29 +218,38 @@ fn find_cut(text: &str) -> Option<Cut<'_>> {
                 if found.is_none() && open.array && i - open.start >= min_span {
                     if let Some(cut) = open.mid_comma.filter(|c| (lo..=hi).contains(c)) {
                         found = Some(Cut {
-                            path: path_to(&mut stack)?,
+                            path: path_to(text, &mut stack)?,
                             depth: stack.len() + 1,
                             cut,
+                            next: open.next_comma,
                             end: i,
                         });
                     }
                 }
             }
-            b',' => match stack.last_mut() {
+            _ => match stack.last_mut() {
                 Some(top) if top.array => {
                     top.index += 1;
                     if top.mid_comma.is_none() && i >= mid {
                         top.mid_comma = Some(i);
+                    } else if top.mid_comma.is_some() && top.next_comma.is_none() {
+                        top.next_comma = Some(i);
                     }
                 }
-                Some(top) => top.want_key = true,
+                Some(top) => {
+                    top.member = i;
+                    if let Some(watched) = top.watch {
+                        match key_after(text, i)? {
+                            (key, false) if key != watched => {}
+                            _ => return None,
+                        }
+                    }
+                }
                 None => return None,
             },
-            _ => {}
         }
-        i += 1;
     }
-    if !stack.is_empty() {
+    if scan.ends_in_string() || !stack.is_empty() {
         return None;
     }
     found
@@ -182,17 +257,17 @@ fn find_cut(text: &str) -> Option<Cut<'_>> {
 
 /// The steps from the root to the container just closed, whose parents are `stack`; each
 /// object on the way watches its key from now on.
-fn path_to<'t>(stack: &mut [Open<'t>]) -> Option<Vec<Step<'t>>> {
+fn path_to<'t>(text: &'t str, stack: &mut [Open<'t>]) -> Option<Vec<Step>> {
     stack
         .iter_mut()
         .map(|open| {
             if open.array {
                 return Some(Step::Index(open.index));
             }
-            match open.key {
-                Some((key, false)) => {
+            match key_after(text, open.member)? {
+                (key, false) => {
                     open.watch = Some(key);
-                    Some(Step::Key(key))
+                    Some(Step::Key(key.to_string()))
                 }
                 _ => None,
             }
@@ -200,20 +275,33 @@ fn path_to<'t>(stack: &mut [Open<'t>]) -> Option<Vec<Step<'t>>> {
         .collect()
 }
 
-/// The index of the `"` closing the string whose contents begin at `from`.
-fn string_end(bytes: &[u8], mut from: usize) -> Option<usize> {
+/// The key of the member after the `{` or `,` at `at`, raw, and whether it has escapes; `None`
+/// when a string does not follow (after white space).
+fn key_after(text: &str, at: usize) -> Option<(&str, bool)> {
+    let bytes = text.as_bytes();
+    let open = at
+        + 1
+        + bytes[at + 1..]
+            .iter()
+            .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))?;
+    if bytes[open] != b'"' {
+        return None;
+    }
+    let (close, escaped) = string_end(bytes, open + 1)?;
+    Some((&text[open + 1..close], escaped))
+}
+
+/// The index of the `"` closing the string whose contents begin at `from`, and whether the
+/// string has escapes.
+fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
     loop {
-        let at = from
-            + bytes[from..]
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\')?;
+        let at = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
         if bytes[at] == b'"' {
-            return Some(at);
+            return Some((at, escaped));
         }
+        escaped = true;
         from = at + 2;
-        if from > bytes.len() {
-            return None;
-        }
     }
 }
 
@@ -246,12 +334,24 @@ mod tests {
         let text = catalog("services", 40_000);
         assert!(text.len() > MIN_LEN);
         let cut = find_cut(&text).expect("a cut");
-        assert_eq!(cut.path, vec![Step::Key("services")]);
+        assert_eq!(cut.path, vec![Step::Key("services".into())]);
         assert_eq!(cut.depth, 2);
         assert_eq!(&text[cut.cut..cut.cut + 1], ",");
         assert_eq!(&text[cut.end..cut.end + 1], "]");
         let two = parse(&text).expect("parsed in two parts");
         let one = parse_whole(&text).unwrap();
+        let mut owned = text.clone();
+        let in_place = parse_owned(&mut owned).expect("parsed in three parts in place");
+        assert!(same(&one, &in_place));
+        // Text after the array longer than the element it would overwrite: parts are copied.
+        let long_after = text.replace(
+            r#""after": null"#,
+            &format!(r#""after": "{}""#, "x".repeat(200)),
+        );
+        let cut = find_cut(&long_after).unwrap();
+        assert!(long_after.len() - cut.end > cut.next.unwrap() - cut.cut);
+        let copied = parse_owned(&mut long_after.clone()).expect("parsed in two parts");
+        assert!(same(&parse_whole(&long_after).unwrap(), &copied));
         let Value::Map(m) = &two else { panic!() };
         let Value::List(l) = &m["services"] else {
             panic!()
@@ -284,9 +384,34 @@ mod tests {
         let doubled = format!("{},{}", &text[..cut.cut], &text[cut.cut..]);
         let trailing = format!("{},]{}", &text[..cut.end], &text[cut.end + 1..]);
         let nothing_after = format!("{},]{}", &text[..cut.cut], &text[cut.end + 1..]);
-        for bad in [&doubled, &trailing, &nothing_after] {
+        // No element where the text after the array goes when parsing in place, or none after
+        // it: blanked, so that the scan finds the same commas.
+        let next = cut.next.unwrap();
+        let blank =
+            |from: usize, to: usize| [&text[..from], &" ".repeat(to - from), &text[to..]].concat();
+        let after_next = next + 1 + text[next + 1..].find(", {").unwrap();
+        let empty_middle = blank(cut.cut + 1, next);
+        let empty_after = blank(next + 1, after_next);
+        for bad in [&empty_middle, &empty_after] {
+            let bad_cut = find_cut(bad).unwrap();
+            assert_eq!((bad_cut.cut, bad_cut.next), (cut.cut, cut.next));
+        }
+        for bad in [
+            &doubled,
+            &trailing,
+            &nothing_after,
+            &empty_middle,
+            &empty_after,
+        ] {
             assert!(parse_whole(bad).is_err());
             assert!(parse(bad).is_none());
+            let mut owned = bad.clone();
+            assert!(parse_owned(&mut owned).is_none());
+            assert!(&owned == bad, "put back as it was");
+            assert_eq!(
+                crate::json::parse_owned(bad.clone()).unwrap_err(),
+                parse_whole(bad).unwrap_err()
+            );
             assert_eq!(
                 crate::json::parse(bad).unwrap_err(),
                 parse_whole(bad).unwrap_err()
@@ -308,6 +433,8 @@ mod tests {
                     let doc = format!("{}, {}{}", &text[..cut.end], deep(levels), &text[cut.end..]);
                     assert_eq!(parse_whole(&doc).is_ok(), ok, "{levels} levels");
                     assert_eq!(parse(&doc).is_some(), ok, "{levels} levels in two parts");
+                    let in_place = parse_owned(&mut doc.clone()).is_some();
+                    assert_eq!(in_place, ok, "{levels} levels in three parts");
                 }
             })
             .unwrap()

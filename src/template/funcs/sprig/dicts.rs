@@ -18,19 +18,16 @@ pub(super) fn register(funcs: &mut FuncMap) {
         sdef(funcs, name, AtLeast(0), |a| Ok(Value::list(a.to_vec())));
     }
     sdef(funcs, "dict", AtLeast(0), |a| {
-        let mut m = Map::new();
-        for pair in a.chunks(2) {
+        // Of repeated keys the last wins, as in Go's map assignments.
+        let m = a.chunks(2).map(|pair| {
             let value = pair.get(1).cloned().unwrap_or(Value::str(""));
-            m.insert(strval(&pair[0]).into(), value);
-        }
-        Ok(GoMap::new(m))
+            (strval(&pair[0]), value)
+        });
+        Ok(GoMap::new(m.collect()))
     });
     sdef(funcs, "get", Exact(2), |a| {
         let key = string_arg(&a[1])?;
-        Ok(map_arg(&a[0])?
-            .get(&*key)
-            .cloned()
-            .unwrap_or(Value::str("")))
+        Ok(map_arg(&a[0])?.get(&key).cloned().unwrap_or(Value::str("")))
     });
     sdef(funcs, "set", Exact(3), |a| {
         let key: Arc<str> = string_arg(&a[1])?.into();
@@ -41,12 +38,12 @@ pub(super) fn register(funcs: &mut FuncMap) {
     sdef(funcs, "unset", Exact(2), |a| {
         let key = string_arg(&a[1])?;
         with_map_mut(&a[0], |m| {
-            m.remove(&*key);
+            m.remove(&key);
         })
     });
     sdef(funcs, "hasKey", Exact(2), |a| {
         let key = string_arg(&a[1])?;
-        Ok(Value::Bool(map_arg(&a[0])?.contains_key(&*key)))
+        Ok(Value::Bool(map_arg(&a[0])?.contains_key(&key)))
     });
     sdef(funcs, "keys", AtLeast(0), |a| {
         let mut keys = Vec::new();
@@ -62,7 +59,7 @@ pub(super) fn register(funcs: &mut FuncMap) {
         let name = string_arg(&a[0])?;
         let mut found = Vec::new();
         for d in &a[1..] {
-            found.extend(map_arg(d)?.get(&*name).cloned());
+            found.extend(map_arg(d)?.get(&name).cloned());
         }
         Ok(Value::list(found))
     });
@@ -119,7 +116,7 @@ fn register_selection(funcs: &mut FuncMap) {
         let mut picked = Map::new();
         for key in &a[1..] {
             let key = string_arg(key)?;
-            if let Some(v) = dict.get(&*key) {
+            if let Some(v) = dict.get(&key) {
                 picked.insert(Arc::from(&*key), v.clone());
             }
         }
@@ -128,7 +125,7 @@ fn register_selection(funcs: &mut FuncMap) {
     sdef(funcs, "omit", AtLeast(1), |a| {
         let mut dict = map_arg(&a[0])?;
         for key in &a[1..] {
-            dict.remove(&*string_arg(key)?);
+            dict.remove(&string_arg(key)?);
         }
         Ok(Value::Map(Arc::new(dict)))
     });
@@ -144,7 +141,7 @@ fn register_selection(funcs: &mut FuncMap) {
                 Value::Str(_) | Value::Bytes(_) => lossy(key),
                 v => return Err(interface_conversion(v, "string")),
             };
-            let Some(step) = dict.get(&*key).cloned() else {
+            let Some(step) = dict.get(&key).cloned() else {
                 return Ok(default.clone());
             };
             if i + 1 == keys.len() {

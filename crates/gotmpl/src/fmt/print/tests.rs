@@ -137,7 +137,7 @@ fn named(n: &str) -> Value {
 }
 
 fn func() -> Value {
-    Value::Func(Func::pure(Arity::AtLeast(0), |_| Ok(Value::Nil)))
+    Value::Func(Arc::new(Func::pure(Arity::AtLeast(0), |_| Ok(Value::Nil))))
 }
 
 #[test]

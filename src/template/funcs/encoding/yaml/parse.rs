@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use super::emit::is_blank_or_end;
 use super::{resolve, Resolved};
-use crate::gotmpl::Value;
+use crate::gotmpl::{SortedMap, Value};
 use crate::template::funcs::encoding::base64::STD;
-use crate::template::funcs::Map;
 
 type PResult<T> = Result<T, String>;
 
@@ -395,7 +394,7 @@ impl Parser<'_> {
 
     /// A block mapping at column `col`, its first key maybe already read.
     fn mapping(&mut self, col: i64, mut key: Option<Value>) -> PResult<Value> {
-        let mut m = Map::new();
+        let mut m = Members::new();
         loop {
             let value = match key.take() {
                 Some(k) => {
@@ -413,7 +412,7 @@ impl Parser<'_> {
                         "mapping values are not allowed in this context",
                     ))
                 }
-                _ => return Ok(Value::Map(Arc::new(m))),
+                _ => return Ok(mapping_value(m)),
             }
         }
     }
@@ -771,14 +770,14 @@ impl Parser<'_> {
             let item = if self.peek() == Some(':') {
                 self.bump();
                 self.flow_space();
-                let mut m = Map::new();
+                let mut m = Members::new();
                 let value = match self.peek() {
                     Some(',' | ']') => Value::Nil,
                     _ => self.flow_node()?,
                 };
                 insert_entry(&mut m, item, value);
                 self.flow_space();
-                Value::Map(Arc::new(m))
+                mapping_value(m)
             } else {
                 item
             };
@@ -794,12 +793,12 @@ impl Parser<'_> {
 
     fn flow_mapping(&mut self) -> PResult<Value> {
         self.bump();
-        let mut m = Map::new();
+        let mut m = Members::new();
         loop {
             self.flow_space();
             if self.peek() == Some('}') {
                 self.bump();
-                return Ok(Value::Map(Arc::new(m)));
+                return Ok(mapping_value(m));
             }
             if self.peek() == Some('?') && is_blank_or_end(self.peek_at(1)) {
                 self.bump();
@@ -871,9 +870,17 @@ fn plain_value(s: &str) -> Value {
     }
 }
 
+/// A mapping's entries as read, in order: the last of equal keys wins when they become its map
+/// (sorted once, rather than each entry inserted into a sorted map).
+type Members = Vec<(Arc<str>, Value)>;
+
+fn mapping_value(m: Members) -> Value {
+    Value::Map(Arc::new(SortedMap::from_entries(m)))
+}
+
 /// Adds an entry; a `<<` key merges the map (or list of maps, earlier ones winning) it
 /// holds.
-fn insert_entry(m: &mut Map, key: Value, value: Value) {
+fn insert_entry(m: &mut Members, key: Value, value: Value) {
     if key.as_str() == Some("<<") {
         let sources = match &value {
             Value::List(items) => items.iter().rev().cloned().collect(),
@@ -892,5 +899,5 @@ fn insert_entry(m: &mut Map, key: Value, value: Value) {
         Value::Str(s) => s.clone(),
         k => k.to_go_string().into(),
     };
-    m.insert(key, value);
+    m.push((key, value));
 }
