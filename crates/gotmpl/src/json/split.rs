@@ -296,7 +296,11 @@ fn key_after(text: &str, at: usize) -> Option<(&str, bool)> {
 fn string_end(bytes: &[u8], mut from: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
     loop {
-        let at = from + memchr::memchr2(b'"', b'\\', bytes.get(from..)?)?;
+        let at = from
+            + bytes
+                .get(from..)?
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\')?;
         if bytes[at] == b'"' {
             return Some((at, escaped));
         }
