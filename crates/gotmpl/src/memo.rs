@@ -622,9 +622,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn reported_inputs_are_read_again() {
-        let cell = Arc::new(Mutex::new(Value::str("one")));
+    /// `cell`: the cell's value, reported as an input.
+    fn cell_funcs(cell: &Arc<Mutex<Value>>) -> FuncMap {
         let mut funcs = FuncMap::new();
         let shared = cell.clone();
         funcs.insert(
@@ -636,7 +635,13 @@ mod tests {
             })
             .with_purity(Purity::Pure),
         );
-        let mut t = Template::new("t").funcs(funcs);
+        funcs
+    }
+
+    #[test]
+    fn reported_inputs_are_read_again() {
+        let cell = Arc::new(Mutex::new(Value::str("one")));
+        let mut t = Template::new("t").funcs(cell_funcs(&cell));
         t.parse("{{range .}}{{.}}={{cell}} {{end}}").unwrap();
         let data = Value::list(vec![Value::Int(1)]);
         let mut memo = Memo::new();
@@ -669,18 +674,7 @@ mod tests {
     #[test]
     fn an_iteration_walked_again_is_reused_from_its_new_recording() {
         let cell = Arc::new(Mutex::new(Value::str("one")));
-        let mut funcs = FuncMap::new();
-        let shared = cell.clone();
-        funcs.insert(
-            "cell",
-            Func::new(Arity::Exact(0), move |ctx, _| {
-                let v = shared.lock().unwrap().clone();
-                ctx.note_input(Arc::new(Cell(shared.clone(), v.clone())));
-                Ok(v)
-            })
-            .with_purity(Purity::Pure),
-        );
-        let mut t = Template::new("t").funcs(funcs);
+        let mut t = Template::new("t").funcs(cell_funcs(&cell));
         t.parse("{{range .}}{{if eq . 2}}{{cell}}{{else}}{{.}}{{end}} {{end}}")
             .unwrap();
         let data = Value::list((1..=3).map(Value::Int).collect());
