@@ -161,14 +161,10 @@ pub(crate) enum Inputs {
 }
 
 impl Inputs {
-    pub(crate) fn new(mut inputs: Vec<Arc<dyn Input>>) -> Inputs {
-        match inputs.pop() {
-            Some(one) if inputs.is_empty() => Inputs::One(one),
-            Some(last) => {
-                inputs.push(last);
-                Inputs::Many(inputs)
-            }
-            None => Inputs::Many(inputs),
+    pub(crate) fn new(inputs: Vec<Arc<dyn Input>>) -> Inputs {
+        match <[_; 1]>::try_from(inputs) {
+            Ok([one]) => Inputs::One(one),
+            Err(many) => Inputs::Many(many),
         }
     }
 
@@ -301,21 +297,16 @@ impl Sequence {
 
     /// Notes `entry` as this execution's next.
     fn follow(&mut self, entry: &Arc<Entry>) {
-        if self.now.is_none() {
-            if let Some(place) = self.last.get_mut(self.kept).filter(|e| e.key == entry.key) {
-                if !Arc::ptr_eq(place, entry) {
-                    *place = entry.clone();
-                }
-                entry.pos.store(self.kept, Ordering::Relaxed);
-                self.kept += 1;
-                return;
-            }
-            let rest = self.last.split_off(self.kept);
-            self.now = Some(std::mem::replace(&mut self.last, rest));
-            self.offset = self.kept;
-        }
-        let Some(now) = self.now.as_mut() else {
+        if self.now.is_none() && self.keep_in_place(entry) {
             return;
+        }
+        let now = match &mut self.now {
+            Some(now) => now,
+            none => {
+                let rest = self.last.split_off(self.kept);
+                self.offset = self.kept;
+                none.insert(std::mem::replace(&mut self.last, rest))
+            }
         };
         // Resume the last order after `entry`, when it came from there.
         let was = entry.pos.swap(now.len(), Ordering::Relaxed);
@@ -325,6 +316,20 @@ impl Sequence {
             }
         }
         now.push(entry.clone());
+    }
+
+    /// Takes `entry` as the next of the last order, in its place, when it stands for the same
+    /// iteration (the same key): the same entry, or a new recording of it.
+    fn keep_in_place(&mut self, entry: &Arc<Entry>) -> bool {
+        let Some(place) = self.last.get_mut(self.kept).filter(|e| e.key == entry.key) else {
+            return false;
+        };
+        if !Arc::ptr_eq(place, entry) {
+            *place = entry.clone();
+        }
+        entry.pos.store(self.kept, Ordering::Relaxed);
+        self.kept += 1;
+        true
     }
 
     /// Makes this execution's order the last one.

@@ -1,6 +1,6 @@
 //! [`SortedMap`], the map behind `Value::Map`: a Go `map[string]interface{}` as one vector of
 //! its entries, sorted by key bytes (the order Go's `range`, `fmt` and `encoding/json` give a
-//! map with string keys), found by binary search.
+//! map with string keys), found by a scan when small and by binary search when large.
 //!
 //! Template maps are built once (mostly by the JSON decoder, from an object's members already
 //! gathered in a vector) and then only read, and most are small: a catalog instance has 17 keys,
@@ -122,18 +122,12 @@ impl SortedMap {
         self.entries.iter().map(|(_, v)| v)
     }
 
-    pub fn values_mut(
-        &mut self,
-    ) -> impl DoubleEndedIterator<Item = &mut Value> + ExactSizeIterator {
-        self.entries.iter_mut().map(|(_, v)| v)
+    pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
+        self.entries.into_iter().map(|(_, v)| v)
     }
 
     pub fn into_keys(self) -> impl DoubleEndedIterator<Item = Arc<str>> + ExactSizeIterator {
         self.entries.into_iter().map(|(k, _)| k)
-    }
-
-    pub fn into_values(self) -> impl DoubleEndedIterator<Item = Value> + ExactSizeIterator {
-        self.entries.into_iter().map(|(_, v)| v)
     }
 
     /// Where `key` is, for a lookup. A small map is scanned, lengths first: most keys differ
@@ -231,14 +225,6 @@ impl<K: Into<Arc<str>>> Extend<(K, Value)> for SortedMap {
             .extend(iter.into_iter().map(|(k, v)| (k.into(), v)));
         if self.entries.len() > before {
             sort_keeping_last(&mut self.entries);
-        }
-    }
-}
-
-impl From<std::collections::BTreeMap<Arc<str>, Value>> for SortedMap {
-    fn from(m: std::collections::BTreeMap<Arc<str>, Value>) -> SortedMap {
-        SortedMap {
-            entries: m.into_iter().collect(),
         }
     }
 }
